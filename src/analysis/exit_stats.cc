@@ -1,0 +1,111 @@
+#include "analysis/exit_stats.h"
+
+#include <strings.h>
+
+#include "perfdata/abi.h"
+
+namespace exitprof::analysis {
+
+using kvm::KvmEvent;
+using perfdata::Event;
+
+Result<void> ExitStats::OnSessionReady(const perfdata::SessionInfo& info) {
+  if (!info.tracing_data.empty()) {
+    auto data = trace::ParseTracingData(info.tracing_data, info.path);
+    if (!data) return tl::unexpected(data.error());
+    auto events = trace::TraceEvents::Create(*data, info.path);
+    if (!events) return tl::unexpected(events.error());
+    trace_ = std::move(*events);
+  }
+  kvm_.Bind(info, trace_.get());
+  samples_by_attr_.assign(info.attrs.size(), 0);
+  return {};
+}
+
+std::string ExitStats::CommOf(uint32_t tid) const {
+  auto it = threads_.find(tid);
+  return it == threads_.end() ? std::string(":") + std::to_string(tid) : it->second.comm;
+}
+
+const std::string& ExitStats::MmioTypeName(uint32_t type) const {
+  static const std::string unknown = "?";
+  auto it = mmio_type_names_.find(type);
+  return it == mmio_type_names_.end() ? unknown : it->second;
+}
+
+bool ExitStats::Keep(const Event& e) const {
+  if (filter_.pid && e.pid != *filter_.pid) return false;
+  if (filter_.time_begin_ns && e.time < *filter_.time_begin_ns) return false;
+  if (filter_.time_end_ns && e.time > *filter_.time_end_ns) return false;
+  return true;
+}
+
+bool ExitStats::ReasonSelected(uint32_t id) {
+  if (filter_.reasons.empty()) return true;
+  if (id >= reason_selected_.size()) reason_selected_.resize(id + 1, -1);
+  if (reason_selected_[id] < 0) {
+    const std::string& name = kvm_.ReasonById(id);
+    int8_t yes = 0;
+    for (const auto& want : filter_.reasons) {
+      if (strcasecmp(want.c_str(), name.c_str()) == 0) yes = 1;
+    }
+    reason_selected_[id] = yes;
+  }
+  return reason_selected_[id] == 1;
+}
+
+void ExitStats::OnEvent(const Event& e) {
+  if (e.type == perfdata::kRecordComm) {
+    // The newest name wins, as in perf (exec renames the thread).
+    threads_[e.tid] = ThreadName{e.pid, std::string(e.comm)};
+    return;
+  }
+  if (e.type != perfdata::kRecordSample) return;
+  if (!Keep(e)) return;
+  ++samples_by_attr_[static_cast<size_t>(e.attr_index)];
+  ++filtered_samples_;
+  if (first_time_ == 0 || e.time < first_time_) first_time_ = e.time;
+  if (e.time > last_time_) last_time_ = e.time;
+  const auto raw = e.raw;
+  switch (kvm_.KindOf(e.attr_index)) {
+    case KvmEvent::kExit: {
+      const auto& f = kvm_.exit();
+      uint64_t vcpu = f.vcpu_id.valid() ? f.vcpu_id.Read(raw) : ~0ULL;
+      if (filter_.vcpu && vcpu != *filter_.vcpu) return;
+      uint32_t reason = kvm_.ExitReasonId(raw, e.cpu);
+      if (!ReasonSelected(reason)) return;
+      ++exits_.total;
+      if (reason >= exits_.by_reason.size()) exits_.by_reason.resize(reason + 1, 0);
+      ++exits_.by_reason[reason];
+      ++exits_.by_reason_rip[{reason, f.guest_rip.Read(raw)}];
+      ++exits_.by_vcpu[{(uint64_t{e.pid} << 32) | e.tid, vcpu}];
+      ++exits_.by_pid[e.pid];
+      return;
+    }
+    case KvmEvent::kPio: {
+      const auto& f = kvm_.pio();
+      ++pio_[{static_cast<uint16_t>(f.port.Read(raw)),
+              {static_cast<uint8_t>(f.size.Read(raw)), f.rw.Read(raw) != 0}}];
+      return;
+    }
+    case KvmEvent::kMmio: {
+      const auto& f = kvm_.mmio();
+      uint32_t type = static_cast<uint32_t>(f.type.Read(raw));
+      if (!mmio_type_names_.count(type)) mmio_type_names_[type] = kvm_.MmioTypeName(raw, e.cpu);
+      ++mmio_[{f.gpa.Read(raw), static_cast<uint32_t>(f.len.Read(raw)), type}];
+      return;
+    }
+    case KvmEvent::kMsr: {
+      const auto& f = kvm_.msr();
+      ++msr_[{static_cast<uint32_t>(f.ecx.Read(raw)), f.write.Read(raw) != 0}];
+      return;
+    }
+    case KvmEvent::kUserspaceExit:
+      ++uexits_[kvm_.UserspaceExitName(raw, e.cpu)];
+      return;
+    default:
+      return;
+  }
+}
+
+}  // namespace exitprof::analysis

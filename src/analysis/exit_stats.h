@@ -1,0 +1,105 @@
+// Counts what a recording's kvm events say: exits by reason, guest RIP, vCPU and VM; port IO,
+// MMIO, MSR accesses and userspace exits. Memory grows with distinct keys, not with events.
+// Order-independent: it does not need records in time order.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kvm/kvm_events.h"
+#include "perfdata/reader.h"
+#include "trace/trace_events.h"
+
+namespace exitprof::analysis {
+
+struct ExitFilter {
+  std::vector<std::string> reasons;  // case-insensitive; empty = all
+  std::optional<uint32_t> pid;
+  std::optional<uint32_t> vcpu;
+  std::optional<uint64_t> time_begin_ns, time_end_ns;
+};
+
+struct PairHash {
+  size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
+    return std::hash<uint64_t>()(p.first * 0x9e3779b97f4a7c15ULL ^ p.second);
+  }
+};
+
+struct ThreadName {
+  uint32_t pid = 0;
+  std::string comm;
+};
+
+struct ExitCounts {
+  uint64_t total = 0;
+  std::vector<uint64_t> by_reason;  // by reason id (KvmEvents::ReasonById)
+  std::unordered_map<std::pair<uint64_t, uint64_t>, uint64_t, PairHash> by_reason_rip;  // (reason id, rip)
+  std::unordered_map<std::pair<uint64_t, uint64_t>, uint64_t, PairHash> by_vcpu;  // (pid<<32|tid, vcpu_id or ~0)
+  std::unordered_map<uint32_t, uint64_t> by_pid;
+};
+
+struct PioKey {
+  uint16_t port;
+  uint8_t size;
+  bool write;
+  bool operator==(const PioKey&) const = default;
+};
+struct MmioKey {
+  uint64_t gpa;
+  uint32_t len;
+  uint32_t type;  // kvm_mmio type: 0 unsatisfied-read, 1 read, 2 write
+  bool operator==(const MmioKey&) const = default;
+};
+
+class ExitStats : public perfdata::EventSink {
+ public:
+  explicit ExitStats(ExitFilter filter) : filter_(std::move(filter)) {}
+
+  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  void OnEvent(const perfdata::Event& event) override;
+
+  const ExitCounts& exits() const { return exits_; }
+  const kvm::KvmEvents& kvm() const { return kvm_; }
+  kvm::KvmEvents& kvm() { return kvm_; }
+  const trace::TraceEvents* trace_events() const { return trace_.get(); }
+  const std::vector<uint64_t>& samples_by_attr() const { return samples_by_attr_; }
+  const std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t>& pio() const { return pio_; }
+  const std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t>& mmio() const { return mmio_; }
+  const std::string& MmioTypeName(uint32_t type) const;
+  const std::map<std::pair<uint32_t, bool>, uint64_t>& msr() const { return msr_; }
+  const std::map<std::string, uint64_t>& userspace_exits() const { return uexits_; }
+  const std::unordered_map<uint32_t, ThreadName>& threads() const { return threads_; }
+  std::string CommOf(uint32_t tid) const;
+  uint64_t first_time() const { return first_time_; }
+  uint64_t last_time() const { return last_time_; }
+  uint64_t filtered_samples() const { return filtered_samples_; }
+  bool has_tracing_data() const { return trace_ != nullptr; }
+
+ private:
+  bool Keep(const perfdata::Event& e) const;
+  bool ReasonSelected(uint32_t reason_id);
+
+  ExitFilter filter_;
+  std::unique_ptr<trace::TraceEvents> trace_;
+  kvm::KvmEvents kvm_;
+  ExitCounts exits_;
+  std::vector<uint64_t> samples_by_attr_;
+  std::vector<int8_t> reason_selected_;  // by reason id: -1 unknown, 0 no, 1 yes
+  std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t> pio_;
+  std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t> mmio_;  // (gpa, len, type)
+  std::map<uint32_t, std::string> mmio_type_names_;
+  std::map<std::pair<uint32_t, bool>, uint64_t> msr_;
+  std::map<std::string, uint64_t> uexits_;
+  std::unordered_map<uint32_t, ThreadName> threads_;
+  uint64_t first_time_ = 0, last_time_ = 0;
+  uint64_t filtered_samples_ = 0;
+};
+
+}  // namespace exitprof::analysis

@@ -1,0 +1,121 @@
+#include "analysis/report_model.h"
+
+#include <algorithm>
+#include <set>
+
+namespace exitprof::analysis {
+
+namespace {
+
+double Percent(uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; }
+
+template <typename Row>
+void SortByCount(std::vector<Row>& rows, auto tie) {
+  std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+    if (a.count != b.count) return a.count > b.count;
+    return tie(a, b);
+  });
+}
+
+}  // namespace
+
+ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::ReadStats& stats,
+                             const ExitStats& exits, size_t top_n) {
+  ReportModel m;
+  m.path = info.path;
+  m.pipe_mode = info.pipe_mode;
+  m.file_size = info.file_size;
+  m.hostname = info.hostname;
+  m.os_release = info.os_release;
+  m.perf_version = info.perf_version;
+  m.cpu_id = info.cpu_id;
+  const auto& kvm = exits.kvm();
+  for (size_t i = 0; i < kvm.attr_count(); ++i) {
+    uint64_t n = i < exits.samples_by_attr().size() ? exits.samples_by_attr()[i] : 0;
+    // perf's system-wide dummy event never has samples: leave it out of the summary.
+    if (n == 0 && kvm.NameOf(static_cast<int>(i)).rfind("dummy", 0) == 0) continue;
+    m.events.push_back({kvm.NameOf(static_cast<int>(i)), n});
+  }
+  m.samples = exits.filtered_samples();
+  m.lost_events = stats.lost_events;
+  m.lost_samples = stats.lost_samples;
+  m.damaged_records = stats.damaged_records;
+  m.unknown_sample_ids = stats.unknown_sample_ids;
+  m.first_ns = exits.first_time();
+  m.last_ns = exits.last_time();
+  m.span_s = m.last_ns > m.first_ns ? (m.last_ns - m.first_ns) / 1e9 : 0.0;
+  m.isa = kvm.isa_name();
+  if (m.isa.empty() && !info.cpu_id.empty()) {
+    // As perf kvm stat does: the CPU vendor decides when the format has no isa field.
+    if (info.cpu_id.find("Intel") != std::string::npos) m.isa = "VMX";
+    else if (info.cpu_id.find("AMD") != std::string::npos || info.cpu_id.find("Hygon") != std::string::npos) m.isa = "SVM";
+  }
+  using kvm::KvmEvent;
+  m.has_kvm_exit = kvm.has(KvmEvent::kExit);
+  m.has_other_kvm = kvm.has(KvmEvent::kPio) || kvm.has(KvmEvent::kMmio) ||
+                    kvm.has(KvmEvent::kUserspaceExit) || kvm.has(KvmEvent::kMsr) || kvm.has(KvmEvent::kEntry);
+
+  const ExitCounts& c = exits.exits();
+  m.exits_total = c.total;
+  for (uint32_t id = 0; id < c.by_reason.size(); ++id) {
+    if (!c.by_reason[id]) continue;
+    m.by_reason.push_back({kvm.ReasonById(id), c.by_reason[id], Percent(c.by_reason[id], c.total),
+                           m.span_s > 0 ? c.by_reason[id] / m.span_s : 0.0});
+  }
+  SortByCount(m.by_reason, [](const ReasonRow& a, const ReasonRow& b) { return a.reason < b.reason; });
+
+  std::vector<std::vector<RipRow>> rips(c.by_reason.size());
+  for (const auto& [key, count] : c.by_reason_rip) {
+    rips[key.first].push_back({kvm.ReasonById(static_cast<uint32_t>(key.first)), key.second, count,
+                               Percent(count, c.by_reason[key.first])});
+  }
+  for (const auto& reason : m.by_reason) {
+    for (auto& list : rips) {
+      if (list.empty() || list[0].reason != reason.reason) continue;
+      SortByCount(list, [](const RipRow& a, const RipRow& b) { return a.rip < b.rip; });
+      size_t keep = top_n == 0 ? list.size() : std::min(top_n, list.size());
+      m.by_rip.insert(m.by_rip.end(), list.begin(), list.begin() + static_cast<long>(keep));
+    }
+  }
+
+  std::map<uint32_t, std::set<uint64_t>> vcpus_of_pid;
+  for (const auto& [key, count] : c.by_vcpu) {
+    VcpuRow row;
+    row.pid = static_cast<uint32_t>(key.first >> 32);
+    row.tid = static_cast<uint32_t>(key.first);
+    row.vcpu = key.second == ~0ULL ? -1 : static_cast<int64_t>(key.second);
+    row.comm = exits.CommOf(row.tid);
+    row.count = count;
+    row.percent = Percent(count, c.total);
+    m.by_vcpu.push_back(row);
+    vcpus_of_pid[row.pid].insert(row.vcpu < 0 ? row.tid : static_cast<uint64_t>(row.vcpu));
+  }
+  SortByCount(m.by_vcpu, [](const VcpuRow& a, const VcpuRow& b) {
+    return std::tie(a.pid, a.vcpu, a.tid) < std::tie(b.pid, b.vcpu, b.tid);
+  });
+  for (const auto& [pid, count] : c.by_pid) {
+    m.by_vm.push_back({pid, exits.CommOf(pid), count, Percent(count, c.total),
+                       static_cast<uint32_t>(vcpus_of_pid[pid].size())});
+  }
+  SortByCount(m.by_vm, [](const VmRow& a, const VmRow& b) { return a.pid < b.pid; });
+
+  for (const auto& [name, count] : exits.userspace_exits()) m.userspace_exits.push_back({name, count});
+  SortByCount(m.userspace_exits, [](const NamedCount& a, const NamedCount& b) { return a.name < b.name; });
+  for (const auto& [key, count] : exits.pio()) m.pio.push_back({key.first, key.second.second, key.second.first, count});
+  SortByCount(m.pio, [](const PioRow& a, const PioRow& b) {
+    return std::tie(a.port, a.write, a.size) < std::tie(b.port, b.write, b.size);
+  });
+  for (const auto& [key, count] : exits.mmio()) {
+    m.mmio.push_back({std::get<0>(key), exits.MmioTypeName(std::get<2>(key)), std::get<1>(key), count});
+  }
+  SortByCount(m.mmio, [](const MmioRow& a, const MmioRow& b) {
+    return std::tie(a.gpa, a.type, a.len) < std::tie(b.gpa, b.type, b.len);
+  });
+  for (const auto& [key, count] : exits.msr()) m.msr.push_back({key.first, key.second, count});
+  SortByCount(m.msr, [](const MsrRow& a, const MsrRow& b) {
+    return std::tie(a.index, a.write) < std::tie(b.index, b.write);
+  });
+  return m;
+}
+
+}  // namespace exitprof::analysis

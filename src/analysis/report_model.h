@@ -1,0 +1,94 @@
+// The renderer-neutral result of `exitprof report`: sorted tables with counts, shares and
+// rates. Built from ExitStats; text, JSON and CSV renderers only format it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/exit_stats.h"
+#include "perfdata/reader.h"
+
+namespace exitprof::analysis {
+
+struct ReasonRow {
+  std::string reason;
+  uint64_t count = 0;
+  double percent = 0, rate_per_s = 0;
+};
+struct RipRow {
+  std::string reason;
+  uint64_t rip = 0;
+  uint64_t count = 0;
+  double percent_of_reason = 0;
+};
+struct VcpuRow {
+  uint32_t pid = 0, tid = 0;
+  int64_t vcpu = -1;  // -1: the format has no vcpu_id (older kernels): the thread stands for it
+  std::string comm;
+  uint64_t count = 0;
+  double percent = 0;
+};
+struct VmRow {
+  uint32_t pid = 0;
+  std::string comm;
+  uint64_t count = 0;
+  double percent = 0;
+  uint32_t vcpus = 0;
+};
+struct PioRow {
+  uint16_t port = 0;
+  bool write = false;
+  uint8_t size = 0;
+  uint64_t count = 0;
+};
+struct MmioRow {
+  uint64_t gpa = 0;
+  std::string type;  // "read", "write", "unsatisfied-read"
+  uint32_t len = 0;
+  uint64_t count = 0;
+};
+struct MsrRow {
+  uint32_t index = 0;
+  bool write = false;
+  uint64_t count = 0;
+};
+struct NamedCount {
+  std::string name;
+  uint64_t count = 0;
+};
+
+struct ReportModel {
+  // What was read.
+  std::string path;
+  bool pipe_mode = false;
+  uint64_t file_size = 0;
+  std::string hostname, os_release, perf_version, cpu_id;
+  std::vector<NamedCount> events;  // per attr name, in attr order, samples after filters
+  uint64_t samples = 0;
+  uint64_t lost_events = 0, lost_samples = 0, damaged_records = 0, unknown_sample_ids = 0;
+  uint64_t first_ns = 0, last_ns = 0;
+  double span_s = 0;
+  std::string isa;  // "VMX", "SVM" or ""
+  bool has_kvm_exit = false;
+  bool has_other_kvm = false;
+
+  // Exits (kvm_exit).
+  uint64_t exits_total = 0;
+  std::vector<ReasonRow> by_reason;
+  std::vector<RipRow> by_rip;  // top N per reason, reasons in by_reason order
+  std::vector<VcpuRow> by_vcpu;
+  std::vector<VmRow> by_vm;
+
+  // Other kvm events.
+  std::vector<NamedCount> userspace_exits;
+  std::vector<PioRow> pio;
+  std::vector<MmioRow> mmio;
+  std::vector<MsrRow> msr;
+};
+
+// top_n: RIPs kept per reason (0 = all).
+ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::ReadStats& stats,
+                             const ExitStats& exits, size_t top_n);
+
+}  // namespace exitprof::analysis

@@ -1,0 +1,28 @@
+// One function per subcommand; each returns the process exit status (0 ok, 1 runtime
+// failure, 2 bad usage or input) and prints its own one-line errors.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "perfdata/reader.h"
+
+namespace exitprof::cli {
+
+// Registers the subcommand on `app`; the returned function runs it after parsing.
+std::function<int()> AddReportCommand(CLI::App& app);
+std::function<int()> AddScriptCommand(CLI::App& app);
+
+// Opens a recording for reading, with progress on stderr when it is a terminal.
+Result<std::unique_ptr<perfdata::Reader>> OpenRecording(const std::string& path);
+int ReportError(const Error& error);
+
+// Parses perf's --time "START,STOP" (seconds, either side may be empty) into nanoseconds.
+Result<std::pair<std::optional<uint64_t>, std::optional<uint64_t>>> ParseTimeRange(const std::string& text);
+
+}  // namespace exitprof::cli

@@ -1,0 +1,95 @@
+#include <cstdio>
+#include <sstream>
+
+#include "analysis/exit_stats.h"
+#include "analysis/report_model.h"
+#include "cli/commands.h"
+#include "render/report_render.h"
+
+namespace exitprof::cli {
+
+namespace {
+
+const std::vector<std::string> kSections = {"reason", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace"};
+
+std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    std::stringstream ss(item);
+    std::string part;
+    while (std::getline(ss, part, ',')) {
+      if (!part.empty()) out.push_back(part);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::function<int()> AddReportCommand(CLI::App& app) {
+  struct Options {
+    std::string input = "perf.data";
+    std::vector<std::string> reasons;
+    std::optional<uint32_t> pid, vcpu;
+    std::string time;
+    size_t top = 10;
+    std::string format = "text";
+    std::vector<std::string> by;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
+  cmd->add_option("-i,--input", o->input, "perf.data file to read; - reads a pipe-mode stream from stdin")
+      ->capture_default_str();
+  cmd->add_option("--reason", o->reasons, "Only exits with this reason (repeatable, case-insensitive)");
+  cmd->add_option("-p,--pid", o->pid, "Only events of this process (the VMM, e.g. QEMU)");
+  cmd->add_option("--vcpu", o->vcpu, "Only exits of this vCPU id");
+  cmd->add_option("--time", o->time, "Only events between START,STOP seconds (perf script's timestamps)");
+  cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str();
+  cmd->add_option("--format", o->format, "Output: text, json or csv")
+      ->check(CLI::IsMember({"text", "json", "csv"}))
+      ->capture_default_str();
+  cmd->add_option("--by", o->by,
+                  "Tables to show: reason,vm,vcpu,rip,pio,mmio,msr,userspace (csv: the one table; default reason)");
+  cmd->footer(
+      "\nExamples:\n"
+      "  perf record -e kvm:kvm_exit -e kvm:kvm_entry -a -- sleep 1 && exitprof report\n"
+      "  exitprof report -i perf.data --reason IO_INSTRUCTION --top 20\n"
+      "  exitprof report -i perf.data --format json | jq '.exits.by_reason'\n"
+      "  exitprof report -i perf.data --format csv --by vcpu\n");
+  return [cmd, o]() -> int {
+    if (!cmd->parsed()) return -1;
+    analysis::ExitFilter filter;
+    filter.reasons = SplitCommas(o->reasons);
+    filter.pid = o->pid;
+    filter.vcpu = o->vcpu;
+    if (!o->time.empty()) {
+      auto range = ParseTimeRange(o->time);
+      if (!range) return ReportError(range.error());
+      filter.time_begin_ns = range->first;
+      filter.time_end_ns = range->second;
+    }
+    auto by = SplitCommas(o->by);
+    for (const auto& section : by) {
+      if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
+        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, vm, vcpu, rip, pio, mmio, msr, userspace"});
+      }
+    }
+    if (o->format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});
+
+    auto reader = OpenRecording(o->input);
+    if (!reader) return ReportError(reader.error());
+    (*reader)->SetOrdered(false);  // counting does not depend on order
+    analysis::ExitStats stats(filter);
+    auto read = (*reader)->Run(stats);
+    if (!read) return ReportError(read.error());
+    auto model = analysis::BuildReportModel((*reader)->info(), *read, stats, o->top);
+    std::string out;
+    if (o->format == "json") out = render::RenderJson(model);
+    else if (o->format == "csv") out = render::RenderCsv(model, by.empty() ? "reason" : by[0]);
+    else out = render::RenderText(model, {by, o->top});
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  };
+}
+
+}  // namespace exitprof::cli

@@ -1,0 +1,80 @@
+#include "cli/script_printer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "perfdata/abi.h"
+
+namespace exitprof::cli {
+
+ScriptPrinter::~ScriptPrinter() { std::fflush(out_); }
+
+Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
+  if (!info.tracing_data.empty()) {
+    auto data = trace::ParseTracingData(info.tracing_data, info.path);
+    if (!data) return tl::unexpected(data.error());
+    auto events = trace::TraceEvents::Create(*data, info.path);
+    if (!events) return tl::unexpected(events.error());
+    trace_ = std::move(*events);
+  }
+  for (const auto& attr : info.attrs) {
+    tep_event* event = nullptr;
+    std::string name = attr.name;
+    if (attr.type == perfdata::kTypeTracepoint && trace_) {
+      event = trace_->FindById(attr.config);
+      if (event) name = trace::TraceEvents::FullName(event);
+    }
+    if (name.empty()) name = "unknown";
+    names_.push_back(name);
+    events_.push_back(event);
+    has_callchain_.push_back((attr.sample_type & perfdata::kSampleCallchain) != 0);
+    // perf pads event names to the longest name among all of the session's events.
+    name_width_ = std::max<int>(name_width_, static_cast<int>(name.size()));
+  }
+  return {};
+}
+
+const std::string& ScriptPrinter::CommOf(uint32_t tid) {
+  auto it = comms_.find(tid);
+  if (it == comms_.end()) it = comms_.emplace(tid, ":" + std::to_string(tid)).first;
+  return it->second;
+}
+
+void ScriptPrinter::OnEvent(const perfdata::Event& e) {
+  switch (e.type) {
+    case perfdata::kRecordComm:
+      comms_[e.tid] = std::string(e.comm);
+      return;
+    case perfdata::kRecordFork: {
+      // A new thread starts with its parent's name, as perf's thread model does.
+      auto parent = comms_.find(e.ptid);
+      if (parent != comms_.end()) comms_[e.tid] = parent->second;
+      return;
+    }
+    case perfdata::kRecordSample:
+      break;
+    default:
+      return;
+  }
+  const size_t index = static_cast<size_t>(e.attr_index);
+  line_.clear();
+  const std::string& comm = CommOf(e.tid);
+  if (has_callchain_[index]) line_ += fmt::format("{} ", comm);
+  else line_ += fmt::format("{:>16} ", comm);
+  line_ += fmt::format("{:>5} [{:03}] ", static_cast<int32_t>(e.tid), e.cpu);
+  const uint64_t secs = e.time / 1000000000ULL;
+  if (ns_) line_ += fmt::format("{:>5}.{:09}: ", secs, e.time % 1000000000ULL);
+  else line_ += fmt::format("{:>5}.{:06}: ", secs, (e.time % 1000000000ULL) / 1000ULL);
+  line_ += fmt::format("{:>{}}: ", names_[index], name_width_);
+  if (events_[index] && e.raw.size() >= 8) {
+    trace_->FormatPayload(events_[index], e.raw, e.cpu, e.time, payload_);
+    line_ += payload_;
+  } else {
+    line_ += fmt::format("{:16x}", e.ip);
+  }
+  line_ += '\n';
+  std::fwrite(line_.data(), 1, line_.size(), out_);
+}
+
+}  // namespace exitprof::cli

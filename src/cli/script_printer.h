@@ -1,0 +1,36 @@
+// `exitprof script`: prints samples the way `perf script` does by default, so that grep and
+// awk habits keep working: "COMM TID [CPU] SECS.USECS: EVENT: PAYLOAD".
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "perfdata/reader.h"
+#include "trace/trace_events.h"
+
+namespace exitprof::cli {
+
+class ScriptPrinter : public perfdata::EventSink {
+ public:
+  ScriptPrinter(std::FILE* out, bool nanoseconds) : out_(out), ns_(nanoseconds) {}
+  ~ScriptPrinter() override;
+  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  void OnEvent(const perfdata::Event& event) override;
+
+ private:
+  const std::string& CommOf(uint32_t tid);
+  std::FILE* out_;
+  bool ns_;
+  std::unique_ptr<trace::TraceEvents> trace_;
+  std::vector<std::string> names_;
+  std::vector<tep_event*> events_;
+  std::vector<bool> has_callchain_;
+  int name_width_ = 0;
+  std::unordered_map<uint32_t, std::string> comms_;
+  std::string payload_, line_;
+};
+
+}  // namespace exitprof::cli

@@ -1,0 +1,127 @@
+#include "kvm/kvm_events.h"
+
+#include <traceevent/event-parse.h>
+
+#include "perfdata/abi.h"
+
+namespace exitprof::kvm {
+
+namespace {
+const std::string kEmpty;
+}
+
+void KvmEvents::Bind(const perfdata::SessionInfo& info, const trace::TraceEvents* events) {
+  events_ = events;
+  kinds_.assign(info.attrs.size(), KvmEvent::kOther);
+  names_.clear();
+  for (size_t i = 0; i < info.attrs.size(); ++i) {
+    const auto& attr = info.attrs[i];
+    std::string name = attr.name;
+    tep_event* event = nullptr;
+    if (attr.type == perfdata::kTypeTracepoint && events) {
+      event = events->FindById(attr.config);
+      if (event) name = trace::TraceEvents::FullName(event);
+    }
+    if (name.empty()) name = "type" + std::to_string(attr.type) + "/config" + std::to_string(attr.config);
+    names_.push_back(name);
+    if (!event || std::string(event->system) != "kvm") continue;
+    std::string n = event->name;
+    using trace::TraceEvents;
+    if (n == "kvm_exit") {
+      kinds_[i] = KvmEvent::kExit;
+      exit_event_ = event;
+      exit_ = {TraceEvents::Field(event, "exit_reason"), TraceEvents::Field(event, "guest_rip"),
+               TraceEvents::Field(event, "isa"),         TraceEvents::Field(event, "vcpu_id"),
+               TraceEvents::Field(event, "info1"),       TraceEvents::Field(event, "info2")};
+    } else if (n == "kvm_entry") {
+      kinds_[i] = KvmEvent::kEntry;
+      entry_ = {TraceEvents::Field(event, "vcpu_id"), TraceEvents::Field(event, "rip")};
+    } else if (n == "kvm_pio") {
+      kinds_[i] = KvmEvent::kPio;
+      pio_ = {TraceEvents::Field(event, "rw"), TraceEvents::Field(event, "port"),
+              TraceEvents::Field(event, "size"), TraceEvents::Field(event, "count")};
+    } else if (n == "kvm_mmio") {
+      kinds_[i] = KvmEvent::kMmio;
+      mmio_event_ = event;
+      mmio_ = {TraceEvents::Field(event, "type"), TraceEvents::Field(event, "len"),
+               TraceEvents::Field(event, "gpa")};
+    } else if (n == "kvm_msr") {
+      kinds_[i] = KvmEvent::kMsr;
+      msr_ = {TraceEvents::Field(event, "write"), TraceEvents::Field(event, "ecx"),
+              TraceEvents::Field(event, "failed")};
+    } else if (n == "kvm_userspace_exit") {
+      kinds_[i] = KvmEvent::kUserspaceExit;
+      uexit_event_ = event;
+      uexit_ = {TraceEvents::Field(event, "reason"), TraceEvents::Field(event, "errno")};
+    }
+  }
+}
+
+const std::string& KvmEvents::NameOf(int attr_index) const {
+  if (attr_index < 0 || static_cast<size_t>(attr_index) >= names_.size()) return kEmpty;
+  return names_[attr_index];
+}
+
+bool KvmEvents::has(KvmEvent kind) const {
+  for (auto k : kinds_) {
+    if (k == kind) return true;
+  }
+  return false;
+}
+
+std::string KvmEvents::Render(tep_event* event, std::span<const uint8_t> raw, uint32_t cpu) {
+  if (!events_ || !event) return {};
+  events_->FormatPayload(event, raw, cpu, 0, scratch_);
+  return scratch_;
+}
+
+std::string KvmEvents::Between(const std::string& text, const std::string& start, const std::string& stop) {
+  size_t a = text.find(start);
+  if (a == std::string::npos) return {};
+  a += start.size();
+  size_t b = text.find(stop, a);
+  return text.substr(a, b == std::string::npos ? std::string::npos : b - a);
+}
+
+uint32_t KvmEvents::ExitReasonId(std::span<const uint8_t> raw, uint32_t cpu) {
+  uint64_t reason = exit_.exit_reason.Read(raw);
+  uint64_t isa = exit_.isa.Read(raw);
+  uint64_t key = reason | (isa << 32);
+  auto it = reason_ids_.find(key);
+  if (it != reason_ids_.end()) return it->second;
+  std::string name = Between(Render(exit_event_, raw, cpu), "reason ", " rip ");
+  if (name.empty()) name = "reason_" + std::to_string(reason);
+  if (isa_name_.empty() && exit_.isa.valid()) isa_name_ = isa == 1 ? "VMX" : isa == 2 ? "SVM" : "";
+  // Two raw values can render the same name (flag bits): they share one id.
+  uint32_t id = static_cast<uint32_t>(reason_names_.size());
+  for (uint32_t i = 0; i < reason_names_.size(); ++i) {
+    if (reason_names_[i] == name) id = i;
+  }
+  if (id == reason_names_.size()) reason_names_.push_back(name);
+  reason_ids_.emplace(key, id);
+  return id;
+}
+
+const std::string& KvmEvents::ExitReasonName(std::span<const uint8_t> raw, uint32_t cpu) {
+  return reason_names_[ExitReasonId(raw, cpu)];
+}
+
+const std::string& KvmEvents::UserspaceExitName(std::span<const uint8_t> raw, uint32_t cpu) {
+  uint64_t key = (uexit_.reason.Read(raw) & 0xffffffff) | (uexit_.errno_.Read(raw) << 32);
+  auto it = uexit_names_.find(key);
+  if (it != uexit_names_.end()) return it->second;
+  std::string name = Between(Render(uexit_event_, raw, cpu), "reason ", " (");
+  if (name.empty()) name = "reason_" + std::to_string(uexit_.reason.Read(raw));
+  return uexit_names_.emplace(key, name).first->second;
+}
+
+const std::string& KvmEvents::MmioTypeName(std::span<const uint8_t> raw, uint32_t cpu) {
+  uint64_t key = mmio_.type.Read(raw);
+  auto it = mmio_names_.find(key);
+  if (it != mmio_names_.end()) return it->second;
+  std::string name = Between(Render(mmio_event_, raw, cpu), "mmio ", " len");
+  if (name.empty()) name = "type_" + std::to_string(key);
+  return mmio_names_.emplace(key, name).first->second;
+}
+
+}  // namespace exitprof::kvm

@@ -1,0 +1,93 @@
+// Knows the kvm tracepoints: which attrs of a recording are kvm_exit, kvm_entry, kvm_pio,
+// kvm_mmio, kvm_msr, kvm_userspace_exit; where their fields are; and what the recording
+// kernel calls each exit reason. Names come from the format's own print fmt (rendered by
+// libtraceevent once per distinct value), so no table of ours can go stale.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "perfdata/session_info.h"
+#include "trace/trace_events.h"
+
+namespace exitprof::kvm {
+
+enum class KvmEvent : uint8_t { kOther, kExit, kEntry, kPio, kMmio, kMsr, kUserspaceExit };
+
+struct ExitFields {
+  trace::FieldRef exit_reason, guest_rip, isa, vcpu_id, info1, info2;
+};
+struct EntryFields {
+  trace::FieldRef vcpu_id, rip;
+};
+struct PioFields {
+  trace::FieldRef rw, port, size, count;
+};
+struct MmioFields {
+  trace::FieldRef type, len, gpa;
+};
+struct MsrFields {
+  trace::FieldRef write, ecx, failed;
+};
+struct UserspaceExitFields {
+  trace::FieldRef reason, errno_;
+};
+
+class KvmEvents {
+ public:
+  // Resolves every attr of the session (tracepoint attrs get their "system:name" too).
+  void Bind(const perfdata::SessionInfo& info, const trace::TraceEvents* events);
+
+  KvmEvent KindOf(int attr_index) const {
+    return attr_index >= 0 && static_cast<size_t>(attr_index) < kinds_.size() ? kinds_[attr_index] : KvmEvent::kOther;
+  }
+  const std::string& NameOf(int attr_index) const;
+  size_t attr_count() const { return names_.size(); }
+  bool has(KvmEvent kind) const;
+
+  const ExitFields& exit() const { return exit_; }
+  const EntryFields& entry() const { return entry_; }
+  const PioFields& pio() const { return pio_; }
+  const MmioFields& mmio() const { return mmio_; }
+  const MsrFields& msr() const { return msr_; }
+  const UserspaceExitFields& userspace_exit() const { return uexit_; }
+
+  // Names, rendered from one example payload the first time a value is seen.
+  const std::string& ExitReasonName(std::span<const uint8_t> raw, uint32_t cpu);
+  const std::string& UserspaceExitName(std::span<const uint8_t> raw, uint32_t cpu);
+  const std::string& MmioTypeName(std::span<const uint8_t> raw, uint32_t cpu);
+  // A dense id for an exit reason (stable within a run), and its name.
+  uint32_t ExitReasonId(std::span<const uint8_t> raw, uint32_t cpu);
+  const std::string& ReasonById(uint32_t id) const { return reason_names_[id]; }
+  size_t reason_count() const { return reason_names_.size(); }
+  // "VMX", "SVM" or "" from the isa field of the first exit seen.
+  const std::string& isa_name() const { return isa_name_; }
+
+ private:
+  std::string Render(tep_event* event, std::span<const uint8_t> raw, uint32_t cpu);
+  std::string Between(const std::string& text, const std::string& start, const std::string& stop);
+
+  const trace::TraceEvents* events_ = nullptr;
+  std::vector<KvmEvent> kinds_;
+  std::vector<std::string> names_;
+  tep_event* exit_event_ = nullptr;
+  tep_event* uexit_event_ = nullptr;
+  tep_event* mmio_event_ = nullptr;
+  ExitFields exit_;
+  EntryFields entry_;
+  PioFields pio_;
+  MmioFields mmio_;
+  MsrFields msr_;
+  UserspaceExitFields uexit_;
+  std::unordered_map<uint64_t, uint32_t> reason_ids_;
+  std::vector<std::string> reason_names_;
+  std::unordered_map<uint64_t, std::string> uexit_names_;
+  std::unordered_map<uint64_t, std::string> mmio_names_;
+  std::string isa_name_;
+  std::string scratch_;
+};
+
+}  // namespace exitprof::kvm

@@ -1,0 +1,505 @@
+#include "perfdata/reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "base/byte_reader.h"
+#include "base/unique_fd.h"
+#include "perfdata/abi.h"
+#include "perfdata/file_header.h"
+#include "perfdata/ordered_queue.h"
+#include "perfdata/sample_parser.h"
+
+namespace exitprof::perfdata {
+
+namespace {
+constexpr size_t kRecordHeader = 8;
+constexpr uint64_t kReleaseEvery = 16u << 20;
+constexpr uint64_t kProgressEvery = 64u << 20;
+constexpr size_t kStreamBuffer = 1u << 20;
+}  // namespace
+
+uint64_t ReadStats::samples() const {
+  uint64_t n = 0;
+  for (uint64_t v : samples_by_attr) n += v;
+  return n;
+}
+
+class Reader::Impl {
+ public:
+  SessionInfo info;
+  std::optional<MappedFile> file;
+  UniqueFd owned_fd;
+  int fd = -1;
+  FileFormat format = FileFormat::kFile;
+  std::function<void(uint64_t, uint64_t)> progress;
+  bool ordered = true;
+
+  ~Impl() {
+    if (zstd_) ZSTD_freeDCtx(zstd_);
+  }
+
+  Result<ReadStats> Run(EventSink& sink);
+
+ private:
+  Result<void> RunMapped(std::span<const uint8_t> data, uint64_t base_offset);
+  Result<void> RunStream();
+  Result<void> HandleRecord(std::span<const uint8_t> rec, int64_t chunk, uint64_t offset);
+  Result<void> HandleUserRecord(std::span<const uint8_t> rec, uint64_t offset);
+  Result<void> Decompress(std::span<const uint8_t> payload, uint64_t offset);
+  Result<void> EnsureReady();
+  void Deliver(const QueuedRecord& q);
+  void Enqueue(const QueuedRecord& q);
+  Result<void> AddAttr(std::span<const uint8_t> rec, uint64_t offset);
+  void NameFromEventUpdate(std::span<const uint8_t> rec);
+  std::string Where(uint64_t offset) const { return info.path + ": offset " + HexOffset(offset); }
+  // Stream input helpers.
+  Result<bool> StreamRead(uint8_t* dst, size_t n, uint64_t offset, const char* what);
+
+  EventSink* sink_ = nullptr;
+  bool ready_ = false;
+  SampleParser parser_;
+  OrderedQueue queue_;
+  ChunkArena arena_;
+  ReadStats stats_;
+  ZSTD_DCtx* zstd_ = nullptr;
+  std::vector<uint8_t> decompressed_;  // bytes of a record split across COMPRESSED records
+  uint64_t decompressed_offset_ = 0;
+  std::vector<uint8_t> stream_buf_;
+  size_t stream_pos_ = 0, stream_len_ = 0;
+  bool in_compressed_ = false;
+};
+
+Result<ReadStats> Reader::Impl::Run(EventSink& sink) {
+  sink_ = &sink;
+  auto deliver = [this](const QueuedRecord& q) { Deliver(q); };
+  Result<void> ok;
+  if (file) {
+    auto bytes = file->bytes();
+    if (format == FileFormat::kFile) {
+      parser_.SetAttrs(info.attrs);
+      if (info.data_size == 0) {
+        return Fail(info.path + ": the header's data size is 0: the recording was not finished "
+                    "(perf record interrupted?); no events to read");
+      }
+      if (auto r = EnsureReady(); !r) return tl::unexpected(r.error());
+      ok = RunMapped(bytes.subspan(info.data_offset, info.data_size), info.data_offset);
+    } else {
+      ok = RunMapped(bytes.subspan(kPipeHeaderSize), kPipeHeaderSize);
+    }
+  } else {
+    ok = RunStream();
+  }
+  if (!ok) return tl::unexpected(ok.error());
+  queue_.FlushAll(deliver);
+  if (!decompressed_.empty()) ++stats_.damaged_records;  // a record cut at the stream's end
+  if (!ready_) {
+    if (auto r = EnsureReady(); !r) return tl::unexpected(r.error());
+  }
+  stats_.out_of_order = queue_.unordered();
+  return stats_;
+}
+
+Result<void> Reader::Impl::EnsureReady() {
+  if (ready_) return {};
+  ready_ = true;
+  stats_.samples_by_attr.assign(info.attrs.size(), 0);
+  parser_.SetAttrs(info.attrs);
+  return sink_->OnSessionReady(info);
+}
+
+void Reader::Impl::Enqueue(const QueuedRecord& q) {
+  queue_.Push(q);
+  if (queue_.over_limit()) {
+    queue_.PopCount(queue_.size() / 2, [this](const QueuedRecord& r) { Deliver(r); });
+  }
+}
+
+Result<void> Reader::Impl::RunMapped(std::span<const uint8_t> data, uint64_t base) {
+  size_t pos = 0;
+  uint64_t next_release = kReleaseEvery, next_progress = kProgressEvery;
+  while (pos < data.size()) {
+    const uint64_t offset = base + pos;
+    if (data.size() - pos < kRecordHeader) {
+      return Fail(Where(offset) + ": " + std::to_string(data.size() - pos) +
+                  " bytes left, too few for a record header (expected 8): truncated data section");
+    }
+    uint16_t size = LoadLE<uint16_t>(data.data() + pos + 6);
+    uint32_t type = LoadLE<uint32_t>(data.data() + pos);
+    if (size < kRecordHeader) {
+      return Fail(Where(offset) + ": bad record header size " + std::to_string(size) +
+                  " (type " + std::to_string(type) + "), expected at least 8");
+    }
+    if (size > data.size() - pos) {
+      return Fail(Where(offset) + ": record of " + std::to_string(size) + " bytes (type " +
+                  RecordTypeName(type) + ") runs past the end of the data (" +
+                  std::to_string(data.size() - pos) + " bytes left): truncated file");
+    }
+    auto rec = data.subspan(pos, size);
+    pos += size;
+    // Records that carry a payload after themselves.
+    if (type == kRecordHeaderTracingData || type == kRecordAuxtrace) {
+      uint64_t payload = type == kRecordHeaderTracingData
+                             ? (size >= 12 ? LoadLE<uint32_t>(rec.data() + 8) : 0)
+                             : (size >= 16 ? LoadLE<uint64_t>(rec.data() + 8) : 0);
+      if (payload > data.size() - pos) {
+        return Fail(Where(offset) + ": " + RecordTypeName(type) + " payload of " +
+                    std::to_string(payload) + " bytes runs past the end of the data");
+      }
+      if (type == kRecordHeaderTracingData) {
+        info.tracing_data.assign(data.begin() + pos, data.begin() + pos + payload);
+      }
+      pos += payload;
+      ++stats_.records;
+      ++stats_.records_by_type[type];
+      continue;
+    }
+    if (auto r = HandleRecord(rec, ChunkArena::kNoChunk, offset); !r) return r;
+    if (pos >= next_release) {
+      next_release = pos + kReleaseEvery;
+      file->ReleaseBefore(std::min<uint64_t>(queue_.MinPendingFileOffset(), base + pos));
+    }
+    if (progress && pos >= next_progress) {
+      next_progress = pos + kProgressEvery;
+      progress(pos, data.size());
+    }
+  }
+  if (progress) progress(data.size(), data.size());
+  return {};
+}
+
+Result<bool> Reader::Impl::StreamRead(uint8_t* dst, size_t n, uint64_t offset, const char* what) {
+  size_t done = 0;
+  while (done < n) {
+    if (stream_pos_ == stream_len_) {
+      if (stream_buf_.empty()) stream_buf_.resize(kStreamBuffer);
+      ssize_t got;
+      do {
+        got = ::read(fd, stream_buf_.data(), stream_buf_.size());
+      } while (got < 0 && errno == EINTR);
+      if (got < 0) return Fail(info.path + ": read failed: " + std::strerror(errno), 1);
+      if (got == 0) {
+        if (done == 0) return false;
+        return Fail(Where(offset) + ": input ends inside a " + what + " (" + std::to_string(done) +
+                    " of " + std::to_string(n) + " bytes): truncated");
+      }
+      stream_pos_ = 0;
+      stream_len_ = static_cast<size_t>(got);
+    }
+    size_t take = std::min(n - done, stream_len_ - stream_pos_);
+    if (dst) std::memcpy(dst + done, stream_buf_.data() + stream_pos_, take);
+    stream_pos_ += take;
+    done += take;
+  }
+  return true;
+}
+
+Result<void> Reader::Impl::RunStream() {
+  uint64_t offset = kPipeHeaderSize;
+  for (;;) {
+    uint8_t header[kRecordHeader];
+    auto got = StreamRead(header, kRecordHeader, offset, "record header");
+    if (!got) return tl::unexpected(got.error());
+    if (!*got) return {};
+    uint32_t type = LoadLE<uint32_t>(header);
+    uint16_t size = LoadLE<uint16_t>(header + 6);
+    if (size < kRecordHeader) {
+      return Fail(Where(offset) + ": bad record header size " + std::to_string(size) +
+                  " (type " + std::to_string(type) + "), expected at least 8");
+    }
+    int64_t chunk;
+    uint8_t* dst = arena_.Allocate(size, chunk);
+    std::memcpy(dst, header, kRecordHeader);
+    got = StreamRead(dst + kRecordHeader, size - kRecordHeader, offset, "record");
+    if (!got) return tl::unexpected(got.error());
+    if (!*got && size > kRecordHeader) {
+      return Fail(Where(offset) + ": input ends inside a record of " + std::to_string(size) + " bytes");
+    }
+    std::span<const uint8_t> rec(dst, size);
+    uint64_t record_offset = offset;
+    offset += size;
+    if (type == kRecordHeaderTracingData || type == kRecordAuxtrace) {
+      uint64_t payload = type == kRecordHeaderTracingData
+                             ? (size >= 12 ? LoadLE<uint32_t>(dst + 8) : 0)
+                             : (size >= 16 ? LoadLE<uint64_t>(dst + 8) : 0);
+      if (payload > (1ULL << 32)) return Fail(Where(record_offset) + ": implausible payload size");
+      uint8_t* out = nullptr;
+      if (type == kRecordHeaderTracingData) {
+        info.tracing_data.resize(payload);
+        out = info.tracing_data.data();
+      }
+      got = StreamRead(out, payload, offset, "record payload");
+      if (!got) return tl::unexpected(got.error());
+      if (!*got && payload) return Fail(Where(offset) + ": input ends before a record's payload");
+      offset += payload;
+      ++stats_.records;
+      ++stats_.records_by_type[type];
+      continue;
+    }
+    arena_.AddRef(chunk);
+    if (auto r = HandleRecord(rec, chunk, record_offset); !r) return r;
+  }
+}
+
+Result<void> Reader::Impl::HandleRecord(std::span<const uint8_t> rec, int64_t chunk, uint64_t offset) {
+  uint32_t type = LoadLE<uint32_t>(rec.data());
+  ++stats_.records;
+  ++stats_.records_by_type[std::min<uint32_t>(type, 127)];
+  if (type >= kRecordHeaderAttr || type == 0) {
+    auto r = HandleUserRecord(rec, offset);
+    if (chunk >= 0) arena_.Release(chunk);
+    return r;
+  }
+  if (auto r = EnsureReady(); !r) return r;
+  QueuedRecord q{0, 0, rec.data(), static_cast<uint32_t>(rec.size()), chunk, offset};
+  uint64_t time;
+  if (ordered && parser_.Time(rec, time)) {
+    q.time = time;
+    Enqueue(q);
+  } else {
+    Deliver(q);
+  }
+  return {};
+}
+
+Result<void> Reader::Impl::HandleUserRecord(std::span<const uint8_t> rec, uint64_t offset) {
+  uint32_t type = LoadLE<uint32_t>(rec.data());
+  switch (type) {
+    case kRecordFinishedRound:
+      queue_.FinishRound([this](const QueuedRecord& r) { Deliver(r); });
+      return {};
+    case kRecordHeaderAttr:
+      return AddAttr(rec, offset);
+    case kRecordHeaderFeature: {
+      if (rec.size() < 16) return Fail(Where(offset) + ": FEATURE record shorter than 16 bytes");
+      uint64_t feature = LoadLE<uint64_t>(rec.data() + 8);
+      if (feature >= kFeatBits) return {};
+      return ParseFeature(static_cast<uint32_t>(feature), rec.subspan(16), info, Where(offset));
+    }
+    case kRecordEventUpdate:
+      NameFromEventUpdate(rec);
+      return {};
+    case kRecordCompressed:
+      return Decompress(rec.subspan(kRecordHeader), offset);
+    case kRecordCompressed2: {
+      if (rec.size() < 16) return Fail(Where(offset) + ": COMPRESSED2 record shorter than 16 bytes");
+      uint64_t n = LoadLE<uint64_t>(rec.data() + 8);
+      if (n > rec.size() - 16) return Fail(Where(offset) + ": COMPRESSED2 data_size exceeds the record");
+      return Decompress(rec.subspan(16, n), offset);
+    }
+    default:
+      return {};  // build ids, id index, maps, time conversion...: not needed by our analyses
+  }
+}
+
+Result<void> Reader::Impl::AddAttr(std::span<const uint8_t> rec, uint64_t offset) {
+  if (rec.size() < kRecordHeader + kAttrSizeVer0) {
+    return Fail(Where(offset) + ": ATTR record of " + std::to_string(rec.size()) + " bytes, expected at least 72");
+  }
+  uint32_t attr_size = LoadLE<uint32_t>(rec.data() + kRecordHeader + 4);
+  if (attr_size == 0) attr_size = kAttrSizeVer0;
+  if (attr_size < kAttrSizeVer0 || attr_size > rec.size() - kRecordHeader) {
+    return Fail(Where(offset) + ": ATTR record's attr size " + std::to_string(attr_size) +
+                " does not fit the record of " + std::to_string(rec.size()) + " bytes");
+  }
+  auto attr = ParseEventAttr(rec.subspan(kRecordHeader, attr_size), Where(offset));
+  if (!attr) return tl::unexpected(attr.error());
+  ByteReader ids(rec.subspan(kRecordHeader + attr_size));
+  while (ids.remaining() >= 8) attr->ids.push_back(ids.Read<uint64_t>());
+  info.attrs.push_back(std::move(*attr));
+  parser_.SetAttrs(info.attrs);
+  stats_.samples_by_attr.resize(info.attrs.size(), 0);
+  return {};
+}
+
+void Reader::Impl::NameFromEventUpdate(std::span<const uint8_t> rec) {
+  constexpr uint64_t kUpdateName = 2;
+  if (rec.size() < 24 || LoadLE<uint64_t>(rec.data() + 8) != kUpdateName) return;
+  uint64_t id = LoadLE<uint64_t>(rec.data() + 16);
+  ByteReader r(rec.subspan(24));
+  std::string name = r.ReadFixedString(r.remaining());
+  for (auto& attr : info.attrs) {
+    if (std::find(attr.ids.begin(), attr.ids.end(), id) != attr.ids.end()) attr.name = name;
+  }
+}
+
+Result<void> Reader::Impl::Decompress(std::span<const uint8_t> payload, uint64_t offset) {
+  if (in_compressed_) return Fail(Where(offset) + ": a compressed record inside a compressed record");
+  if (!zstd_) zstd_ = ZSTD_createDCtx();
+  ++stats_.compressed_records;
+  if (decompressed_.empty()) decompressed_offset_ = offset;
+  ZSTD_inBuffer in{payload.data(), payload.size(), 0};
+  uint8_t out_buf[1 << 16];
+  while (in.pos < in.size) {
+    ZSTD_outBuffer out{out_buf, sizeof out_buf, 0};
+    size_t rc = ZSTD_decompressStream(zstd_, &out, &in);
+    if (ZSTD_isError(rc)) {
+      return Fail(Where(offset) + ": COMPRESSED record: zstd: " + ZSTD_getErrorName(rc));
+    }
+    decompressed_.insert(decompressed_.end(), out_buf, out_buf + out.pos);
+    stats_.decompressed_bytes += out.pos;
+    if (out.pos == 0 && rc != 0 && in.pos == in.size) break;
+  }
+  // Hand every whole record on; keep a partial one for the next COMPRESSED record.
+  size_t pos = 0;
+  in_compressed_ = true;
+  while (decompressed_.size() - pos >= kRecordHeader) {
+    uint16_t size = LoadLE<uint16_t>(decompressed_.data() + pos + 6);
+    if (size < kRecordHeader) {
+      in_compressed_ = false;
+      return Fail(Where(offset) + ": bad record header size " + std::to_string(size) +
+                  " inside a COMPRESSED record");
+    }
+    if (size > decompressed_.size() - pos) break;
+    int64_t chunk;
+    uint8_t* dst = arena_.Allocate(size, chunk);
+    std::memcpy(dst, decompressed_.data() + pos, size);
+    arena_.AddRef(chunk);
+    auto r = HandleRecord({dst, size}, chunk, decompressed_offset_);
+    if (!r) {
+      in_compressed_ = false;
+      return r;
+    }
+    pos += size;
+  }
+  in_compressed_ = false;
+  decompressed_.erase(decompressed_.begin(), decompressed_.begin() + static_cast<long>(pos));
+  return {};
+}
+
+void Reader::Impl::Deliver(const QueuedRecord& q) {
+  std::span<const uint8_t> rec(q.data, q.size);
+  Event e;
+  e.type = LoadLE<uint32_t>(q.data);
+  e.misc = LoadLE<uint16_t>(q.data + 4);
+  e.record = rec;
+  e.file_offset = q.file_offset;
+  bool ok = true;
+  ByteReader body(rec.subspan(kRecordHeader));
+  switch (e.type) {
+    case kRecordSample: {
+      if (parser_.AttrIndexForSample(rec) < 0) {
+        ++stats_.unknown_sample_ids;
+        ok = false;
+        break;
+      }
+      ok = parser_.ParseSample(rec, e);
+      if (ok) {
+        ++stats_.samples_by_attr[static_cast<size_t>(e.attr_index)];
+        if (e.has_time) {
+          if (stats_.first_sample_time == 0 || e.time < stats_.first_sample_time) stats_.first_sample_time = e.time;
+          if (e.time > stats_.last_sample_time) stats_.last_sample_time = e.time;
+        }
+      } else {
+        ++stats_.damaged_records;
+      }
+      break;
+    }
+    case kRecordComm: {
+      e.pid = body.Read<uint32_t>();
+      e.tid = body.Read<uint32_t>();
+      auto rest = body.ReadBytes(body.remaining());
+      const void* nul = std::memchr(rest.data(), 0, rest.size());
+      e.comm = std::string_view(reinterpret_cast<const char*>(rest.data()),
+                                nul ? static_cast<const uint8_t*>(nul) - rest.data() : 0);
+      ok = body.ok() && nul && parser_.ParseTrailer(rec, e);
+      break;
+    }
+    case kRecordFork:
+    case kRecordExit:
+      e.pid = body.Read<uint32_t>();
+      e.ppid = body.Read<uint32_t>();
+      e.tid = body.Read<uint32_t>();
+      e.ptid = body.Read<uint32_t>();
+      e.time = body.Read<uint64_t>();
+      ok = body.ok();
+      if (ok) {
+        uint32_t pid = e.pid, tid = e.tid;
+        parser_.ParseTrailer(rec, e);
+        e.pid = pid;
+        e.tid = tid;
+      }
+      break;
+    case kRecordLost:
+      e.id = body.Read<uint64_t>();
+      e.lost = body.Read<uint64_t>();
+      ok = body.ok();
+      if (ok) stats_.lost_events += e.lost;
+      parser_.ParseTrailer(rec, e);
+      break;
+    case kRecordLostSamples:
+      e.lost = body.Read<uint64_t>();
+      ok = body.ok();
+      if (ok) stats_.lost_samples += e.lost;
+      parser_.ParseTrailer(rec, e);
+      break;
+    default:
+      parser_.ParseTrailer(rec, e);
+      break;
+  }
+  if (!ok && e.type != kRecordSample) ++stats_.damaged_records;
+  if (ok) sink_->OnEvent(e);
+  if (q.chunk >= 0) arena_.Release(q.chunk);
+}
+
+// ---- Reader ----
+
+Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), info_(impl_->info) {}
+Reader::~Reader() = default;
+
+void Reader::SetProgress(std::function<void(uint64_t, uint64_t)> progress) {
+  impl_->progress = std::move(progress);
+}
+
+Result<ReadStats> Reader::Run(EventSink& sink) { return impl_->Run(sink); }
+
+void Reader::SetOrdered(bool ordered) { impl_->ordered = ordered; }
+
+Result<std::unique_ptr<Reader>> Reader::OpenStream(int fd, const std::string& name) {
+  auto impl = std::make_unique<Impl>();
+  impl->info.path = name;
+  impl->info.pipe_mode = true;
+  impl->fd = fd;
+  impl->format = FileFormat::kPipe;
+  uint8_t head[kPipeHeaderSize];
+  size_t done = 0;
+  while (done < sizeof head) {
+    ssize_t got = ::read(fd, head + done, sizeof head - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return Fail(name + ": read failed: " + std::strerror(errno), 1);
+    if (got == 0) break;
+    done += static_cast<size_t>(got);
+  }
+  auto format = DetectFormat({head, done}, name);
+  if (!format) return tl::unexpected(format.error());
+  if (*format != FileFormat::kPipe) {
+    return Fail(name + ": a file-mode perf.data cannot be read from a pipe; pass it with -i FILE");
+  }
+  return std::unique_ptr<Reader>(new Reader(std::move(impl)));
+}
+
+Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path) {
+  if (path == "-") return OpenStream(STDIN_FILENO, "<stdin>");
+  auto file = MappedFile::Open(path);
+  if (!file) return tl::unexpected(file.error());
+  auto format = DetectFormat(file->bytes().first(std::min<size_t>(file->bytes().size(), 16)), path);
+  if (!format) return tl::unexpected(format.error());
+  auto impl = std::make_unique<Impl>();
+  impl->info.path = path;
+  impl->info.file_size = file->bytes().size();
+  impl->format = *format;
+  impl->info.pipe_mode = *format == FileFormat::kPipe;
+  if (*format == FileFormat::kFile) {
+    if (auto r = ParseFileHeader(file->bytes(), impl->info); !r) return tl::unexpected(r.error());
+  }
+  impl->file.emplace(std::move(*file));
+  return std::unique_ptr<Reader>(new Reader(std::move(impl)));
+}
+
+}  // namespace exitprof::perfdata

@@ -1,0 +1,66 @@
+// Reads a perf.data recording (file mode or pipe mode, from a file or a pipe) and hands its
+// records to a sink in time order, decoded. Zero-copy over a file mapping; pipe input and
+// zstd-compressed records go through an arena freed as records are delivered.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/mapped_file.h"
+#include "base/result.h"
+#include "perfdata/event.h"
+#include "perfdata/session_info.h"
+
+namespace exitprof::perfdata {
+
+struct ReadStats {
+  uint64_t records = 0;
+  std::array<uint64_t, 128> records_by_type{};
+  std::vector<uint64_t> samples_by_attr;
+  uint64_t lost_events = 0;    // sum of PERF_RECORD_LOST.lost
+  uint64_t lost_samples = 0;   // sum of PERF_RECORD_LOST_SAMPLES.lost
+  uint64_t damaged_records = 0;  // records whose body did not match their attr's layout
+  uint64_t unknown_sample_ids = 0;
+  uint64_t out_of_order = 0;   // records older than what was already delivered
+  uint64_t compressed_records = 0;
+  uint64_t decompressed_bytes = 0;
+  uint64_t first_sample_time = 0, last_sample_time = 0;
+  uint64_t samples() const;
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Called once the session's attrs and tracing data are known, before the first sample.
+  virtual Result<void> OnSessionReady(const SessionInfo& info) = 0;
+  virtual void OnEvent(const Event& event) = 0;
+};
+
+class Reader {
+ public:
+  // Opens a file; "-" reads standard input (pipe mode only, as perf writes it with -o -).
+  static Result<std::unique_ptr<Reader>> Open(const std::string& path);
+  // Reads from an already open descriptor (pipe mode stream).
+  static Result<std::unique_ptr<Reader>> OpenStream(int fd, const std::string& name);
+  ~Reader();
+
+  const SessionInfo& info() const { return info_; }
+  // Reads all records; stops at the first fatal damage (a bad record header).
+  Result<ReadStats> Run(EventSink& sink);
+  // Progress callback for long reads: bytes done, bytes total (0 = unknown). Optional.
+  void SetProgress(std::function<void(uint64_t, uint64_t)> progress);
+  // Analyses that do not depend on order (counting) can take records in file order: faster.
+  void SetOrdered(bool ordered);
+
+ private:
+  class Impl;
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  SessionInfo& info_;
+};
+
+}  // namespace exitprof::perfdata

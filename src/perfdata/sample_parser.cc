@@ -1,0 +1,206 @@
+#include "perfdata/sample_parser.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "base/byte_reader.h"
+#include "perfdata/abi.h"
+
+namespace exitprof::perfdata {
+
+namespace {
+
+constexpr size_t kHeader = 8;
+
+// Position (in u64 words) of the id within a sample body, as perf computes it.
+int SampleIdPos(uint64_t st) {
+  if (st & kSampleIdentifier) return 0;
+  if (!(st & kSampleId)) return -1;
+  int pos = 0;
+  if (st & kSampleIp) ++pos;
+  if (st & kSampleTid) ++pos;
+  if (st & kSampleTime) ++pos;
+  if (st & kSampleAddr) ++pos;
+  return pos;
+}
+
+// Position of the id counted back from the end of a non-sample record's trailer.
+int TrailerIdPos(uint64_t st) {
+  if (st & kSampleIdentifier) return 1;
+  if (!(st & kSampleId)) return -1;
+  int pos = 1;
+  if (st & kSampleCpu) ++pos;
+  if (st & kSampleStreamId) ++pos;
+  return pos;
+}
+
+size_t TrailerSize(uint64_t st) {
+  size_t n = 0;
+  for (uint64_t bit : {kSampleTid, kSampleTime, kSampleId, kSampleStreamId, kSampleCpu,
+                       kSampleIdentifier}) {
+    if (st & bit) n += 8;
+  }
+  return n;
+}
+
+}  // namespace
+
+uint64_t Event::callchain_at(size_t i) const { return LoadLE<uint64_t>(callchain.data() + i * 8); }
+
+void SampleParser::SetAttrs(const std::vector<EventAttr>& attrs) {
+  attrs_ = &attrs;
+  id_to_attr_.clear();
+  all_same_layout_ = true;
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    for (uint64_t id : attrs[i].ids) id_to_attr_.emplace_back(id, static_cast<int>(i));
+    if (attrs[i].sample_type != attrs[0].sample_type) all_same_layout_ = false;
+  }
+  std::sort(id_to_attr_.begin(), id_to_attr_.end());
+  sample_id_pos_ = attrs.empty() ? -1 : SampleIdPos(attrs[0].sample_type);
+  other_id_pos_ = attrs.empty() ? -1 : TrailerIdPos(attrs[0].sample_type);
+}
+
+int SampleParser::IndexOfId(uint64_t id) const {
+  auto it = std::lower_bound(id_to_attr_.begin(), id_to_attr_.end(), std::make_pair(id, -1));
+  if (it == id_to_attr_.end() || it->first != id) return -1;
+  return it->second;
+}
+
+int SampleParser::AttrIndexForSample(std::span<const uint8_t> record) const {
+  if (!attrs_ || attrs_->empty()) return -1;
+  if (attrs_->size() == 1 || sample_id_pos_ < 0) return all_same_layout_ ? 0 : -1;
+  size_t off = kHeader + static_cast<size_t>(sample_id_pos_) * 8;
+  if (record.size() < off + 8) return -1;
+  return IndexOfId(LoadLE<uint64_t>(record.data() + off));
+}
+
+int SampleParser::AttrIndexForOther(std::span<const uint8_t> record) const {
+  if (!attrs_ || attrs_->empty()) return -1;
+  if (attrs_->size() == 1 || other_id_pos_ < 0) return all_same_layout_ ? 0 : -1;
+  size_t back = static_cast<size_t>(other_id_pos_) * 8;
+  if (record.size() < kHeader + back) return -1;
+  return IndexOfId(LoadLE<uint64_t>(record.data() + record.size() - back));
+}
+
+bool SampleParser::Time(std::span<const uint8_t> record, uint64_t& time) const {
+  uint32_t type = LoadLE<uint32_t>(record.data());
+  if (type == kRecordSample) {
+    int index = AttrIndexForSample(record);
+    if (index < 0) return false;
+    uint64_t st = (*attrs_)[index].sample_type;
+    if (!(st & kSampleTime)) return false;
+    size_t off = kHeader;
+    if (st & kSampleIdentifier) off += 8;
+    if (st & kSampleIp) off += 8;
+    if (st & kSampleTid) off += 8;
+    if (record.size() < off + 8) return false;
+    time = LoadLE<uint64_t>(record.data() + off);
+    return true;
+  }
+  if (type >= kRecordKernelMax) return false;
+  int index = AttrIndexForOther(record);
+  if (index < 0) return false;
+  const EventAttr& attr = (*attrs_)[index];
+  if (!attr.sample_id_all() || !(attr.sample_type & kSampleTime)) return false;
+  size_t size = TrailerSize(attr.sample_type);
+  if (record.size() < kHeader + size) return false;
+  size_t off = record.size() - size;
+  if (attr.sample_type & kSampleTid) off += 8;
+  time = LoadLE<uint64_t>(record.data() + off);
+  return true;
+}
+
+bool SampleParser::ParseTrailer(std::span<const uint8_t> record, Event& e) const {
+  int index = AttrIndexForOther(record);
+  if (index < 0) return true;  // no trailer we can interpret: not damage
+  const EventAttr& attr = (*attrs_)[index];
+  if (!attr.sample_id_all()) return true;
+  uint64_t st = attr.sample_type;
+  size_t size = TrailerSize(st);
+  if (record.size() < kHeader + size) return false;
+  ByteReader r(record.subspan(record.size() - size));
+  e.attr_index = index;
+  if (st & kSampleTid) {
+    e.pid = r.Read<uint32_t>();
+    e.tid = r.Read<uint32_t>();
+  }
+  if (st & kSampleTime) {
+    e.time = r.Read<uint64_t>();
+    e.has_time = true;
+  }
+  if (st & kSampleId) e.id = r.Read<uint64_t>();
+  if (st & kSampleStreamId) e.stream_id = r.Read<uint64_t>();
+  if (st & kSampleCpu) {
+    e.cpu = r.Read<uint32_t>();
+    r.Read<uint32_t>();
+  }
+  if (st & kSampleIdentifier) e.id = r.Read<uint64_t>();
+  return r.ok();
+}
+
+bool SampleParser::ParseSample(std::span<const uint8_t> record, Event& e) const {
+  int index = AttrIndexForSample(record);
+  if (index < 0) return false;
+  const EventAttr& attr = (*attrs_)[index];
+  const uint64_t st = attr.sample_type;
+  e.attr_index = index;
+  ByteReader r(record.subspan(kHeader));
+  if (st & kSampleIdentifier) e.id = r.Read<uint64_t>();
+  if (st & kSampleIp) e.ip = r.Read<uint64_t>();
+  if (st & kSampleTid) {
+    e.pid = r.Read<uint32_t>();
+    e.tid = r.Read<uint32_t>();
+  }
+  if (st & kSampleTime) {
+    e.time = r.Read<uint64_t>();
+    e.has_time = true;
+  }
+  if (st & kSampleAddr) e.addr = r.Read<uint64_t>();
+  if (st & kSampleId) e.id = r.Read<uint64_t>();
+  if (st & kSampleStreamId) e.stream_id = r.Read<uint64_t>();
+  if (st & kSampleCpu) {
+    e.cpu = r.Read<uint32_t>();
+    r.Read<uint32_t>();
+  }
+  if (st & kSamplePeriod) e.period = r.Read<uint64_t>();
+  if (st & kSampleRead) {
+    const uint64_t rf = attr.read_format;
+    size_t per_value = 8 + ((rf & kReadId) ? 8 : 0) + ((rf & kReadLost) ? 8 : 0);
+    size_t times = ((rf & kReadTotalTimeEnabled) ? 8 : 0) + ((rf & kReadTotalTimeRunning) ? 8 : 0);
+    if (rf & kReadGroup) {
+      uint64_t nr = r.Read<uint64_t>();
+      if (nr > r.remaining() / per_value) return false;
+      r.Skip(times + nr * per_value);
+    } else {
+      r.Skip(per_value + times);
+    }
+  }
+  if (st & kSampleCallchain) {
+    uint64_t nr = r.Read<uint64_t>();
+    if (nr > r.remaining() / 8) return false;
+    e.callchain = r.ReadBytes(nr * 8);
+  }
+  if (st & kSampleRaw) {
+    uint32_t size = r.Read<uint32_t>();
+    e.raw = r.ReadBytes(size);
+  }
+  if (st & kSampleBranchStack) {
+    uint64_t nr = r.Read<uint64_t>();
+    if (attr.branch_sample_type & kBranchSampleHwIndex) r.Skip(8);
+    if (nr > r.remaining() / 24) return false;
+    r.Skip(nr * 24);
+  }
+  if (st & kSampleRegsUser) {
+    uint64_t abi = r.Read<uint64_t>();
+    if (abi) r.Skip(8 * std::popcount(attr.sample_regs_user));
+  }
+  if (st & kSampleStackUser) {
+    uint64_t size = r.Read<uint64_t>();
+    r.Skip(size);
+    if (size) r.Skip(8);  // dyn_size
+  }
+  // Fields after these are not needed by any analysis; their absence is not damage.
+  return r.ok();
+}
+
+}  // namespace exitprof::perfdata

@@ -1,0 +1,37 @@
+// What a recording says about itself: attrs, feature sections, tracing data. Filled from the
+// file header and feature sections (file mode) or from pipe-mode header records as they arrive.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "perfdata/event_attr.h"
+
+namespace exitprof::perfdata {
+
+struct SessionInfo {
+  std::string path;  // "-" for stdin
+  bool pipe_mode = false;
+  uint64_t file_size = 0;
+  uint64_t data_offset = 0;
+  uint64_t data_size = 0;
+  std::vector<EventAttr> attrs;
+  std::vector<uint8_t> tracing_data;  // TRACING_DATA feature or pipe record payload
+  std::string hostname, os_release, perf_version, arch, cpu_desc, cpu_id;
+  uint32_t nr_cpus_available = 0, nr_cpus_online = 0;
+  uint64_t total_mem_kb = 0;
+  std::vector<std::string> cmdline;
+  uint32_t compression_type = 0;  // 1 = zstd
+  uint32_t compression_level = 0;
+  uint32_t compression_mmap_len = 0;
+  std::vector<uint32_t> features;  // feature ids present
+
+  int FindAttrByName(const std::string& name) const;
+};
+
+// Parses one feature section's bytes into `info`. Unknown features are accepted and ignored.
+Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, SessionInfo& info,
+                          const std::string& where);
+
+}  // namespace exitprof::perfdata

@@ -1,0 +1,74 @@
+// Writes perf.data recordings (file mode or pipe mode) that real `perf script` and
+// `perf report` read: used by tests to make fixtures and by live recording.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "perfdata/session_info.h"
+
+namespace exitprof::perfdata {
+
+// Fields of one sample; which are written is decided by the attr's sample_type.
+struct SampleFields {
+  uint64_t ip = 0;
+  uint32_t pid = 0, tid = 0;
+  uint64_t time = 0;
+  uint32_t cpu = 0;
+  uint64_t period = 1;
+  std::span<const uint64_t> callchain;
+  std::span<const uint8_t> raw;
+};
+
+class Writer {
+ public:
+  // `header` supplies attrs (with ids and names), tracing data and the descriptive features.
+  static Result<Writer> Create(const std::string& path, const SessionInfo& header, bool pipe_mode);
+  // Writes to an fd we do not own (e.g. stdout); pipe mode only.
+  static Result<Writer> CreateOnFd(int fd, const SessionInfo& header);
+
+  Writer(Writer&&) = default;
+  Writer& operator=(Writer&&) = default;
+
+  Result<void> WriteSample(size_t attr_index, const SampleFields& sample);
+  Result<void> WriteComm(uint32_t pid, uint32_t tid, const std::string& comm, uint64_t time,
+                         bool exec = false);
+  Result<void> WriteFork(uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid, uint64_t time);
+  Result<void> WriteLost(uint64_t id, uint64_t lost, uint64_t time);
+  Result<void> WriteFinishedRound();
+  Result<void> WriteRaw(std::span<const uint8_t> record);
+  // Finishes the file: feature sections and the final header (file mode). Idempotent.
+  Result<void> Finish();
+
+  uint64_t bytes_written() const { return offset_; }
+
+ private:
+  Writer() = default;
+  Result<void> Append(std::span<const uint8_t> bytes);
+  Result<void> Flush();
+  Result<void> WriteHeaderPlaceholder();
+  Result<void> WritePipePreamble();
+  void AppendSampleId(std::vector<uint8_t>& rec, uint32_t pid, uint32_t tid, uint64_t time,
+                      uint32_t cpu) const;
+
+  UniqueFd owned_;
+  int fd_ = -1;
+  std::string path_;
+  bool pipe_ = false;
+  bool finished_ = false;
+  SessionInfo header_;
+  uint64_t offset_ = 0;
+  uint64_t data_offset_ = 0;
+  uint64_t attrs_offset_ = 0;
+  std::vector<uint8_t> buffer_;
+};
+
+// Serialises feature sections as perf does (used by the writer; exposed for tests).
+std::vector<uint8_t> EncodeFeature(uint32_t feature, const SessionInfo& info);
+std::vector<uint32_t> FeaturesToWrite(const SessionInfo& info);
+
+}  // namespace exitprof::perfdata

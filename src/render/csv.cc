@@ -1,0 +1,51 @@
+#include <fmt/format.h>
+
+#include "render/report_render.h"
+
+namespace exitprof::render {
+
+namespace {
+// Quotes a field when it holds a comma, quote or newline (RFC 4180).
+std::string Field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string RenderCsv(const analysis::ReportModel& m, const std::string& table) {
+  std::string out;
+  if (table == "reason") {
+    out = "reason,count,percent,rate_per_s\n";
+    for (const auto& r : m.by_reason) out += fmt::format("{},{},{:.4f},{:.3f}\n", Field(r.reason), r.count, r.percent, r.rate_per_s);
+  } else if (table == "rip") {
+    out = "reason,rip,count\n";
+    for (const auto& r : m.by_rip) out += fmt::format("{},{:#x},{}\n", Field(r.reason), r.rip, r.count);
+  } else if (table == "vcpu") {
+    out = "pid,vcpu,tid,comm,count\n";
+    for (const auto& r : m.by_vcpu)
+      out += fmt::format("{},{},{},{},{}\n", r.pid, r.vcpu < 0 ? std::string() : std::to_string(r.vcpu), r.tid, Field(r.comm), r.count);
+  } else if (table == "vm") {
+    out = "pid,comm,vcpus,count\n";
+    for (const auto& r : m.by_vm) out += fmt::format("{},{},{},{}\n", r.pid, Field(r.comm), r.vcpus, r.count);
+  } else if (table == "pio") {
+    out = "port,direction,size,count\n";
+    for (const auto& r : m.pio) out += fmt::format("{:#x},{},{},{}\n", r.port, r.write ? "write" : "read", r.size, r.count);
+  } else if (table == "mmio") {
+    out = "gpa,type,len,count\n";
+    for (const auto& r : m.mmio) out += fmt::format("{:#x},{},{},{}\n", r.gpa, r.type, r.len, r.count);
+  } else if (table == "msr") {
+    out = "index,direction,count\n";
+    for (const auto& r : m.msr) out += fmt::format("{:#x},{},{}\n", r.index, r.write ? "write" : "read", r.count);
+  } else if (table == "userspace") {
+    out = "reason,count\n";
+    for (const auto& r : m.userspace_exits) out += fmt::format("{},{}\n", Field(r.name), r.count);
+  }
+  return out;
+}
+
+}  // namespace exitprof::render

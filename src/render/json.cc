@@ -1,0 +1,59 @@
+#include <nlohmann/json.hpp>
+
+#include "render/report_render.h"
+
+namespace exitprof::render {
+
+using nlohmann::ordered_json;
+
+std::string RenderJson(const analysis::ReportModel& m) {
+  ordered_json j;
+  j["file"] = {{"path", m.path},           {"format", m.pipe_mode ? "pipe" : "file"},
+               {"size_bytes", m.file_size}, {"hostname", m.hostname},
+               {"os_release", m.os_release}, {"perf_version", m.perf_version},
+               {"cpuid", m.cpu_id}};
+  ordered_json events = ordered_json::object();
+  for (const auto& e : m.events) events[e.name] = e.count;
+  j["events"] = events;
+  j["samples"] = m.samples;
+  j["lost_events"] = m.lost_events;
+  j["lost_samples"] = m.lost_samples;
+  j["damaged_records"] = m.damaged_records;
+  j["time"] = {{"first_ns", m.first_ns}, {"last_ns", m.last_ns}, {"span_s", m.span_s}};
+  ordered_json exits;
+  exits["total"] = m.exits_total;
+  exits["isa"] = m.isa;
+  exits["by_reason"] = ordered_json::array();
+  for (const auto& r : m.by_reason)
+    exits["by_reason"].push_back({{"reason", r.reason}, {"count", r.count}, {"percent", r.percent}, {"rate_per_s", r.rate_per_s}});
+  exits["by_rip"] = ordered_json::array();
+  for (const auto& r : m.by_rip)
+    exits["by_rip"].push_back({{"reason", r.reason}, {"rip", Hex(r.rip)}, {"count", r.count}});
+  exits["by_vcpu"] = ordered_json::array();
+  for (const auto& r : m.by_vcpu) {
+    ordered_json row = {{"pid", r.pid}, {"vcpu", r.vcpu}, {"tid", r.tid}, {"comm", r.comm}, {"count", r.count}};
+    if (r.vcpu < 0) row["vcpu"] = nullptr;
+    exits["by_vcpu"].push_back(row);
+  }
+  exits["by_vm"] = ordered_json::array();
+  for (const auto& r : m.by_vm)
+    exits["by_vm"].push_back({{"pid", r.pid}, {"comm", r.comm}, {"vcpus", r.vcpus}, {"count", r.count}});
+  j["exits"] = exits;
+  j["userspace_exits"] = ordered_json::array();
+  for (const auto& r : m.userspace_exits) j["userspace_exits"].push_back({{"reason", r.name}, {"count", r.count}});
+  j["pio"] = ordered_json::array();
+  for (const auto& r : m.pio)
+    j["pio"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}});
+  j["mmio"] = ordered_json::array();
+  for (const auto& r : m.mmio) {
+    // kvm_mmio's types: read, write and unsatisfied-read (the exit half of a read).
+    std::string direction = r.type == "write" ? "write" : "read";
+    j["mmio"].push_back({{"gpa", Hex(r.gpa)}, {"direction", direction}, {"type", r.type}, {"len", r.len}, {"count", r.count}});
+  }
+  j["msr"] = ordered_json::array();
+  for (const auto& r : m.msr)
+    j["msr"].push_back({{"index", Hex(r.index)}, {"direction", r.write ? "write" : "read"}, {"count", r.count}});
+  return j.dump(1) + "\n";
+}
+
+}  // namespace exitprof::render

@@ -1,0 +1,23 @@
+// Renders a ReportModel: text in perf --stdio's spirit, JSON with stable keys, CSV.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analysis/report_model.h"
+
+namespace exitprof::render {
+
+struct TextOptions {
+  std::vector<std::string> sections;  // reason, vm, vcpu, rip, pio, mmio, msr, userspace; empty = all
+  size_t top = 10;
+};
+
+std::string RenderText(const analysis::ReportModel& m, const TextOptions& options);
+std::string RenderJson(const analysis::ReportModel& m);
+// One table as CSV with a header row; `table` is one of the section names above.
+std::string RenderCsv(const analysis::ReportModel& m, const std::string& table);
+
+std::string Hex(uint64_t value);
+
+}  // namespace exitprof::render

@@ -1,0 +1,128 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "render/report_render.h"
+
+namespace exitprof::render {
+
+using analysis::ReportModel;
+
+namespace {
+
+bool Want(const TextOptions& o, const char* section) {
+  return o.sections.empty() || std::find(o.sections.begin(), o.sections.end(), section) != o.sections.end();
+}
+
+std::string Span(double s) {
+  if (s >= 1) return fmt::format("{:.3f} s", s);
+  return fmt::format("{:.3f} ms", s * 1e3);
+}
+
+void Header(std::string& out, const ReportModel& m) {
+  out += fmt::format("# exitprof report: {}", m.path);
+  if (m.file_size) out += fmt::format(" ({:.1f} MB", m.file_size / 1e6);
+  else out += " (";
+  out += m.pipe_mode ? ", pipe mode" : ", file mode";
+  if (!m.perf_version.empty()) out += ", perf " + m.perf_version;
+  if (!m.hostname.empty()) out += ", host " + m.hostname;
+  if (!m.os_release.empty()) out += ", kernel " + m.os_release;
+  out += ")\n# events:";
+  bool first = true;
+  for (const auto& e : m.events) {
+    out += fmt::format("{} {} {}", first ? "" : ",", e.name, e.count);
+    first = false;
+  }
+  if (m.events.empty()) out += " none";
+  out += fmt::format("\n# samples: {}  span: {}  VMs: {}  vCPUs: {}  lost events: {}", m.samples,
+                     Span(m.span_s), m.by_vm.size(), m.by_vcpu.size(), m.lost_events);
+  if (m.lost_samples) out += fmt::format("  lost samples: {}", m.lost_samples);
+  if (m.damaged_records) out += fmt::format("  damaged records: {}", m.damaged_records);
+  if (m.unknown_sample_ids) out += fmt::format("  samples of unknown events: {}", m.unknown_sample_ids);
+  out += "\n#\n";
+}
+
+}  // namespace
+
+std::string Hex(uint64_t value) { return fmt::format("{:#x}", value); }
+
+std::string RenderText(const ReportModel& m, const TextOptions& o) {
+  std::string out;
+  Header(out, m);
+  if (m.has_kvm_exit) {
+    if (Want(o, "reason")) {
+      out += fmt::format("# Exits by reason{}: {} exits\n#\n", m.isa.empty() ? "" : " (" + m.isa + ")", m.exits_total);
+      out += fmt::format("# {:>10}  {:>7}  {:>10}  {}\n", "Count", "Share", "Rate/s", "Reason");
+      for (const auto& r : m.by_reason)
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:>10.1f}  {}\n", r.count, r.percent, r.rate_per_s, r.reason);
+      out += "\n";
+    }
+    if (Want(o, "vm")) {
+      out += "# Exits by VM\n#\n";
+      out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>5}  {}\n", "Count", "Share", "PID", "vCPUs", "Command");
+      for (const auto& r : m.by_vm)
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:>8}  {:>5}  {}\n", r.count, r.percent, r.pid, r.vcpus, r.comm);
+      out += "\n";
+    }
+    if (Want(o, "vcpu")) {
+      out += "# Exits by vCPU\n#\n";
+      out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>5}  {:>8}  {}\n", "Count", "Share", "PID", "vCPU", "TID", "Thread");
+      for (const auto& r : m.by_vcpu)
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:>8}  {:>5}  {:>8}  {}\n", r.count, r.percent, r.pid,
+                           r.vcpu < 0 ? std::string("-") : std::to_string(r.vcpu), r.tid, r.comm);
+      out += "\n";
+    }
+    if (Want(o, "rip")) {
+      out += o.top ? fmt::format("# Top {} guest RIPs per reason\n", o.top) : std::string("# Guest RIPs per reason\n");
+      std::string current;
+      for (const auto& r : m.by_rip) {
+        if (r.reason != current) {
+          current = r.reason;
+          out += fmt::format("#\n# {}\n# {:>10}  {:>7}  {}\n", current, "Count", "Share", "Guest RIP");
+        }
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:#018x}\n", r.count, r.percent_of_reason, r.rip);
+      }
+      out += "\n";
+    }
+  } else if (m.has_other_kvm) {
+    out += "# This recording has no kvm:kvm_exit events (not recorded, or this host's KVM does not\n"
+           "# emit them, e.g. a PVM backend): showing userspace exits, port IO and MMIO instead.\n#\n";
+  } else {
+    out += "# This recording has no kvm events. Record some with:\n"
+           "#   perf record -e 'kvm:*' -a -- sleep 1   (or: exitprof record)\n";
+  }
+  if (!m.userspace_exits.empty() && Want(o, "userspace")) {
+    uint64_t total = 0;
+    for (const auto& r : m.userspace_exits) total += r.count;
+    out += fmt::format("# Exits to userspace (kvm_userspace_exit): {}\n#\n", total);
+    out += fmt::format("# {:>10}  {:>7}  {:>10}  {}\n", "Count", "Share", "Rate/s", "Reason");
+    for (const auto& r : m.userspace_exits)
+      out += fmt::format("  {:>10}  {:>6.2f}%  {:>10.1f}  {}\n", r.count, total ? 100.0 * r.count / total : 0.0,
+                         m.span_s > 0 ? r.count / m.span_s : 0.0, r.name);
+    out += "\n";
+  }
+  if (!m.pio.empty() && Want(o, "pio")) {
+    out += "# Port IO (kvm_pio)\n#\n";
+    out += fmt::format("# {:>10}  {:>6}  {:>5}  {:>4}\n", "Count", "Port", "Dir", "Size");
+    for (const auto& r : m.pio)
+      out += fmt::format("  {:>10}  {:>#6x}  {:>5}  {:>4}\n", r.count, r.port, r.write ? "write" : "read", r.size);
+    out += "\n";
+  }
+  if (!m.mmio.empty() && Want(o, "mmio")) {
+    out += "# MMIO (kvm_mmio)\n#\n";
+    out += fmt::format("# {:>10}  {:>18}  {:>16}  {:>4}\n", "Count", "GPA", "Type", "Len");
+    for (const auto& r : m.mmio)
+      out += fmt::format("  {:>10}  {:>#18x}  {:>16}  {:>4}\n", r.count, r.gpa, r.type, r.len);
+    out += "\n";
+  }
+  if (!m.msr.empty() && Want(o, "msr")) {
+    out += "# MSR accesses (kvm_msr)\n#\n";
+    out += fmt::format("# {:>10}  {:>10}  {:>5}\n", "Count", "MSR", "Dir");
+    for (const auto& r : m.msr)
+      out += fmt::format("  {:>10}  {:>#10x}  {:>5}\n", r.count, r.index, r.write ? "write" : "read");
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace exitprof::render

@@ -1,0 +1,55 @@
+// Tracepoint formats through libtraceevent: built once per recording from its tracing data;
+// gives field places (resolved once per event type), "system:name" names, and the payload
+// text exactly as the recording kernel's print fmt renders it (what perf script prints).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "trace/tracing_data.h"
+
+struct tep_handle;
+struct tep_event;
+struct trace_seq;
+
+namespace exitprof::trace {
+
+struct FieldRef {
+  uint32_t offset = 0;
+  uint32_t size = 0;  // 0 = the event has no such field
+  bool is_signed = false;
+  bool valid() const { return size != 0; }
+  // Reads an integer field from a raw payload; 0 when absent or out of bounds.
+  uint64_t Read(std::span<const uint8_t> raw) const;
+};
+
+class TraceEvents {
+ public:
+  static Result<std::unique_ptr<TraceEvents>> Create(const TracingData& data, const std::string& where);
+  ~TraceEvents();
+  TraceEvents(const TraceEvents&) = delete;
+  TraceEvents& operator=(const TraceEvents&) = delete;
+
+  // The event with this tracepoint id (perf_event_attr.config), or null.
+  tep_event* FindById(uint64_t id) const;
+  tep_event* FindByName(const std::string& system, const std::string& name) const;
+  static std::string FullName(const tep_event* event);  // "kvm:kvm_exit"
+  static FieldRef Field(tep_event* event, const char* name);
+
+  // The payload as the format's print fmt renders it (perf script's trace field).
+  void FormatPayload(tep_event* event, std::span<const uint8_t> raw, uint32_t cpu, uint64_t time,
+                     std::string& out) const;
+
+  tep_handle* handle() const { return tep_; }
+
+ private:
+  TraceEvents() = default;
+  tep_handle* tep_ = nullptr;
+  trace_seq* seq_ = nullptr;
+};
+
+}  // namespace exitprof::trace
