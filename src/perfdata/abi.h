@@ -11,7 +11,9 @@ inline constexpr uint64_t kMagicSwapped = 0x50455246494c4532ULL;  // written by 
 inline constexpr uint64_t kFileHeaderSize = 104;
 inline constexpr uint64_t kPipeHeaderSize = 16;
 inline constexpr uint32_t kAttrSizeVer0 = 64;
-inline constexpr uint32_t kAttrSizeOurs = 136;  // PERF_ATTR_SIZE_VER8
+inline constexpr uint32_t kAttrSizeOurs = 136;   // PERF_ATTR_SIZE_VER8: the most we read
+// What we write: VER7, the newest layout perf 6.1 accepts (it refuses larger attrs).
+inline constexpr uint32_t kAttrSizeWrite = 128;
 
 // perf_event_attr.type
 enum AttrType : uint32_t {

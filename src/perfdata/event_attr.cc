@@ -43,11 +43,11 @@ Result<EventAttr> ParseEventAttr(std::span<const uint8_t> bytes, const std::stri
 }
 
 std::vector<uint8_t> EncodeEventAttr(const EventAttr& attr) {
-  std::vector<uint8_t> out(kAttrSizeOurs, 0);
+  std::vector<uint8_t> out(kAttrSizeWrite, 0);
   auto put32 = [&](size_t off, uint32_t v) { std::memcpy(out.data() + off, &v, 4); };
   auto put64 = [&](size_t off, uint64_t v) { std::memcpy(out.data() + off, &v, 8); };
   put32(kOffType, attr.type);
-  put32(kOffSize, kAttrSizeOurs);
+  put32(kOffSize, kAttrSizeWrite);
   put64(kOffConfig, attr.config);
   put64(kOffPeriod, attr.sample_period);
   put64(kOffSampleType, attr.sample_type);

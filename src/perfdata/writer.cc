@@ -90,7 +90,7 @@ std::vector<uint8_t> EncodeFeature(uint32_t feature, const SessionInfo& info) {
       break;
     case kFeatEventDesc:
       Put<uint32_t>(out, static_cast<uint32_t>(info.attrs.size()));
-      Put<uint32_t>(out, kAttrSizeOurs);
+      Put<uint32_t>(out, kAttrSizeWrite);
       for (const auto& attr : info.attrs) {
         auto bytes = EncodeEventAttr(attr);
         out.insert(out.end(), bytes.begin(), bytes.end());
@@ -329,9 +329,9 @@ Result<void> Writer::Finish() {
   std::vector<uint8_t> head;
   Put<uint64_t>(head, kMagic);
   Put<uint64_t>(head, kFileHeaderSize);
-  Put<uint64_t>(head, kAttrSizeOurs + 16);
+  Put<uint64_t>(head, kAttrSizeWrite + 16);
   Put<uint64_t>(head, attrs_offset_);
-  Put<uint64_t>(head, header_.attrs.size() * (kAttrSizeOurs + 16));
+  Put<uint64_t>(head, header_.attrs.size() * (kAttrSizeWrite + 16));
   Put<uint64_t>(head, data_offset_);
   Put<uint64_t>(head, data_size);
   Put<uint64_t>(head, 0);

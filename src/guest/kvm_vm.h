@@ -1,0 +1,60 @@
+// The KVM objects behind one guest: the /dev/kvm system fd, a VM with one RAM memslot holding the
+// code, and its vCPUs (fd, mmap'ed struct kvm_run, reset to real mode at 0000:1000). Binary stats
+// fds (KVM_GET_STATS_FD) are opened when the kernel offers them and held for the VM's lifetime,
+// as a modern VMM does, so other tools can find them in /proc/PID/fd.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "guest/guest.h"
+#include "guest/unique_fd.h"
+
+namespace exitprof::guest {
+
+class Kvm {
+ public:
+  static Result<Kvm> Open();
+
+  int Fd() const { return fd_.Get(); }
+  size_t RunMmapSize() const { return run_mmap_size_; }
+  bool HasStatsFd() const { return has_stats_fd_; }
+
+ private:
+  UniqueFd fd_;
+  size_t run_mmap_size_ = 0;
+  bool has_stats_fd_ = false;
+};
+
+class Vcpu {
+ public:
+  int Fd() const { return fd_.Get(); }
+  kvm_run* Run() const { return static_cast<kvm_run*>(run_.Get()); }
+  bool HasStatsFd() const { return stats_.Valid(); }
+
+ private:
+  friend class Vm;
+  UniqueFd fd_;
+  UniqueMapping run_;
+  UniqueFd stats_;
+};
+
+class Vm {
+ public:
+  // A VM with kRamSize bytes of RAM at gpa 0, `code` at kCodeGpa, and `vcpus` vCPUs ready to run.
+  static Result<Vm> Create(const Kvm& kvm, const std::vector<uint8_t>& code, int vcpus);
+
+  std::vector<Vcpu>& Vcpus() { return vcpus_; }
+  bool HasStatsFd() const { return stats_.Valid(); }
+
+ private:
+  // Declaration order is teardown order reversed: vCPUs close first, the RAM is unmapped last.
+  UniqueMapping ram_;
+  UniqueFd fd_;
+  UniqueFd stats_;
+  std::vector<Vcpu> vcpus_;
+};
+
+}  // namespace exitprof::guest

@@ -1,0 +1,80 @@
+// Run(): validates the program, builds the VMs, runs one thread per vCPU and gathers accounts.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <system_error>
+#include <thread>
+
+#include "guest/codegen.h"
+#include "guest/kvm_vm.h"
+#include "guest/vcpu_loop.h"
+
+namespace exitprof::guest {
+namespace {
+
+Result<std::vector<Vm>> CreateVms(const GuestProgram& program, const RunOptions& options) {
+  auto kvm = Kvm::Open();
+  if (auto* error = std::get_if<GuestError>(&kvm)) return *error;
+  std::vector<uint8_t> code = GenerateCode(program);
+  std::vector<Vm> vms;
+  for (int i = 0; i < options.vms; ++i) {
+    auto vm = Vm::Create(std::get<Kvm>(kvm), code, options.vcpus_per_vm);
+    if (auto* error = std::get_if<GuestError>(&vm)) return GuestError{fmt::format("vm {}: {}", i, error->message)};
+    vms.push_back(std::move(std::get<Vm>(vm)));
+  }
+  return vms;
+}
+
+}  // namespace
+
+Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptions& options) {
+  auto valid = ValidateProgram(program);
+  if (auto* error = std::get_if<GuestError>(&valid)) return *error;
+  if (options.vms < 1 || options.vcpus_per_vm < 1) {
+    return GuestError{fmt::format("{} VMs x {} vCPUs; expected at least 1 of each", options.vms, options.vcpus_per_vm)};
+  }
+  if (options.duration.count() < 0) return GuestError{"duration is negative; expected 0 (no limit) or more"};
+
+  auto created = CreateVms(program, options);
+  if (auto* error = std::get_if<GuestError>(&created)) return *error;
+  std::vector<Vm>& vms = std::get<std::vector<Vm>>(created);
+
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (options.duration.count() > 0) deadline = std::chrono::steady_clock::now() + options.duration;
+  std::atomic<bool> abort{false};
+
+  std::vector<VcpuJob> jobs;
+  for (size_t v = 0; v < vms.size(); ++v) {
+    for (size_t c = 0; c < vms[v].Vcpus().size(); ++c) {
+      jobs.push_back(VcpuJob{.vm = static_cast<int>(v), .vcpu = static_cast<int>(c), .kvm_vcpu = &vms[v].Vcpus()[c],
+                             .program = &program, .rate = options.rate, .deadline = deadline, .stop = options.stop,
+                             .abort = &abort, .vm_stats_fd = vms[v].HasStatsFd()});
+    }
+  }
+
+  std::vector<Result<VcpuAccount>> results(jobs.size(), GuestError{"vCPU thread did not run"});
+  std::vector<std::thread> threads;
+  threads.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    try {
+      threads.emplace_back([&, i] {
+        results[i] = RunVcpu(jobs[i]);
+        if (std::holds_alternative<GuestError>(results[i])) abort.store(true);
+      });
+    } catch (const std::system_error& e) {
+      results[i] = GuestError{fmt::format("vm {} vcpu {}: cannot start thread: {}", jobs[i].vm, jobs[i].vcpu, e.what())};
+      abort.store(true);
+      break;
+    }
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  std::vector<VcpuAccount> accounts;
+  for (auto& result : results) {
+    if (auto* error = std::get_if<GuestError>(&result)) return *error;
+    accounts.push_back(std::move(std::get<VcpuAccount>(result)));
+  }
+  return accounts;
+}
+
+}  // namespace exitprof::guest

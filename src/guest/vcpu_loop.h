@@ -1,0 +1,31 @@
+// The run loop of one vCPU thread: KVM_RUN, service the exit, count it in the account, pace,
+// until the guest writes the done port, the duration passes, a stop is requested, or an exit
+// is unexpected (then the error names the exit, the rip and the op the script expected).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <stop_token>
+
+#include "guest/guest.h"
+#include "guest/kvm_vm.h"
+
+namespace exitprof::guest {
+
+struct VcpuJob {
+  int vm = 0;
+  int vcpu = 0;
+  Vcpu* kvm_vcpu = nullptr;
+  const GuestProgram* program = nullptr;
+  uint64_t rate = 0;
+  std::optional<std::chrono::steady_clock::time_point> deadline{};
+  std::stop_token stop{};                  // the caller's
+  const std::atomic<bool>* abort = nullptr;  // set when another vCPU failed
+  bool vm_stats_fd = false;
+};
+
+// Runs on the calling thread (it names itself "CPU N/KVM" first).
+Result<VcpuAccount> RunVcpu(const VcpuJob& job);
+
+}  // namespace exitprof::guest
