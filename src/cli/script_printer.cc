@@ -25,7 +25,7 @@ Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
       event = trace_->FindById(attr.config);
       if (event) name = trace::TraceEvents::FullName(event);
     }
-    if (name.empty()) name = "unknown";
+    if (name.empty()) name = perfdata::DefaultEventName(attr);
     names_.push_back(name);
     events_.push_back(event);
     has_callchain_.push_back((attr.sample_type & perfdata::kSampleCallchain) != 0);
@@ -37,7 +37,8 @@ Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
 
 const std::string& ScriptPrinter::CommOf(uint32_t tid) {
   auto it = comms_.find(tid);
-  if (it == comms_.end()) it = comms_.emplace(tid, ":" + std::to_string(tid)).first;
+  // perf names the idle thread "swapper" and an unknown thread ":TID".
+  if (it == comms_.end()) it = comms_.emplace(tid, tid == 0 ? "swapper" : ":" + std::to_string(tid)).first;
   return it->second;
 }
 

@@ -9,17 +9,17 @@
 //   Hlt                  -> one KVM_EXIT_HLT (no in-kernel irqchip, so HLT goes to user space)
 // so per vCPU: KVM_EXIT_IO = sum(pio counts) + done.count, KVM_EXIT_MMIO = sum(mmio counts),
 // KVM_EXIT_HLT = hlt; KVM_EXIT_INTR may appear only if a signal interrupts KVM_RUN.
-// No function here throws; failures come back as GuestError values.
+// Failures come back as GuestError values, never as exceptions.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <stop_token>
 #include <string>
-#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -92,7 +92,7 @@ struct VcpuAccount {
   int vcpu = 0;
   pid_t pid = 0;
   pid_t tid = 0;                                         // gettid() of the vCPU thread
-  std::map<PioKey, uint64_t> pio;                        // program ops only, not the done port
+  std::map<PioKey, uint64_t> pio;                        // every op's key (even at 0); not the done port
   std::map<MmioKey, uint64_t> mmio;
   uint64_t hlt = 0;
   uint64_t done = 0;                                     // writes to kDonePort (0 or 1)
@@ -110,8 +110,8 @@ Result<std::monostate> ValidateProgram(const GuestProgram& program);
 // The per-op part of those rules; the error names only the rule ("gpa 0x1000 is outside ...").
 Result<std::monostate> ValidateOp(const Op& op);
 
-// The default mix: 0x3f8 byte writes, 0x70 write + 0x71 read, a 4-byte MMIO write and a 4-byte
-// MMIO read at 0xd0000, and one HLT.
+// The default mix per iteration: two byte writes to 0x3f8, a 0x70 write + 0x71 read, a 4-byte
+// MMIO write at 0xd0000, a 4-byte MMIO read at 0xd0004, and one HLT (7 exits).
 GuestProgram DemoProgram(uint64_t iterations);
 
 // Runs the program on options.vms x options.vcpus_per_vm vCPUs and returns one account per vCPU,
@@ -121,7 +121,8 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
 // {"vms":[{"vm":0,"pid":P,"vcpus":[{"vcpu":0,"tid":T,"pio":[{"port":"0x3f8","size":1,
 //   "direction":"write","count":N}],"mmio":[{"gpa":"0xd0000","len":4,"direction":"read",
 //   "count":N}],"hlt":N,"done":{"port":"0x501","count":1},"userspace_exits":{"KVM_EXIT_IO":N},
-//   "iterations":N,"completed":true,"stop_reason":"done","elapsed_ns":N}]}]}
+//   "iterations":N,"completed":true,"stop_reason":"done","stats_fds":{"vm":true,"vcpu":true},
+//   "elapsed_ns":N}]}]}   (keys in this order; ports and gpas as 0x-hex strings)
 std::string AccountToJson(const std::vector<VcpuAccount>& accounts);
 
 // "KVM_EXIT_IO" for 2, ...; "KVM_EXIT_<n>" for numbers this build does not know.

@@ -22,7 +22,7 @@ void KvmEvents::Bind(const perfdata::SessionInfo& info, const trace::TraceEvents
       event = events->FindById(attr.config);
       if (event) name = trace::TraceEvents::FullName(event);
     }
-    if (name.empty()) name = "type" + std::to_string(attr.type) + "/config" + std::to_string(attr.config);
+    if (name.empty()) name = perfdata::DefaultEventName(attr);
     names_.push_back(name);
     if (!event || std::string(event->system) != "kvm") continue;
     std::string n = event->name;

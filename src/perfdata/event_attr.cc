@@ -60,3 +60,19 @@ std::vector<uint8_t> EncodeEventAttr(const EventAttr& attr) {
 }
 
 }  // namespace exitprof::perfdata
+
+namespace exitprof::perfdata {
+
+std::string DefaultEventName(const EventAttr& attr) {
+  static const char* const kHardware[] = {"cycles", "instructions", "cache-references", "cache-misses",
+                                          "branch-instructions", "branch-misses", "bus-cycles",
+                                          "stalled-cycles-frontend", "stalled-cycles-backend", "ref-cycles"};
+  static const char* const kSoftware[] = {"cpu-clock", "task-clock", "page-faults", "context-switches",
+                                          "cpu-migrations", "minor-faults", "major-faults",
+                                          "alignment-faults", "emulation-faults", "dummy", "bpf-output"};
+  if (attr.type == kTypeHardware && attr.config < std::size(kHardware)) return kHardware[attr.config];
+  if (attr.type == kTypeSoftware && attr.config < std::size(kSoftware)) return kSoftware[attr.config];
+  return "type" + std::to_string(attr.type) + "/config" + std::to_string(attr.config);
+}
+
+}  // namespace exitprof::perfdata

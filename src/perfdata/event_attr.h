@@ -31,7 +31,10 @@ struct EventAttr {
 // fields we do not know are ignored). `where` names the place for error messages.
 Result<EventAttr> ParseEventAttr(std::span<const uint8_t> bytes, const std::string& where);
 
-// Encodes an attr in our (VER8) layout; used by the writer.
+// The name perf would give an attr that carries none: "cycles", "cpu-clock", or type/config.
+std::string DefaultEventName(const EventAttr& attr);
+
+// Encodes an attr in our (VER7) layout; used by the writer.
 std::vector<uint8_t> EncodeEventAttr(const EventAttr& attr);
 
 }  // namespace exitprof::perfdata

@@ -285,6 +285,17 @@ Result<void> Reader::Impl::HandleUserRecord(std::span<const uint8_t> rec, uint64
     case kRecordEventUpdate:
       NameFromEventUpdate(rec);
       return {};
+    case kRecordHeaderEventType: {
+      // Old pipe mode: {u64 event id (the attr's config), char name[]}.
+      if (rec.size() < 17) return {};
+      uint64_t config = LoadLE<uint64_t>(rec.data() + 8);
+      ByteReader r(rec.subspan(16));
+      std::string name = r.ReadFixedString(r.remaining());
+      for (auto& attr : info.attrs) {
+        if (attr.config == config && attr.name.empty()) attr.name = name;
+      }
+      return {};
+    }
     case kRecordCompressed:
       return Decompress(rec.subspan(kRecordHeader), offset);
     case kRecordCompressed2: {

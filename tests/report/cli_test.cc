@@ -1,0 +1,110 @@
+// The exitprof binary as users run it: script output identical to perf script, report in
+// text, JSON and CSV with the documented keys.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+namespace exitprof::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string Fixture(const char* name) { return SharedDir() + "/fixtures/" + name; }
+
+TEST(ScriptCommand, ByteIdenticalToPerfScriptOnFixtures) {
+  if (!HavePerf()) GTEST_SKIP() << "needs perf (Debian linux-perf)";
+  for (const char* name : {"small-vmx.data", "small-svm.data"}) {
+    if (!FileExists(Fixture(name))) GTEST_SKIP() << "needs " << Fixture(name);
+    auto perf = RunCommand("perf script -i " + Fixture(name));
+    auto ours = RunCommand(Exitprof() + " script -i " + Fixture(name));
+    ASSERT_EQ(ours.status, 0) << ours.err;
+    EXPECT_EQ(ours.out, perf.out) << name;
+    // The seed's awk pipeline over our output finds the same RIPs as over perf's.
+    EXPECT_EQ(std::count(ours.out.begin(), ours.out.end(), '\n'), 20000);
+  }
+}
+
+TEST(ScriptCommand, NanosecondTimestamps) {
+  if (!HavePerf()) GTEST_SKIP() << "needs perf";
+  auto perf = RunCommand("perf script --ns -i " + Fixture("small-vmx.data") + " | head -50");
+  auto ours = RunCommand(Exitprof() + " script --ns -i " + Fixture("small-vmx.data") + " | head -50");
+  EXPECT_EQ(ours.out, perf.out);
+}
+
+TEST(ReportCommand, JsonHasTheDocumentedKeys) {
+  auto r = RunCommand(Exitprof() + " report -i " + Fixture("small-vmx.data") + " --format json --top 0");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["events"]["kvm:kvm_exit"], 8806);
+  EXPECT_EQ(j["exits"]["total"], 8806);
+  EXPECT_EQ(j["exits"]["by_reason"][0]["reason"], "EXTERNAL_INTERRUPT");
+  EXPECT_EQ(j["exits"]["by_reason"][0]["count"], 1820);
+  EXPECT_TRUE(j["exits"]["by_rip"][0]["rip"].is_string());
+  EXPECT_EQ(j["exits"]["by_rip"][0]["rip"].get<std::string>().rfind("0x", 0), 0u);
+  EXPECT_EQ(j["exits"]["by_vcpu"].size(), 12u);
+  EXPECT_TRUE(j["exits"]["by_vcpu"][0].contains("pid"));
+  EXPECT_TRUE(j["exits"]["by_vcpu"][0].contains("vcpu"));
+  EXPECT_EQ(j["exits"]["by_vm"].size(), 3u);
+  EXPECT_EQ(j["exits"]["by_vm"][0]["comm"], "qemu-system-x86");
+  uint64_t pio = 0;
+  for (const auto& row : j["pio"]) {
+    EXPECT_TRUE(row["port"].is_string());
+    EXPECT_TRUE(row["direction"] == "read" || row["direction"] == "write");
+    EXPECT_TRUE(row["count"].is_number_integer());
+    pio += row["count"].get<uint64_t>();
+  }
+  EXPECT_EQ(pio, 1274u);
+  uint64_t rips = 0;
+  for (const auto& row : j["exits"]["by_rip"]) rips += row["count"].get<uint64_t>();
+  EXPECT_EQ(rips, 8806u) << "--top 0 keeps every RIP";
+}
+
+TEST(ReportCommand, ReasonFilterAndTopOnTheCommandLine) {
+  auto r = RunCommand(Exitprof() + " report -i " + Fixture("small-vmx.data") +
+               " --reason io_instruction --top 3 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["exits"]["total"], 1274);
+  ASSERT_EQ(j["exits"]["by_rip"].size(), 3u);
+  EXPECT_EQ(j["exits"]["by_rip"][0]["rip"], "0xffffffff8176a3b6");
+  EXPECT_EQ(j["exits"]["by_rip"][0]["count"], 593);
+}
+
+TEST(ReportCommand, TimeWindow) {
+  // Up to 45000.123470: the first three events; perf script --time agrees.
+  auto r = RunCommand(Exitprof() + " report -i " + Fixture("small-vmx.data") + " --time ,45000.123470 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["samples"], 3);
+  auto perf = RunCommand("perf script -i " + Fixture("small-vmx.data") + " --time ,45000.123470");
+  if (HavePerf()) EXPECT_EQ(j["samples"].get<uint64_t>(), static_cast<uint64_t>(std::count(perf.out.begin(), perf.out.end(), '\n')));
+  EXPECT_GT(j["samples"].get<uint64_t>(), 0u);
+}
+
+TEST(ReportCommand, CsvTables) {
+  auto r = RunCommand(Exitprof() + " report -i " + Fixture("small-svm.data") + " --format csv --by vcpu");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("pid,vcpu,tid,comm,count\n", 0), 0u);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 13);
+  EXPECT_NE(r.out.find(",CPU 0/KVM,"), std::string::npos);
+  r = RunCommand(Exitprof() + " report -i " + Fixture("small-svm.data") + " --format csv");
+  EXPECT_EQ(r.out.rfind("reason,count,percent,rate_per_s\nmsr,1881,", 0), 0u) << r.out;
+}
+
+TEST(ReportCommand, TextSaysWhatWasRead) {
+  auto r = RunCommand(Exitprof() + " report -i " + Fixture("small-vmx.data"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("# events: kvm:kvm_entry 8818, kvm:kvm_exit 8806, kvm:kvm_mmio 1102, kvm:kvm_pio 1274"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("VMs: 3  vCPUs: 12  lost events: 0"), std::string::npos);
+  EXPECT_NE(r.out.find("# Exits by reason (VMX): 8806 exits"), std::string::npos);
+}
+
+TEST(ReportCommand, RecordingWithoutKvmExitSaysSo) {
+  auto r = RunCommand(Exitprof() + " report -i " + SharedDir() + "/realdata/perf/perf-4.13-timechart-tracepoints.data");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("no kvm events"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace exitprof::testing

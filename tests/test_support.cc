@@ -1,0 +1,73 @@
+#include "test_support.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace exitprof::testing {
+
+std::string TempPath(const std::string& name) {
+  std::string dir = BinaryDir() + "/test-tmp";
+  ::mkdir(dir.c_str(), 0755);
+  return dir + "/" + std::to_string(::getpid()) + "-" + name;
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+bool HavePerf() { return RunCommand("perf version").status == 0; }
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult r;
+  std::string err_path = TempPath("stderr.txt");
+  FILE* p = ::popen((command + " 2>" + err_path).c_str(), "r");
+  if (!p) return r;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(err_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  ::unlink(err_path.c_str());
+  return r;
+}
+
+Result<Report> ReadReport(const std::string& path, analysis::ExitFilter filter, size_t top) {
+  auto reader = perfdata::Reader::Open(path);
+  if (!reader) return tl::unexpected(reader.error());
+  analysis::ExitStats stats(std::move(filter));
+  auto read = (*reader)->Run(stats);
+  if (!read) return tl::unexpected(read.error());
+  Report r;
+  r.info = (*reader)->info();
+  r.stats = *read;
+  r.model = analysis::BuildReportModel(r.info, *read, stats, top);
+  return r;
+}
+
+std::map<std::string, uint64_t> PerfScriptEventCounts(const std::string& text) {
+  std::map<std::string, uint64_t> counts;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    // "... SECS.USECS: EVENT: payload": the event follows the first ": ".
+    auto a = line.find(": ");
+    if (a == std::string::npos) continue;
+    auto b = line.find(':', a + 2);
+    while (b != std::string::npos && b + 1 < line.size() && line[b + 1] != ' ') b = line.find(':', b + 1);
+    if (b == std::string::npos) continue;
+    std::string name = line.substr(a + 2, b - a - 2);
+    name.erase(0, name.find_first_not_of(' '));
+    ++counts[name];
+  }
+  return counts;
+}
+
+}  // namespace exitprof::testing

@@ -1,0 +1,40 @@
+// Shared helpers for tests: where things are, and running the real binary.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <sys/wait.h>
+
+#include "analysis/exit_stats.h"
+#include "analysis/report_model.h"
+#include "perfdata/reader.h"
+
+namespace exitprof::testing {
+
+inline std::string SourceDir() { return EXITPROF_SOURCE_DIR; }
+inline std::string SharedDir() { return EXITPROF_SOURCE_DIR "/../shared"; }
+inline std::string BinaryDir() { return EXITPROF_BINARY_DIR; }
+inline std::string Exitprof() { return BinaryDir() + "/exitprof"; }
+inline std::string FormatsDir() { return SourceDir() + "/tests/data/formats"; }
+std::string TempPath(const std::string& name);
+bool FileExists(const std::string& path);
+bool HavePerf();
+
+struct CommandResult {
+  int status = -1;  // exit status, or 128+signal
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+CommandResult RunCommand(const std::string& command);
+
+struct Report {
+  perfdata::SessionInfo info;
+  perfdata::ReadStats stats;
+  analysis::ReportModel model;
+};
+Result<Report> ReadReport(const std::string& path, analysis::ExitFilter filter = {}, size_t top = 0);
+
+// Counts of samples per event name as `perf script` shows them (field before the payload).
+std::map<std::string, uint64_t> PerfScriptEventCounts(const std::string& script_output);
+
+}  // namespace exitprof::testing
