@@ -52,6 +52,24 @@ Result<Report> ReadReport(const std::string& path, analysis::ExitFilter filter, 
   return r;
 }
 
+::testing::AssertionResult SameLines(const std::string& expected, const std::string& actual) {
+  if (expected == actual) return ::testing::AssertionSuccess();
+  std::istringstream a(expected), b(actual);
+  std::string la, lb;
+  size_t line = 0;
+  for (;;) {
+    ++line;
+    bool ha = static_cast<bool>(std::getline(a, la)), hb = static_cast<bool>(std::getline(b, lb));
+    if (!ha && !hb) break;
+    if (ha != hb || la != lb) {
+      return ::testing::AssertionFailure() << "first difference at line " << line << "\n  expected: "
+                                           << (ha ? la : "<end>") << "\n  actual:   " << (hb ? lb : "<end>")
+                                           << "\n  (" << expected.size() << " vs " << actual.size() << " bytes)";
+    }
+  }
+  return ::testing::AssertionFailure() << "outputs differ only in the final newline";
+}
+
 std::map<std::string, uint64_t> PerfScriptEventCounts(const std::string& text) {
   std::map<std::string, uint64_t> counts;
   std::istringstream in(text);

@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <string>
+
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include "analysis/exit_stats.h"
@@ -33,6 +35,10 @@ struct Report {
   analysis::ReportModel model;
 };
 Result<Report> ReadReport(const std::string& path, analysis::ExitFilter filter = {}, size_t top = 0);
+
+// Compares two multi-line texts; on a difference, names the first differing line only
+// (whole outputs would flood the log).
+::testing::AssertionResult SameLines(const std::string& expected, const std::string& actual);
 
 // Counts of samples per event name as `perf script` shows them (field before the payload).
 std::map<std::string, uint64_t> PerfScriptEventCounts(const std::string& script_output);

@@ -347,7 +347,7 @@ Result<void> Reader::Impl::Decompress(std::span<const uint8_t> payload, uint64_t
   if (decompressed_.empty()) decompressed_offset_ = offset;
   ZSTD_inBuffer in{payload.data(), payload.size(), 0};
   uint8_t out_buf[1 << 16];
-  while (in.pos < in.size) {
+  for (;;) {
     ZSTD_outBuffer out{out_buf, sizeof out_buf, 0};
     size_t rc = ZSTD_decompressStream(zstd_, &out, &in);
     if (ZSTD_isError(rc)) {
@@ -355,7 +355,8 @@ Result<void> Reader::Impl::Decompress(std::span<const uint8_t> payload, uint64_t
     }
     decompressed_.insert(decompressed_.end(), out_buf, out_buf + out.pos);
     stats_.decompressed_bytes += out.pos;
-    if (out.pos == 0 && rc != 0 && in.pos == in.size) break;
+    // Done when the input is consumed and zstd had no more output than the buffer held.
+    if (in.pos == in.size && out.pos < out.size) break;
   }
   // Hand every whole record on; keep a partial one for the next COMPRESSED record.
   size_t pos = 0;
