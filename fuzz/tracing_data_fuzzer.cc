@@ -8,6 +8,7 @@
 //
 // libtraceevent is not built with ASan, so its reads past a payload would go unseen; the
 // payload is therefore laid right before an inaccessible page, and such a read crashes.
+// EXITPROF_FUZZ_PRINT=1 in the environment prints each rendering to stderr (for triage).
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -25,7 +26,6 @@
 
 namespace {
 
-using exitprof::trace::FieldRef;
 using exitprof::trace::TraceEvents;
 
 // One writable page followed by a PROT_NONE page.
@@ -75,19 +75,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tep_handle* tep = (*events)->handle();
   const GuardedPage& page = ThePage();
   uint8_t* raw = page.end() - payload.size();
+  static const bool print = std::getenv("EXITPROF_FUZZ_PRINT") != nullptr;
   std::string out;
   const int count = tep_get_events_count(tep);
   for (int i = 0; i < count; ++i) {
     tep_event* event = tep_get_event(tep, i);
     if (!event) continue;
     if (!payload.empty()) std::memcpy(raw, payload.data(), payload.size());
-    FieldRef type = TraceEvents::Field(event, "common_type");
-    if (type.valid() && type.offset + type.size <= payload.size()) {
-      StoreLE(raw + type.offset, static_cast<uint64_t>(event->id), type.size);
+    // (TraceEvents::Field finds only an event's own fields, not the common ones.)
+    const tep_format_field* type = tep_find_common_field(event, "common_type");
+    if (type && type->size > 0 && type->size <= 8 && type->offset >= 0 &&
+        static_cast<size_t>(type->offset) + static_cast<size_t>(type->size) <= payload.size()) {
+      StoreLE(raw + type->offset, static_cast<uint64_t>(event->id), static_cast<uint32_t>(type->size));
     }
     (void)(*events)->FindById(static_cast<uint64_t>(event->id));
     (void)TraceEvents::FullName(event);
     (*events)->FormatPayload(event, {raw, payload.size()}, /*cpu=*/0, /*time=*/0, out);
+    if (print) std::fprintf(stderr, "%s: %s\n", TraceEvents::FullName(event).c_str(), out.c_str());
   }
   return 0;
 }

@@ -102,6 +102,7 @@ void ExitStats::OnEvent(const Event& e) {
     }
     case KvmEvent::kUserspaceExit:
       ++uexits_[kvm_.UserspaceExitName(raw, e.cpu)];
+      ++uexits_by_thread_[(uint64_t{e.pid} << 32) | e.tid];
       return;
     default:
       return;

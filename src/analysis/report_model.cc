@@ -100,6 +100,20 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   SortByCount(m.by_vm, [](const VmRow& a, const VmRow& b) { return a.pid < b.pid; });
 
   for (const auto& [name, count] : exits.userspace_exits()) m.userspace_exits.push_back({name, count});
+  uint64_t uexit_total = 0;
+  for (const auto& [key, count] : exits.userspace_exits_by_thread()) uexit_total += count;
+  for (const auto& [key, count] : exits.userspace_exits_by_thread()) {
+    VcpuRow row;
+    row.pid = static_cast<uint32_t>(key >> 32);
+    row.tid = static_cast<uint32_t>(key);
+    row.comm = exits.CommOf(row.tid);
+    row.count = count;
+    row.percent = Percent(count, uexit_total);
+    m.userspace_exits_by_thread.push_back(row);
+  }
+  SortByCount(m.userspace_exits_by_thread, [](const VcpuRow& a, const VcpuRow& b) {
+    return std::tie(a.pid, a.tid) < std::tie(b.pid, b.tid);
+  });
   SortByCount(m.userspace_exits, [](const NamedCount& a, const NamedCount& b) { return a.name < b.name; });
   for (const auto& [key, count] : exits.pio()) m.pio.push_back({key.first, key.second.second, key.second.first, count});
   SortByCount(m.pio, [](const PioRow& a, const PioRow& b) {

@@ -82,6 +82,7 @@ struct ReportModel {
 
   // Other kvm events.
   std::vector<NamedCount> userspace_exits;
+  std::vector<VcpuRow> userspace_exits_by_thread;  // vcpu stays -1: the event carries no vCPU id
   std::vector<PioRow> pio;
   std::vector<MmioRow> mmio;
   std::vector<MsrRow> msr;

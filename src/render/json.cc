@@ -41,6 +41,9 @@ std::string RenderJson(const analysis::ReportModel& m) {
   j["exits"] = exits;
   j["userspace_exits"] = ordered_json::array();
   for (const auto& r : m.userspace_exits) j["userspace_exits"].push_back({{"reason", r.name}, {"count", r.count}});
+  j["userspace_exits_by_thread"] = ordered_json::array();
+  for (const auto& r : m.userspace_exits_by_thread)
+    j["userspace_exits_by_thread"].push_back({{"pid", r.pid}, {"tid", r.tid}, {"comm", r.comm}, {"count", r.count}});
   j["pio"] = ordered_json::array();
   for (const auto& r : m.pio)
     j["pio"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}});

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "render/report_render.h"
 
@@ -34,8 +35,16 @@ void Header(std::string& out, const ReportModel& m) {
     first = false;
   }
   if (m.events.empty()) out += " none";
+  // Without kvm_exit, the threads that exit to userspace stand for the vCPUs.
+  size_t vms = m.by_vm.size(), vcpus = m.by_vcpu.size();
+  if (!m.has_kvm_exit) {
+    std::set<uint32_t> pids;
+    for (const auto& r : m.userspace_exits_by_thread) pids.insert(r.pid);
+    vms = pids.size();
+    vcpus = m.userspace_exits_by_thread.size();
+  }
   out += fmt::format("\n# samples: {}  span: {}  VMs: {}  vCPUs: {}  lost events: {}", m.samples,
-                     Span(m.span_s), m.by_vm.size(), m.by_vcpu.size(), m.lost_events);
+                     Span(m.span_s), vms, vcpus, m.lost_events);
   if (m.lost_samples) out += fmt::format("  lost samples: {}", m.lost_samples);
   if (m.damaged_records) out += fmt::format("  damaged records: {}", m.damaged_records);
   if (m.unknown_sample_ids) out += fmt::format("  samples of unknown events: {}", m.unknown_sample_ids);
@@ -100,6 +109,13 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
       out += fmt::format("  {:>10}  {:>6.2f}%  {:>10.1f}  {}\n", r.count, total ? 100.0 * r.count / total : 0.0,
                          m.span_s > 0 ? r.count / m.span_s : 0.0, r.name);
     out += "\n";
+    if (!m.has_kvm_exit && Want(o, "vcpu")) {
+      out += "# Exits to userspace by vCPU thread\n#\n";
+      out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>8}  {}\n", "Count", "Share", "PID", "TID", "Thread");
+      for (const auto& r : m.userspace_exits_by_thread)
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:>8}  {:>8}  {}\n", r.count, r.percent, r.pid, r.tid, r.comm);
+      out += "\n";
+    }
   }
   if (!m.pio.empty() && Want(o, "pio")) {
     out += "# Port IO (kvm_pio)\n#\n";

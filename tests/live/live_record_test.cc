@@ -32,7 +32,7 @@ struct Account {
   std::map<std::pair<std::string, std::string>, uint64_t> mmio;  // (gpa, direction)
   std::map<std::string, uint64_t> userspace_exits;
   uint64_t done = 0;
-  std::set<uint32_t> tids;
+  std::map<uint32_t, uint64_t> userspace_exits_by_tid;
 };
 
 Account ReadAccount(const std::string& path) {
@@ -41,10 +41,13 @@ Account ReadAccount(const std::string& path) {
   Account a;
   for (const auto& vm : j["vms"]) {
     for (const auto& v : vm["vcpus"]) {
-      a.tids.insert(v["tid"].get<uint32_t>());
+      uint64_t& by_tid = a.userspace_exits_by_tid[v["tid"].get<uint32_t>()];
       for (const auto& p : v["pio"]) a.pio[{p["port"], p["direction"]}] += p["count"].get<uint64_t>();
       for (const auto& m : v["mmio"]) a.mmio[{m["gpa"], m["direction"]}] += m["count"].get<uint64_t>();
-      for (auto& [k, n] : v["userspace_exits"].items()) a.userspace_exits[k] += n.get<uint64_t>();
+      for (auto& [k, n] : v["userspace_exits"].items()) {
+        a.userspace_exits[k] += n.get<uint64_t>();
+        by_tid += n.get<uint64_t>();
+      }
       a.done += v["done"]["count"].get<uint64_t>();
     }
   }
@@ -79,6 +82,11 @@ void ExpectReportEqualsAccount(const json& r, const Account& a, uint64_t iterati
   for (const auto& row : r["userspace_exits"]) uexits[row["reason"]] = row["count"].get<uint64_t>();
   EXPECT_EQ(uexits, a.userspace_exits);
   EXPECT_EQ(uexits["KVM_EXIT_HLT"], iterations_total);
+  // Per vCPU thread, as the guest counted them.
+  std::map<uint32_t, uint64_t> by_tid;
+  for (const auto& row : r["userspace_exits_by_thread"]) by_tid[row["tid"]] = row["count"].get<uint64_t>();
+  EXPECT_EQ(by_tid, a.userspace_exits_by_tid);
+  for (const auto& row : r["userspace_exits_by_thread"]) EXPECT_EQ(row["comm"].get<std::string>().rfind("CPU ", 0), 0u);
   EXPECT_EQ(r["exits"]["total"], 0) << "kvm_exit was not recorded";
 }
 

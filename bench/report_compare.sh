@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# bench/report_compare.sh: `exitprof report` side by side with what people run today, on one
+# recording, with the page cache warm. Times (best of N wall seconds), CPU seconds and peak RSS:
+#   pipeline      perf script -i F | grep "reason IO_INSTRUCTION" | awk '{print $12}' | sort | uniq -c | sort -rn
+#   perf kvm      perf kvm -i F stat report --event=vmexit
+#   exitprof      exitprof report -i F   (text, and --format json)
+#   scan floor    exitprof-scan (bench/scan_floor.cc): sum every 8-byte word, mmap and read()
+# and checks, in the same run, that the pipeline's per-rip counts equal exitprof's by_rip
+# counts and how perf kvm stat's total compares with exitprof's.
+#
+# Usage: bench/report_compare.sh [--quick] [--exits N] [--reps N] [--reason NAME]
+#                                [--build DIR] [--keep] [FILE]
+#   FILE       an existing recording (Intel VMX reasons unless --reason says otherwise);
+#              without it one is generated with exitprof-gen (2,000,000 exits) under /tmp
+#   --quick    50,000 exits, one timed run (for CI: a few seconds)
+#   --exits N  exits in the generated recording
+#   --reps N   timed runs per tool (best is shown; default 3)
+#   --reason   the exit reason the pipeline greps for (default IO_INSTRUCTION; SVM: io)
+#   --build    build directory holding exitprof, exitprof-gen, bench/exitprof-scan
+#              (default: $EXITPROF_BUILD, else build-bench next to this script's parent)
+#   --keep     keep the temporary directory (generated file, every tool's output)
+# Exit status: 0 when the correctness checks pass (the performance targets are reported,
+# not enforced: timings on shared CI machines are noise), 1 when a check fails, 2 on usage.
+set -euo pipefail
+export LC_ALL=C  # '.' as the decimal point in $EPOCHREALTIME and awk
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${EXITPROF_BUILD:-$ROOT/build-bench}
+EXITS=2000000
+REPS=3
+REASON=IO_INSTRUCTION
+KEEP=0
+QUICK=0
+FILE=""
+
+die() { echo "report_compare.sh: $*" >&2; exit 2; }
+while (($#)); do
+  case $1 in
+    --quick) QUICK=1; EXITS=50000; REPS=1 ;;
+    --exits) EXITS=${2:?--exits needs a number}; shift ;;
+    --reps) REPS=${2:?--reps needs a number}; shift ;;
+    --reason) REASON=${2:?--reason needs a name}; shift ;;
+    --build) BUILD=${2:?--build needs a directory}; shift ;;
+    --keep) KEEP=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -*) die "unknown option $1 (see --help)" ;;
+    *) [[ -z $FILE ]] || die "one FILE only"; FILE=$1 ;;
+  esac
+  shift
+done
+[[ $EXITS =~ ^[0-9]+$ && $EXITS -gt 0 ]] || die "--exits: expected a positive number"
+[[ $REPS =~ ^[0-9]+$ && $REPS -gt 0 ]] || die "--reps: expected a positive number"
+
+# ---- requirements (checked, never installed here) ----
+missing=0
+need() {  # need PATH-OR-COMMAND "how to get it"
+  if [[ $1 == */* ]]; then [[ -x $1 ]] && return 0; else command -v "$1" >/dev/null && return 0; fi
+  echo "report_compare.sh: requires $1 -- $2" >&2
+  missing=1
+}
+need /usr/bin/time "GNU time, for peak RSS (Debian: apt-get install time)"
+need perf "perf 6.x (Debian: apt-get install linux-perf)"
+need python3 "python3, for the correctness checks (Debian: apt-get install python3)"
+need "$BUILD/exitprof" "build it: cmake -B build-bench -DCMAKE_BUILD_TYPE=Release -DEXITPROF_TESTS=OFF && cmake --build build-bench -j2"
+need "$BUILD/bench/exitprof-scan" "build it: cmake --build build-bench -j2 --target exitprof-scan"
+[[ -n $FILE ]] || need "$BUILD/exitprof-gen" "build it: cmake --build build-bench -j2 --target exitprof-gen"
+((missing == 0)) || exit 2
+[[ -z $FILE || -r $FILE ]] || die "$FILE: cannot read"
+
+WORK=$(mktemp -d /tmp/exitprof-compare.XXXXXX)
+cleanup() { if ((KEEP)); then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi; }
+trap cleanup EXIT
+
+if [[ -z $FILE ]]; then
+  FILE=$WORK/kvm.data
+  echo "generating $FILE: $EXITS kvm_exit samples (exitprof-gen)..." >&2
+  "$BUILD/exitprof-gen" --formats "$ROOT/tests/data/formats" -o "$FILE" --exits "$EXITS"
+fi
+
+# The pipeline as a user types it. "CPU 0/KVM" thread names hold a space, so the rip is $12.
+cat >"$WORK/pipeline.sh" <<EOF
+perf script -i "\$1" | grep "reason $REASON" | awk '{print \$12}' | sort | uniq -c | sort -rn
+EOF
+
+# ---- timing ----
+declare -A BEST CPU RSS
+measure() {  # measure NAME CMD...: warm-up run, then REPS timed runs; stdout/stderr kept
+  local name=$1 i t0 t1 wall fields
+  shift
+  "$@" >/dev/null 2>&1 || true  # warm the page cache and the binaries
+  for ((i = 0; i < REPS; i++)); do
+    t0=$EPOCHREALTIME
+    if ! /usr/bin/time -f '%U %S %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
+      echo "report_compare.sh: $name failed:" >&2
+      tail -5 "$WORK/$name.err" >&2
+      exit 1
+    fi
+    t1=$EPOCHREALTIME
+    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    fields=$(tail -1 "$WORK/$name.time")
+    read -r u s m <<<"$fields"
+    if [[ -z ${BEST[$name]:-} ]] || awk -v a="$wall" -v b="${BEST[$name]}" 'BEGIN { exit !(a < b) }'; then
+      BEST[$name]=$wall
+      CPU[$name]=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+    fi
+    if [[ -z ${RSS[$name]:-} ]] || ((m > RSS[$name])); then RSS[$name]=$m; fi
+  done
+}
+
+size=$(stat -c %s "$FILE")
+echo "# $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr)," \
+     "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# file: $FILE ($(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }') MiB), best of $REPS warm runs"
+cat "$FILE" >/dev/null
+
+X=$BUILD/exitprof
+measure pipeline bash "$WORK/pipeline.sh" "$FILE"
+measure perfkvm perf kvm -i "$FILE" stat report --event=vmexit
+measure exitprof "$X" report -i "$FILE"
+measure exitprof_json "$X" report -i "$FILE" --format json
+measure scan_mmap "$BUILD/bench/exitprof-scan" --mmap "$FILE"
+measure scan_read "$BUILD/bench/exitprof-scan" --read "$FILE"
+
+# ---- table ----
+ref=${BEST[exitprof]}
+row() {  # row NAME LABEL
+  awk -v l="$2" -v t="${BEST[$1]}" -v c="${CPU[$1]}" -v m="${RSS[$1]}" -v r="$ref" \
+    'BEGIN { printf "| %-52s | %9.3f | %6.2f | %8.1f | %9.2fx |\n", l, t, c, m / 1024, (r > 0 ? t / r : 0) }'
+}
+echo
+echo "| tool                                                 | seconds   | CPU s  | RSS MB   | vs exitprof |"
+echo "|------------------------------------------------------|-----------|--------|----------|-------------|"
+row pipeline "perf script + grep + awk + sort + uniq -c (1)"
+row perfkvm "perf kvm stat report --event=vmexit"
+row exitprof "exitprof report (text)"
+row exitprof_json "exitprof report --format json"
+row scan_mmap "exitprof-scan --mmap (memory floor)"
+row scan_read "exitprof-scan --read, 1 MiB blocks (2)"
+echo
+echo "seconds: best wall time; CPU s: user+sys of that run (all processes of the pipeline);"
+echo "RSS MB: peak resident set (GNU time %M). (1) RSS of the pipeline's largest process."
+echo "(2) read() copies through a 1 MiB buffer: low RSS, more system time than the mapping."
+
+# ---- targets ----
+target() {  # target TEXT VALUE OP LIMIT
+  local verdict
+  verdict=$(awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { ok = op == ">=" ? v >= l : v < l; print ok ? "met" : "MISSED" }')
+  printf "  %-46s %8s  (%s %s)  %s\n" "$1" "$2" "$3" "$4" "$verdict"
+}
+echo
+echo "targets:"
+target "pipeline / exitprof (x)" "$(awk -v a="${BEST[pipeline]}" -v b="$ref" 'BEGIN { printf "%.1f", a / b }')" ">=" 50
+target "perf kvm stat / exitprof (x)" "$(awk -v a="${BEST[perfkvm]}" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')" ">=" 4
+target "exitprof / mmap scan floor (x)" "$(awk -v a="$ref" -v b="${BEST[scan_mmap]}" 'BEGIN { printf "%.2f", a / b }')" "<" 3
+target "exitprof / read scan floor (x)" "$(awk -v a="$ref" -v b="${BEST[scan_read]}" 'BEGIN { printf "%.2f", a / b }')" "<" 3
+target "exitprof peak RSS, text (MB)" "$(awk -v m="${RSS[exitprof]}" 'BEGIN { printf "%.1f", m / 1024 }')" "<" 64
+target "exitprof peak RSS, json (MB)" "$(awk -v m="${RSS[exitprof_json]}" 'BEGIN { printf "%.1f", m / 1024 }')" "<" 64
+if ((QUICK)); then echo "  (--quick: a small file and one run; the ratios mean little)"; fi
+
+# ---- correctness ----
+"$X" report -i "$FILE" --reason "$REASON" --top 0 --format json >"$WORK/reason.json"
+# The column: the first matching lines must have "rip" in field 11 (thread names with one space).
+bad=$(set +o pipefail; perf script -i "$FILE" 2>/dev/null | grep -m 1000 "reason $REASON" |
+      awk '$11 != "rip" { bad++ } END { print bad + 0 }')
+if ((bad > 0)); then
+  echo "warning: $bad of the first 1000 '$REASON' lines do not have the rip in field 12" \
+       "(thread names with other than one space): the pipeline miscounts on this file"
+fi
+echo
+echo "checks:"
+python3 - "$WORK" "$REASON" <<'EOF'
+import json, re, sys
+work, reason = sys.argv[1], sys.argv[2]
+failed = False
+
+# 1. The pipeline's per-rip counts against exitprof --reason R --top 0 by_rip.
+pipe = {}
+for line in open(f"{work}/pipeline.out"):
+    parts = line.split()
+    if len(parts) == 2:
+        pipe[int(parts[1], 16)] = int(parts[0])
+ours = {}
+for row in json.load(open(f"{work}/reason.json"))["exits"]["by_rip"]:
+    if row["reason"] == reason:
+        ours[int(row["rip"], 16)] = ours.get(int(row["rip"], 16), 0) + row["count"]
+if pipe and pipe == ours:
+    print(f"  PASS pipeline == exitprof by_rip for {reason}: {len(ours)} rips, {sum(ours.values())} exits")
+else:
+    failed = True
+    print(f"  FAIL pipeline != exitprof by_rip for {reason}")
+    for rip in sorted(set(pipe) | set(ours)):
+        if pipe.get(rip) != ours.get(rip):
+            print(f"       {rip:#x}: pipeline {pipe.get(rip)}  exitprof {ours.get(rip)}")
+
+# 2. perf kvm stat's total (and per reason) against exitprof's: reported, not failed.
+full = json.load(open(f"{work}/exitprof_json.out"))
+ex_total = full["exits"]["total"]
+ex_reason = {r["reason"]: r["count"] for r in full["exits"]["by_reason"]}
+threads = len(full["exits"].get("by_vcpu", []))
+err = open(f"{work}/perfkvm.err").read()
+m = re.search(r"Total Samples:\s*(\d+)", err)
+if not m:
+    failed = True
+    print("  FAIL perf kvm stat printed no 'Total Samples:' line")
+else:
+    pk_total = int(m.group(1))
+    pk_reason = {}
+    for line in err.splitlines():
+        r = re.match(r"\s*(\S+)\s+(\d+)\s+[\d.]+%\s", line)
+        if r:
+            pk_reason[r.group(1)] = int(r.group(2))
+    diff = ex_total - pk_total
+    print(f"  total exits: exitprof {ex_total}, perf kvm stat {pk_total} (difference {diff})")
+    if diff == 0:
+        print("  PASS perf kvm stat counts the same exits")
+    elif diff == threads:
+        print(f"  NOTE the difference equals the recording's {threads} vCPU threads: perf kvm stat learns a")
+        print("       thread's vCPU from kvm_entry, so it drops each thread's exits before its first")
+        print("       kvm_entry (here one exit each); exitprof counts every kvm_exit sample.")
+    else:
+        print(f"  NOTE difference {diff} with {threads} vCPU threads: perf kvm stat drops exits it cannot pair")
+        print("       (before a thread's first kvm_entry, or with lost events); not treated as a failure")
+    worse = {k: ex_reason.get(k, 0) - pk_reason.get(k, 0)
+             for k in set(ex_reason) | set(pk_reason) if ex_reason.get(k, 0) != pk_reason.get(k, 0)}
+    if worse:
+        print("       per reason (exitprof - perf kvm): " + ", ".join(f"{k} {v:+d}" for k, v in sorted(worse.items())))
+sys.exit(1 if failed else 0)
+EOF

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan) into build-fuzz/, fuzzes each one for a
+# bounded time over a scratch copy of its checked-in corpus (fuzz/corpus/<name>/), then
+# replays the checked-in corpus. Exits non-zero if anything crashed, leaked, timed out or ran
+# out of memory; the input that did it is kept under build-fuzz/fuzz/artifacts/<target>/.
+#
+#   scripts/fuzz.sh                       # 60 s per target
+#   scripts/fuzz.sh --seconds 600 --target perfdata_fuzzer
+#   scripts/fuzz.sh --replay-only         # only replay the corpus (a quick regression check)
+#
+# Needs (Debian 12): cmake, clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes;
+# clang only recommends it), llvm-14 (llvm-symbolizer, for readable stack traces), plus the
+# project's own build dependencies.
+# Reproduce a crash:  build-fuzz/fuzz/<target> <crash file>
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build-fuzz"
+SECONDS_PER_TARGET=60
+JOBS=2
+TARGETS=(perfdata_fuzzer tracing_data_fuzzer)
+ONLY=()
+BUILD_FIRST=1
+FUZZ=1
+
+usage() {
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  cat <<EOF
+Options:
+  --seconds N      fuzz each target for N seconds (default $SECONDS_PER_TARGET)
+  --target NAME    only this target (repeatable): ${TARGETS[*]}
+  --build-dir DIR  build directory (default build-fuzz)
+  --jobs N         build parallelism (default $JOBS)
+  --no-build       use the binaries already in the build directory
+  --replay-only    skip fuzzing, only replay the checked-in corpus
+EOF
+}
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seconds) SECONDS_PER_TARGET="${2:?--seconds needs a value}"; shift 2 ;;
+    --seconds=*) SECONDS_PER_TARGET="${1#*=}"; shift ;;
+    --target) ONLY+=("${2:?--target needs a value}"); shift 2 ;;
+    --target=*) ONLY+=("${1#*=}"); shift ;;
+    --build-dir) BUILD="$(realpath -m "${2:?--build-dir needs a value}")"; shift 2 ;;
+    --jobs) JOBS="${2:?--jobs needs a value}"; shift 2 ;;
+    --no-build) BUILD_FIRST=0; shift ;;
+    --replay-only) FUZZ=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "fuzz.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if ! [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]] || [[ "$SECONDS_PER_TARGET" -lt 1 ]]; then
+  echo "fuzz.sh: --seconds wants a positive whole number, got '$SECONDS_PER_TARGET'" >&2
+  exit 2
+fi
+if [[ ${#ONLY[@]} -gt 0 ]]; then
+  for t in "${ONLY[@]}"; do
+    [[ " ${TARGETS[*]} " == *" $t "* ]] || { echo "fuzz.sh: no target '$t' (have: ${TARGETS[*]})" >&2; exit 2; }
+  done
+  TARGETS=("${ONLY[@]}")
+fi
+
+# ---- build ----
+if [[ $BUILD_FIRST -eq 1 ]]; then
+  CLANG="$(command -v clang || true)"
+  CLANGXX="$(command -v clang++ || true)"
+  if [[ -z "$CLANG" || -z "$CLANGXX" ]]; then
+    echo "fuzz.sh: clang not found: apt-get install clang libclang-rt-14-dev llvm-14" >&2
+    exit 2
+  fi
+  if [[ -f "$BUILD/CMakeCache.txt" ]] && ! grep -q '^CMAKE_CXX_COMPILER:.*clang++' "$BUILD/CMakeCache.txt"; then
+    echo "fuzz.sh: $BUILD was configured with another compiler; remove it and run again" >&2
+    exit 2
+  fi
+  CC="$CLANG" CXX="$CLANGXX" cmake -S "$ROOT" -B "$BUILD" -DEXITPROF_FUZZ=ON \
+    -DEXITPROF_TESTS=OFF -DEXITPROF_BENCH=OFF >"$BUILD.configure.log" 2>&1 || {
+    cat "$BUILD.configure.log" >&2
+    echo "fuzz.sh: configuring $BUILD failed" >&2
+    exit 2
+  }
+  rm -f "$BUILD.configure.log"
+  cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}"
+fi
+for t in "${TARGETS[@]}"; do
+  [[ -x "$BUILD/fuzz/$t" ]] || { echo "fuzz.sh: $BUILD/fuzz/$t missing (build first)" >&2; exit 2; }
+done
+
+# ---- run ----
+SYMBOLIZER="$(command -v llvm-symbolizer || command -v llvm-symbolizer-14 || true)"
+[[ -z "$SYMBOLIZER" && -x /usr/lib/llvm-14/bin/llvm-symbolizer ]] && SYMBOLIZER=/usr/lib/llvm-14/bin/llvm-symbolizer
+if [[ -n "$SYMBOLIZER" ]]; then
+  export ASAN_SYMBOLIZER_PATH="$SYMBOLIZER"
+else
+  echo "fuzz.sh: warning: no llvm-symbolizer (apt-get install llvm-14): stack traces unsymbolized" >&2
+fi
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/exitprof-fuzz.XXXXXX")"
+trap 'rm -rf "$SCRATCH"' EXIT
+FLAGS=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+SUMMARY=()
+STATUS=0
+
+# Runs: executed units in a libFuzzer log.
+runs_in() {
+  local n
+  n="$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$1" | tail -1 | awk '{print $2}')"
+  [[ -z "$n" ]] && n="$(grep -aoE '^#[0-9]+' "$1" | tail -1 | tr -d '#')"
+  echo "${n:-0}"
+}
+
+# Prints the sanitizer report of a failed run and where its input is.
+report_crash() {
+  local log="$1" what="$2"
+  echo "---- $what: report ($log) ----"
+  sed -n '/^==[0-9]*==ERROR\|runtime error:\|^==[0-9]*== ERROR\|ALARM: working on the last Unit\|out-of-memory\|deadly signal/,$p' "$log" | head -80
+  grep -a 'Test unit written to\|artifact_prefix' "$log" | sed 's/^/  /' || true
+}
+
+for t in "${TARGETS[@]}"; do
+  bin="$BUILD/fuzz/$t"
+  name="${t%_fuzzer}"
+  corpus="$ROOT/fuzz/corpus/$name"
+  [[ -d "$corpus" ]] || { echo "fuzz.sh: no corpus $corpus" >&2; exit 2; }
+  artifacts="$BUILD/fuzz/artifacts/$t"
+  mkdir -p "$artifacts"
+  runs=0
+  crashes=0
+
+  if [[ $FUZZ -eq 1 ]]; then
+    work="$SCRATCH/$name"
+    mkdir -p "$work"
+    cp -r "$corpus/." "$work/"
+    log="$SCRATCH/$t.fuzz.log"
+    before="$(find "$artifacts" -type f | wc -l)"
+    echo "fuzz: $t for ${SECONDS_PER_TARGET}s (log $log while running)"
+    set +e
+    timeout --kill-after=30 $((SECONDS_PER_TARGET + 300)) \
+      "$bin" "${FLAGS[@]}" -max_total_time="$SECONDS_PER_TARGET" \
+      -artifact_prefix="$artifacts/" "$work" >"$log" 2>&1
+    rc=$?
+    set -e
+    runs="$(runs_in "$log")"
+    after="$(find "$artifacts" -type f | wc -l)"
+    if [[ $rc -ne 0 || $after -gt $before ]]; then
+      crashes=1
+      STATUS=1
+      report_crash "$log" "$t (exit $rc)"
+      cp "$log" "$artifacts/fuzz-$(date +%Y%m%d-%H%M%S).log"
+      echo "fuzz: $t crash input saved under $artifacts/ ; reproduce: $bin <file>"
+    fi
+  fi
+
+  # Replay the checked-in corpus: every seed must still go through cleanly.
+  log="$SCRATCH/$t.replay.log"
+  set +e
+  "$bin" "${FLAGS[@]}" -runs=0 -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1
+  rc=$?
+  set -e
+  if [[ $rc -ne 0 ]]; then
+    crashes=$((crashes + 1))
+    STATUS=1
+    report_crash "$log" "$t replay of $corpus (exit $rc)"
+    echo "fuzz: $t fails on the checked-in corpus; the input is saved under $artifacts/"
+  fi
+  runs=$((runs + $(runs_in "$log")))
+  SUMMARY+=("fuzz: $t $runs runs, $crashes crashes")
+done
+
+for line in "${SUMMARY[@]}"; do echo "$line"; done
+exit "$STATUS"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package exitprof needs to build, test, benchmark and fuzz.
+# Idempotent: packages already present are left as they are.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  # libraries (see DEVELOPERS.md: Debian packages made for this field)
+  libtraceevent-dev libzstd-dev libfmt-dev nlohmann-json3-dev libcli11-dev libexpected-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev python3 time
+  # reference clients: what we write they must read, and the other way round
+  linux-perf trace-cmd
+  # fuzzing (libFuzzer ships with clang's runtime)
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

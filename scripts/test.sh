@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): installs what is needed, builds, runs every test
+# (unit, real perf recordings, real KVM guests where /dev/kvm and root exist), a short fuzz
+# run with corpus replay, and the benchmarks' quick functional mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh build
+# tracefs for the live tests (the kvm tracepoints); harmless if already mounted or not allowed.
+if [[ $(id -u) -eq 0 && ! -d /sys/kernel/tracing/events ]]; then
+  mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+fi
+if [[ -x scripts/fuzz.sh ]]; then
+  scripts/fuzz.sh --seconds "${EXITPROF_FUZZ_SECONDS:-20}"
+fi
+if [[ -x bench/report_compare.sh ]]; then
+  bench/report_compare.sh --quick
+fi
+cd build
+ctest --output-on-failure -j2
