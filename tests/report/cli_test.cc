@@ -108,3 +108,29 @@ TEST(ReportCommand, RecordingWithoutKvmExitSaysSo) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+TEST(DemoRecording, ReportAgreesWithPerfScript) {
+  const std::string demo = SourceDir() + "/data/demo-vmx.perf.data";
+  auto r = RunCommand(Exitprof() + " report -i " + demo + " --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["exits"]["total"], 5000);
+  EXPECT_EQ(j["exits"]["by_reason"][0]["reason"], "MSR_WRITE");
+  EXPECT_EQ(j["exits"]["by_reason"][0]["count"], 1009);
+  if (!HavePerf()) GTEST_SKIP() << "needs perf";
+  auto perf = RunCommand("perf script -i " + demo);
+  ASSERT_EQ(perf.status, 0) << perf.err;
+  auto counts = PerfScriptEventCounts(perf.out);
+  for (auto& [name, n] : j["events"].items()) EXPECT_EQ(n.get<uint64_t>(), counts[name]) << name;
+  // The seed's pipeline on perf's output finds the same IO_INSTRUCTION RIPs as exitprof.
+  auto pipeline = RunCommand("perf script -i " + demo +
+                             " | grep 'reason IO_INSTRUCTION' | awk '{print $12}' | sort | uniq -c | sort -rn");
+  EXPECT_NE(pipeline.out.find("380 0xffffffff8176a3b6"), std::string::npos) << pipeline.out;
+  EXPECT_NE(pipeline.out.find("357 0xffffffff8172c5c8"), std::string::npos) << pipeline.out;
+}
+
+}  // namespace
+}  // namespace exitprof::testing
