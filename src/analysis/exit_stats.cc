@@ -77,9 +77,8 @@ void ExitStats::OnEvent(const Event& e) {
       ++exits_.total;
       if (reason >= exits_.by_reason.size()) exits_.by_reason.resize(reason + 1, 0);
       ++exits_.by_reason[reason];
-      ++exits_.by_reason_rip[{reason, f.guest_rip.Read(raw)}];
-      ++exits_.by_vcpu[{(uint64_t{e.pid} << 32) | e.tid, vcpu}];
-      ++exits_.by_pid[e.pid];
+      exits_.by_reason_rip.Add(reason, f.guest_rip.Read(raw));
+      exits_.by_vcpu.Add((uint64_t{e.pid} << 32) | e.tid, vcpu);
       return;
     }
     case KvmEvent::kPio: {

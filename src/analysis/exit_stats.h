@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/flat_counter.h"
 #include "kvm/kvm_events.h"
 #include "perfdata/reader.h"
 #include "trace/trace_events.h"
@@ -26,12 +27,6 @@ struct ExitFilter {
   std::optional<uint64_t> time_begin_ns, time_end_ns;
 };
 
-struct PairHash {
-  size_t operator()(const std::pair<uint64_t, uint64_t>& p) const {
-    return std::hash<uint64_t>()(p.first * 0x9e3779b97f4a7c15ULL ^ p.second);
-  }
-};
-
 struct ThreadName {
   uint32_t pid = 0;
   std::string comm;
@@ -40,9 +35,8 @@ struct ThreadName {
 struct ExitCounts {
   uint64_t total = 0;
   std::vector<uint64_t> by_reason;  // by reason id (KvmEvents::ReasonById)
-  std::unordered_map<std::pair<uint64_t, uint64_t>, uint64_t, PairHash> by_reason_rip;  // (reason id, rip)
-  std::unordered_map<std::pair<uint64_t, uint64_t>, uint64_t, PairHash> by_vcpu;  // (pid<<32|tid, vcpu_id or ~0)
-  std::unordered_map<uint32_t, uint64_t> by_pid;
+  FlatCounter by_reason_rip;  // (reason id, rip)
+  FlatCounter by_vcpu;        // (pid << 32 | tid, vcpu_id or ~0); VMs are derived from it
 };
 
 struct PioKey {

@@ -65,10 +65,10 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   SortByCount(m.by_reason, [](const ReasonRow& a, const ReasonRow& b) { return a.reason < b.reason; });
 
   std::vector<std::vector<RipRow>> rips(c.by_reason.size());
-  for (const auto& [key, count] : c.by_reason_rip) {
-    rips[key.first].push_back({kvm.ReasonById(static_cast<uint32_t>(key.first)), key.second, count,
-                               Percent(count, c.by_reason[key.first])});
-  }
+  c.by_reason_rip.ForEach([&](uint64_t reason, uint64_t rip, uint64_t count) {
+    rips[reason].push_back({kvm.ReasonById(static_cast<uint32_t>(reason)), rip, count,
+                            Percent(count, c.by_reason[reason])});
+  });
   for (const auto& reason : m.by_reason) {
     for (auto& list : rips) {
       if (list.empty() || list[0].reason != reason.reason) continue;
@@ -79,21 +79,23 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   }
 
   std::map<uint32_t, std::set<uint64_t>> vcpus_of_pid;
-  for (const auto& [key, count] : c.by_vcpu) {
+  std::map<uint32_t, uint64_t> by_pid;
+  c.by_vcpu.ForEach([&](uint64_t thread, uint64_t vcpu, uint64_t count) {
     VcpuRow row;
-    row.pid = static_cast<uint32_t>(key.first >> 32);
-    row.tid = static_cast<uint32_t>(key.first);
-    row.vcpu = key.second == ~0ULL ? -1 : static_cast<int64_t>(key.second);
+    row.pid = static_cast<uint32_t>(thread >> 32);
+    row.tid = static_cast<uint32_t>(thread);
+    row.vcpu = vcpu == ~0ULL ? -1 : static_cast<int64_t>(vcpu);
     row.comm = exits.CommOf(row.tid);
     row.count = count;
     row.percent = Percent(count, c.total);
     m.by_vcpu.push_back(row);
     vcpus_of_pid[row.pid].insert(row.vcpu < 0 ? row.tid : static_cast<uint64_t>(row.vcpu));
-  }
+    by_pid[row.pid] += count;
+  });
   SortByCount(m.by_vcpu, [](const VcpuRow& a, const VcpuRow& b) {
     return std::tie(a.pid, a.vcpu, a.tid) < std::tie(b.pid, b.vcpu, b.tid);
   });
-  for (const auto& [pid, count] : c.by_pid) {
+  for (const auto& [pid, count] : by_pid) {
     m.by_vm.push_back({pid, exits.CommOf(pid), count, Percent(count, c.total),
                        static_cast<uint32_t>(vcpus_of_pid[pid].size())});
   }

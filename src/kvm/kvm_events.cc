@@ -86,6 +86,8 @@ std::string KvmEvents::Between(const std::string& text, const std::string& start
 uint32_t KvmEvents::ExitReasonId(std::span<const uint8_t> raw, uint32_t cpu) {
   uint64_t reason = exit_.exit_reason.Read(raw);
   uint64_t isa = exit_.isa.Read(raw);
+  const bool dense = reason < kDenseReasons && isa < kDenseIsas;
+  if (dense && dense_ids_[isa * kDenseReasons + reason] >= 0) return static_cast<uint32_t>(dense_ids_[isa * kDenseReasons + reason]);
   uint64_t key = reason | (isa << 32);
   auto it = reason_ids_.find(key);
   if (it != reason_ids_.end()) return it->second;
@@ -99,6 +101,7 @@ uint32_t KvmEvents::ExitReasonId(std::span<const uint8_t> raw, uint32_t cpu) {
   }
   if (id == reason_names_.size()) reason_names_.push_back(name);
   reason_ids_.emplace(key, id);
+  if (dense) dense_ids_[isa * kDenseReasons + reason] = static_cast<int32_t>(id);
   return id;
 }
 

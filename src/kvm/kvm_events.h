@@ -83,6 +83,9 @@ class KvmEvents {
   MsrFields msr_;
   UserspaceExitFields uexit_;
   std::unordered_map<uint64_t, uint32_t> reason_ids_;
+  // (isa, reason) -> id for the common small values, without hashing: the per-exit lookup.
+  static constexpr uint64_t kDenseReasons = 4096, kDenseIsas = 4;
+  std::vector<int32_t> dense_ids_ = std::vector<int32_t>(kDenseReasons * kDenseIsas, -1);
   std::vector<std::string> reason_names_;
   std::unordered_map<uint64_t, std::string> uexit_names_;
   std::unordered_map<uint64_t, std::string> mmio_names_;

@@ -256,7 +256,9 @@ Result<void> Reader::Impl::HandleRecord(std::span<const uint8_t> rec, int64_t ch
     if (chunk >= 0) arena_.Release(chunk);
     return r;
   }
-  if (auto r = EnsureReady(); !r) return r;
+  if (!ready_) {
+    if (auto r = EnsureReady(); !r) return r;
+  }
   QueuedRecord q{0, 0, rec.data(), static_cast<uint32_t>(rec.size()), chunk, offset};
   uint64_t time;
   if (ordered && parser_.Time(rec, time)) {
@@ -396,12 +398,13 @@ void Reader::Impl::Deliver(const QueuedRecord& q) {
   ByteReader body(rec.subspan(kRecordHeader));
   switch (e.type) {
     case kRecordSample: {
-      if (parser_.AttrIndexForSample(rec) < 0) {
+      int index = parser_.AttrIndexForSample(rec);
+      if (index < 0) {
         ++stats_.unknown_sample_ids;
         ok = false;
         break;
       }
-      ok = parser_.ParseSample(rec, e);
+      ok = parser_.ParseSampleAs(index, rec, e);
       if (ok) {
         ++stats_.samples_by_attr[static_cast<size_t>(e.attr_index)];
         if (e.has_time) {

@@ -56,13 +56,17 @@ void SampleParser::SetAttrs(const std::vector<EventAttr>& attrs) {
     if (attrs[i].sample_type != attrs[0].sample_type) all_same_layout_ = false;
   }
   std::sort(id_to_attr_.begin(), id_to_attr_.end());
+  for (auto& slot : cache_) slot = CachedId{};
   sample_id_pos_ = attrs.empty() ? -1 : SampleIdPos(attrs[0].sample_type);
   other_id_pos_ = attrs.empty() ? -1 : TrailerIdPos(attrs[0].sample_type);
 }
 
 int SampleParser::IndexOfId(uint64_t id) const {
+  CachedId& slot = cache_[(id ^ (id >> 8)) & 255];
+  if (slot.id == id) return slot.index;
   auto it = std::lower_bound(id_to_attr_.begin(), id_to_attr_.end(), std::make_pair(id, -1));
   if (it == id_to_attr_.end() || it->first != id) return -1;
+  slot = {id, it->second};
   return it->second;
 }
 
@@ -141,6 +145,10 @@ bool SampleParser::ParseTrailer(std::span<const uint8_t> record, Event& e) const
 bool SampleParser::ParseSample(std::span<const uint8_t> record, Event& e) const {
   int index = AttrIndexForSample(record);
   if (index < 0) return false;
+  return ParseSampleAs(index, record, e);
+}
+
+bool SampleParser::ParseSampleAs(int index, std::span<const uint8_t> record, Event& e) const {
   const EventAttr& attr = (*attrs_)[index];
   const uint64_t st = attr.sample_type;
   e.attr_index = index;

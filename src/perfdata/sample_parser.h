@@ -21,6 +21,8 @@ class SampleParser {
 
   // Fills e's sample fields from a SAMPLE record. False if the body is shorter than its layout.
   bool ParseSample(std::span<const uint8_t> record, Event& e) const;
+  // The same, for a record whose attr index is already known (>= 0).
+  bool ParseSampleAs(int attr_index, std::span<const uint8_t> record, Event& e) const;
   // Fills e's sample_id fields from the trailer of a non-sample kernel record.
   bool ParseTrailer(std::span<const uint8_t> record, Event& e) const;
 
@@ -31,6 +33,12 @@ class SampleParser {
   int IndexOfId(uint64_t id) const;
   const std::vector<EventAttr>* attrs_ = nullptr;
   std::vector<std::pair<uint64_t, int>> id_to_attr_;  // sorted by id
+  // Ids repeat (one per CPU and event): a direct-mapped cache saves the binary search.
+  struct CachedId {
+    uint64_t id = ~0ULL;
+    int index = -1;
+  };
+  mutable CachedId cache_[256];
   int sample_id_pos_ = -1;  // u64 index of the id in a sample body, -1 = no ids
   int other_id_pos_ = -1;   // u64 index of the id counted from a record's end
   bool all_same_layout_ = true;
