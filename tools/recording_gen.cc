@@ -148,6 +148,12 @@ Result<GenTruth> GenerateRecording(const GenOptions& o, const std::string& out_p
   auto writer = perfdata::Writer::Create(out_path, info, o.pipe);
   if (!writer) return tl::unexpected(writer.error());
 
+  // As perf does: the kernel's map first, so that perf report places kernel addresses.
+  if (auto w = writer->WriteMmap(UINT32_MAX, 0, 0xffffffff81000000ULL, 0x12090c8, 0xffffffff81000000ULL,
+                                 "[kernel.kallsyms]_text", 1 /* PERF_RECORD_MISC_KERNEL */, 0);
+      !w) {
+    return tl::unexpected(w.error());
+  }
   std::mt19937_64 rng(o.seed);
   auto reasons = o.svm ? SvmReasons() : VmxReasons();
   std::vector<double> weights;

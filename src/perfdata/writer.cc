@@ -297,6 +297,24 @@ Result<void> Writer::WriteLost(uint64_t id, uint64_t lost, uint64_t time) {
   return Append(rec);
 }
 
+Result<void> Writer::WriteMmap(uint32_t pid, uint32_t tid, uint64_t start, uint64_t len, uint64_t pgoff,
+                               const std::string& filename, uint16_t misc, uint64_t time) {
+  std::vector<uint8_t> rec;
+  PutHeader(rec, kRecordMmap, misc, 0);
+  Put<uint32_t>(rec, pid);
+  Put<uint32_t>(rec, tid);
+  Put<uint64_t>(rec, start);
+  Put<uint64_t>(rec, len);
+  Put<uint64_t>(rec, pgoff);
+  size_t name_len = (filename.size() + 1 + 7) / 8 * 8;
+  size_t at = rec.size();
+  rec.resize(at + name_len, 0);
+  std::memcpy(rec.data() + at, filename.data(), filename.size());
+  AppendSampleId(rec, pid, tid, time, 0);
+  SetRecordSize(rec);
+  return Append(rec);
+}
+
 Result<void> Writer::WriteFinishedRound() {
   std::vector<uint8_t> rec;
   PutHeader(rec, kRecordFinishedRound, 0, 8);

@@ -39,6 +39,10 @@ class Writer {
                          bool exec = false);
   Result<void> WriteFork(uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid, uint64_t time);
   Result<void> WriteLost(uint64_t id, uint64_t lost, uint64_t time);
+  // An MMAP record; perf synthesizes one for the kernel ("[kernel.kallsyms]_text", pid -1,
+  // misc KERNEL) so that reports can place kernel addresses.
+  Result<void> WriteMmap(uint32_t pid, uint32_t tid, uint64_t start, uint64_t len, uint64_t pgoff,
+                         const std::string& filename, uint16_t misc, uint64_t time);
   Result<void> WriteFinishedRound();
   Result<void> WriteRaw(std::span<const uint8_t> record);
   // Finishes the file: feature sections and the final header (file mode). Idempotent.
