@@ -51,7 +51,11 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
     else if (info.cpu_id.find("AMD") != std::string::npos || info.cpu_id.find("Hygon") != std::string::npos) m.isa = "SVM";
   }
   using kvm::KvmEvent;
-  m.has_kvm_exit = kvm.has(KvmEvent::kExit);
+  // A kvm_exit attr with no samples while other kvm events fired is the PVM case: say so.
+  m.has_kvm_exit = false;
+  for (size_t i = 0; i < kvm.attr_count() && i < stats.samples_by_attr.size(); ++i) {
+    if (kvm.KindOf(static_cast<int>(i)) == KvmEvent::kExit && stats.samples_by_attr[i] > 0) m.has_kvm_exit = true;
+  }
   m.has_other_kvm = kvm.has(KvmEvent::kPio) || kvm.has(KvmEvent::kMmio) ||
                     kvm.has(KvmEvent::kUserspaceExit) || kvm.has(KvmEvent::kMsr) || kvm.has(KvmEvent::kEntry);
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "analysis/report_model.h"
 #include "perfdata/reader.h"
 
 namespace exitprof::cli {
@@ -17,6 +18,11 @@ namespace exitprof::cli {
 // Registers the subcommand on `app`; the returned function runs it after parsing.
 std::function<int()> AddReportCommand(CLI::App& app);
 std::function<int()> AddScriptCommand(CLI::App& app);
+std::function<int()> AddRecordCommand(CLI::App& app);
+std::function<int()> AddDemoCommand(CLI::App& app);
+
+// Reads a recording and builds the report model (the work behind `report`).
+Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top);
 
 // Opens a recording for reading, with progress on stderr when it is a terminal.
 Result<std::unique_ptr<perfdata::Reader>> OpenRecording(const std::string& path);

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   std::vector<std::function<int()>> commands = {
       exitprof::cli::AddReportCommand(app),
       exitprof::cli::AddScriptCommand(app),
+      exitprof::cli::AddRecordCommand(app),
+      exitprof::cli::AddDemoCommand(app),
   };
   try {
     app.parse(argc, argv);

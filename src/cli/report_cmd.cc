@@ -26,6 +26,16 @@ std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
 
 }  // namespace
 
+Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top) {
+  auto reader = OpenRecording(path);
+  if (!reader) return tl::unexpected(reader.error());
+  (*reader)->SetOrdered(false);  // counting does not depend on order
+  analysis::ExitStats stats(filter);
+  auto read = (*reader)->Run(stats);
+  if (!read) return tl::unexpected(read.error());
+  return analysis::BuildReportModel((*reader)->info(), *read, stats, top);
+}
+
 std::function<int()> AddReportCommand(CLI::App& app) {
   struct Options {
     std::string input = "perf.data";
@@ -76,13 +86,9 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     }
     if (o->format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});
 
-    auto reader = OpenRecording(o->input);
-    if (!reader) return ReportError(reader.error());
-    (*reader)->SetOrdered(false);  // counting does not depend on order
-    analysis::ExitStats stats(filter);
-    auto read = (*reader)->Run(stats);
-    if (!read) return ReportError(read.error());
-    auto model = analysis::BuildReportModel((*reader)->info(), *read, stats, o->top);
+    auto built = BuildReport(o->input, filter, o->top);
+    if (!built) return ReportError(built.error());
+    const auto& model = *built;
     std::string out;
     if (o->format == "json") out = render::RenderJson(model);
     else if (o->format == "csv") out = render::RenderCsv(model, by.empty() ? "reason" : by[0]);

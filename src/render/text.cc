@@ -25,7 +25,9 @@ void Header(std::string& out, const ReportModel& m) {
   if (m.file_size) out += fmt::format(" ({:.1f} MB", m.file_size / 1e6);
   else out += " (";
   out += m.pipe_mode ? ", pipe mode" : ", file mode";
-  if (!m.perf_version.empty()) out += ", perf " + m.perf_version;
+  if (!m.perf_version.empty()) {
+    out += m.perf_version.rfind("exitprof", 0) == 0 ? ", recorded by " + m.perf_version : ", perf " + m.perf_version;
+  }
   if (!m.hostname.empty()) out += ", host " + m.hostname;
   if (!m.os_release.empty()) out += ", kernel " + m.os_release;
   out += ")\n# events:";

@@ -1,0 +1,219 @@
+#include "capture/recorder.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/byte_reader.h"
+#include "capture/system_info.h"
+#include "perfdata/abi.h"
+#include "trace/tracing_data.h"
+
+namespace exitprof::capture {
+
+const std::vector<std::string>& DefaultKvmEvents() {
+  static const std::vector<std::string> events = {"kvm:kvm_exit", "kvm:kvm_entry", "kvm:kvm_pio",
+                                                  "kvm:kvm_mmio", "kvm:kvm_msr", "kvm:kvm_cpuid",
+                                                  "kvm:kvm_userspace_exit"};
+  return events;
+}
+
+uint64_t CaptureCounts::samples() const {
+  uint64_t n = 0;
+  for (const auto& [name, count] : samples_by_event) n += count;
+  return n;
+}
+
+namespace {
+
+Result<std::pair<std::string, std::string>> SplitEvent(const std::string& event, const Tracefs& tracefs) {
+  auto colon = event.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == event.size()) {
+    return Fail("-e " + event + ": expected SYSTEM:EVENT, e.g. kvm:kvm_exit");
+  }
+  std::string system = event.substr(0, colon), name = event.substr(colon + 1);
+  if (!tracefs.HasEvent(system, name)) {
+    std::string hint;
+    for (const auto& e : tracefs.ClosestEvents(event)) hint += (hint.empty() ? "" : ", ") + e;
+    std::string why = system == "kvm" && !tracefs.HasEvent("kvm", "kvm_pio")
+                          ? " (is the kvm module loaded?)"
+                          : hint.empty() ? "" : "; closest: " + hint;
+    return Fail("-e " + event + ": no such tracepoint in " + tracefs.root() + "/events" + why);
+  }
+  return std::make_pair(system, name);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Recorder>> Recorder::Open(const RecordOptions& options, bool enable_on_exec) {
+  auto tracefs = Tracefs::Open();
+  if (!tracefs) return tl::unexpected(tracefs.error());
+  std::unique_ptr<Recorder> rec(new Recorder());
+  rec->options_ = options;
+
+  std::vector<std::string> events = options.events;
+  if (events.empty()) {
+    for (const auto& e : DefaultKvmEvents()) {
+      auto colon = e.find(':');
+      if (tracefs->HasEvent(e.substr(0, colon), e.substr(colon + 1))) events.push_back(e);
+      else rec->skipped_.push_back(e);
+    }
+    if (events.empty()) {
+      return Fail("no kvm tracepoints under " + tracefs->root() + "/events/kvm: is the kvm module loaded? (modprobe kvm)", 1);
+    }
+  }
+
+  trace::TracingData td;
+  auto header_page = tracefs->ReadFile("events/header_page");
+  auto header_event = tracefs->ReadFile("events/header_event");
+  if (!header_page || !header_event) return Fail("tracefs: cannot read events/header_page or header_event", 1);
+  td.header_page = *header_page;
+  td.header_event = *header_event;
+  td.page_size = static_cast<uint32_t>(::sysconf(_SC_PAGESIZE));
+  if (auto cmdlines = tracefs->ReadFile("saved_cmdlines")) td.saved_cmdlines = *cmdlines;
+
+  std::vector<pid_t> targets = options.pids;
+  if (targets.empty()) targets.push_back(-1);
+  const int ncpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_CONF));
+  std::vector<int> ring_owner(static_cast<size_t>(ncpus), -1);
+
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto split = SplitEvent(events[i], *tracefs);
+    if (!split) return tl::unexpected(split.error());
+    auto id = tracefs->EventId(split->first, split->second);
+    auto format = tracefs->EventFormat(split->first, split->second);
+    if (!id) return tl::unexpected(id.error());
+    if (!format) return tl::unexpected(format.error());
+    td.formats.push_back({split->first, *format});
+
+    perfdata::EventAttr header_attr;
+    header_attr.type = perfdata::kTypeTracepoint;
+    header_attr.config = static_cast<uint64_t>(*id);
+    header_attr.sample_period = 1;
+    header_attr.sample_type = perfdata::kSampleIp | perfdata::kSampleTid | perfdata::kSampleTime |
+                              perfdata::kSampleCpu | perfdata::kSamplePeriod | perfdata::kSampleRaw |
+                              perfdata::kSampleIdentifier;
+    if (options.callchain) header_attr.sample_type |= perfdata::kSampleCallchain;
+    header_attr.read_format = perfdata::kReadId;
+    header_attr.name = events[i];
+
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_TRACEPOINT;
+    attr.config = header_attr.config;
+    attr.sample_period = 1;
+    attr.sample_type = header_attr.sample_type;
+    attr.read_format = header_attr.read_format;
+    attr.disabled = 1;
+    attr.inherit = targets[0] != -1;
+    attr.enable_on_exec = enable_on_exec;
+    attr.sample_id_all = 1;
+    attr.exclude_guest = 1;
+    attr.watermark = 1;
+    attr.wakeup_watermark = static_cast<uint32_t>(options.mmap_pages * ::sysconf(_SC_PAGESIZE) / 4);
+    if (i == 0) {  // one event carries thread names and lifetimes, as perf's tracking event does
+      attr.comm = 1;
+      attr.comm_exec = 1;
+      attr.task = 1;
+    }
+    header_attr.flags = (1ULL << 0) | (uint64_t{attr.inherit} << 1) | perfdata::kAttrFlagSampleIdAll |
+                        (1ULL << 20) | (i == 0 ? (1ULL << 9) | (1ULL << 13) | (1ULL << 24) : 0);
+    for (pid_t target : targets) {
+      for (int cpu = 0; cpu < ncpus; ++cpu) {
+        auto fd = PerfEventFd::Open(attr, target, cpu);
+        if (!fd) {
+          if (errno == ENODEV || errno == EINVAL) continue;  // offline CPU
+          return tl::unexpected(fd.error());
+        }
+        if (i + 1 == events.size() && !options.filter.empty()) {
+          if (auto f = fd->SetFilter(options.filter); !f) return tl::unexpected(f.error());
+        }
+        auto event_id = fd->Id();
+        if (!event_id) return tl::unexpected(event_id.error());
+        header_attr.ids.push_back(*event_id);
+        rec->attr_of_id_[*event_id] = i;
+        if (ring_owner[cpu] < 0) {
+          auto ring = PerfRing::Map(*fd, options.mmap_pages);
+          if (!ring) return tl::unexpected(ring.error());
+          ring_owner[cpu] = static_cast<int>(rec->events_.size());
+          rec->rings_.push_back(std::move(*ring));
+          rec->ring_fds_.push_back(fd->fd());
+        } else if (auto r = fd->RedirectTo(rec->events_[static_cast<size_t>(ring_owner[cpu])]); !r) {
+          return tl::unexpected(r.error());
+        }
+        rec->events_.push_back(std::move(*fd));
+      }
+    }
+    if (header_attr.ids.empty()) return Fail("perf_event_open: no CPU accepted " + events[i], 1);
+    rec->header_.attrs.push_back(std::move(header_attr));
+    rec->counts_.samples_by_event[events[i]] = 0;
+  }
+  rec->header_.tracing_data = trace::EncodeTracingData(td);
+  FillSystemInfo(rec->header_, options.cmdline);
+  return rec;
+}
+
+Result<void> Recorder::WritePreamble(perfdata::Writer& writer) const {
+  if (uint64_t text = KernelTextStart()) {
+    constexpr uint16_t kMiscKernel = 1;
+    if (auto w = writer.WriteMmap(UINT32_MAX, 0, text, 0x2000000, text, "[kernel.kallsyms]_text", kMiscKernel, 0); !w) return w;
+  }
+  std::vector<pid_t> pids;
+  for (pid_t p : options_.pids) pids.push_back(p);
+  for (const auto& t : ListThreads(pids)) {
+    if (auto w = writer.WriteComm(static_cast<uint32_t>(t.pid), static_cast<uint32_t>(t.tid), t.comm, 0); !w) return w;
+  }
+  return {};
+}
+
+Result<void> Recorder::Enable() {
+  for (const auto& e : events_) {
+    if (auto r = e.Enable(); !r) return r;
+  }
+  return {};
+}
+
+Result<void> Recorder::Disable() {
+  for (const auto& e : events_) {
+    if (auto r = e.Disable(); !r) return r;
+  }
+  return {};
+}
+
+Result<void> Recorder::Poll(int timeout_ms) {
+  std::vector<pollfd> fds;
+  for (int fd : ring_fds_) fds.push_back({fd, POLLIN, 0});
+  int n = ::poll(fds.data(), fds.size(), timeout_ms);
+  if (n < 0 && errno != EINTR) return Fail(std::string("poll: ") + std::strerror(errno), 1);
+  return {};
+}
+
+Result<void> Recorder::Count(std::span<const uint8_t> record) {
+  uint32_t type = LoadLE<uint32_t>(record.data());
+  if (type == perfdata::kRecordSample && record.size() >= 16) {
+    auto it = attr_of_id_.find(LoadLE<uint64_t>(record.data() + 8));  // IDENTIFIER comes first
+    if (it != attr_of_id_.end()) ++counts_.samples_by_event[header_.attrs[it->second].name];
+  } else if (type == perfdata::kRecordLost && record.size() >= 24) {
+    counts_.lost += LoadLE<uint64_t>(record.data() + 16);
+  }
+  counts_.bytes += record.size();
+  return {};
+}
+
+Result<void> Recorder::DrainInto(perfdata::Writer& writer) {
+  size_t total = 0;
+  for (auto& ring : rings_) {
+    auto n = ring.Drain([&](std::span<const uint8_t> record) -> Result<void> {
+      if (auto c = Count(record); !c) return c;
+      return writer.WriteRaw(record);
+    });
+    if (!n) return tl::unexpected(n.error());
+    total += *n;
+  }
+  if (total) return writer.WriteFinishedRound();
+  return {};
+}
+
+}  // namespace exitprof::capture

@@ -1,0 +1,117 @@
+// `exitprof demo`: the main job with nothing of the user's. Starts real KVM guests of our own,
+// records their kvm events live (in-process, no perf needed), reports them, and checks the
+// report against what the guests say they did.
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "capture/capture_loop.h"
+#include "capture/recorder.h"
+#include "cli/commands.h"
+#include "guest/guest.h"
+#include "render/report_render.h"
+
+namespace exitprof::cli {
+
+void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);
+
+namespace {
+
+struct Expected {
+  std::map<std::string, uint64_t> userspace_exits;
+  uint64_t port_accesses = 0, mmio_accesses = 0;
+};
+
+Expected Sum(const std::vector<guest::VcpuAccount>& accounts) {
+  Expected e;
+  for (const auto& a : accounts) {
+    for (const auto& [k, n] : a.userspace_exits) e.userspace_exits[k] += n;
+    for (const auto& [k, n] : a.pio) e.port_accesses += n;
+    for (const auto& [k, n] : a.mmio) e.mmio_accesses += n;
+    e.port_accesses += a.done;
+  }
+  return e;
+}
+
+}  // namespace
+
+std::function<int()> AddDemoCommand(CLI::App& app) {
+  struct Options {
+    uint64_t iterations = 20000;
+    int vcpus = 2, vms = 1;
+    std::string output;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("demo", "Run built-in KVM guests, record them live and report why they exit");
+  cmd->add_option("--iterations", o->iterations, "Loop iterations per vCPU (each: 4 port IO, 2 MMIO, 1 HLT)")->capture_default_str();
+  cmd->add_option("--vcpus", o->vcpus, "vCPUs per VM")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--vms", o->vms, "VMs")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_option("-o,--output", o->output, "Keep the recording here (perf.data format)");
+  cmd->footer("\nExample:\n  sudo exitprof demo --vcpus 2 --vms 2\n");
+  return [cmd, o]() -> int {
+    if (!cmd->parsed()) return -1;
+    if (::access("/dev/kvm", R_OK | W_OK) != 0) {
+      return ReportError(Error{"/dev/kvm is not usable here (no KVM, or no permission): the demo runs real guests", 1});
+    }
+    const std::string path = o->output.empty() ? "/tmp/exitprof-demo-" + std::to_string(::getpid()) + ".data" : o->output;
+    capture::RecordOptions options;
+    options.pids = {::getpid()};  // our own guest threads, inherited
+    options.cmdline = {"exitprof", "demo"};
+    auto recorder = capture::Recorder::Open(options, false);
+    if (!recorder) return ReportError(recorder.error());
+    auto writer = perfdata::Writer::Create(path, (*recorder)->header(), false);
+    if (!writer) return ReportError(writer.error());
+    if (auto r = (*recorder)->WritePreamble(*writer); !r) return ReportError(r.error());
+    if (auto r = (*recorder)->Enable(); !r) return ReportError(r.error());
+
+    guest::RunOptions run;
+    run.vms = o->vms;
+    run.vcpus_per_vm = o->vcpus;
+    guest::Result<std::vector<guest::VcpuAccount>> result = guest::GuestError{"not run"};
+    std::atomic<bool> done{false};
+    std::thread guests([&] {
+      result = guest::Run(guest::DemoProgram(o->iterations), run);
+      done = true;
+    });
+    capture::InstallStopSignals();
+    auto loop = capture::RunCaptureLoop(**recorder, *writer, [&] { return done.load(); });
+    guests.join();
+    if (!loop) return ReportError(loop.error());
+    if (auto* err = std::get_if<guest::GuestError>(&result)) return ReportError(Error{"guest: " + err->message, 1});
+    const auto& accounts = std::get<std::vector<guest::VcpuAccount>>(result);
+
+    auto model = BuildReport(path, {}, 10);
+    if (!model) return ReportError(model.error());
+    std::string text = render::RenderText(*model, {});
+    std::fwrite(text.data(), 1, text.size(), stdout);
+
+    // The check: what was recorded equals what the guests did.
+    Expected want = Sum(accounts);
+    std::printf("# Check against the guests' own accounts (%d VM(s) x %d vCPU(s), %llu iterations each)\n#\n",
+                o->vms, o->vcpus, static_cast<unsigned long long>(o->iterations));
+    bool all_equal = true;
+    auto line = [&](const std::string& what, uint64_t guest_count, uint64_t seen) {
+      bool ok = guest_count == seen;
+      all_equal &= ok;
+      std::printf("  %-28s guest %10llu   recorded %10llu   %s\n", what.c_str(), static_cast<unsigned long long>(guest_count),
+                  static_cast<unsigned long long>(seen), ok ? "equal" : "DIFFERENT");
+    };
+    std::map<std::string, uint64_t> seen_uexits;
+    for (const auto& r : model->userspace_exits) seen_uexits[r.name] = r.count;
+    for (const auto& [reason, n] : want.userspace_exits) line(reason, n, seen_uexits[reason]);
+    uint64_t pio = 0, mmio = 0;
+    for (const auto& r : model->pio) pio += r.count;
+    for (const auto& r : model->mmio) if (r.type != "unsatisfied-read") mmio += r.count;
+    line("port accesses (kvm_pio)", want.port_accesses, pio);
+    line("MMIO accesses (kvm_mmio)", want.mmio_accesses, mmio);
+    std::printf("#\n# recording: %s (read it with: exitprof report -i %s, or perf script -i %s)\n", path.c_str(), path.c_str(), path.c_str());
+    WarnIfKvmExitSilent((*recorder)->counts());
+    if ((*recorder)->counts().lost) {
+      std::fprintf(stderr, "exitprof demo: %llu events lost\n", static_cast<unsigned long long>((*recorder)->counts().lost));
+    }
+    return all_equal ? 0 : 1;
+  };
+}
+
+}  // namespace exitprof::cli
