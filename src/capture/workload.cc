@@ -11,7 +11,7 @@
 
 namespace exitprof::capture {
 
-Result<Workload> Workload::Prepare(const std::vector<std::string>& argv) {
+Result<Workload> Workload::Prepare(const std::vector<std::string>& argv, bool stdout_to_stderr) {
   if (argv.empty()) return Fail("no command given after --");
   int go[2], err[2];
   if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
@@ -24,6 +24,7 @@ Result<Workload> Workload::Prepare(const std::vector<std::string>& argv) {
     ::close(err[0]);
     char byte;
     if (::read(go[0], &byte, 1) != 1) ::_exit(127);  // the recorder went away
+    if (stdout_to_stderr) ::dup2(STDERR_FILENO, STDOUT_FILENO);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);

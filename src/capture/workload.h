@@ -15,7 +15,9 @@ namespace exitprof::capture {
 
 class Workload {
  public:
-  static Result<Workload> Prepare(const std::vector<std::string>& argv);
+  // stdout_to_stderr: when our stdout carries the recording (-o -), the command's output must
+  // not mix into it.
+  static Result<Workload> Prepare(const std::vector<std::string>& argv, bool stdout_to_stderr = false);
   Workload(Workload&&) noexcept;
   Workload& operator=(Workload&&) = delete;
   ~Workload();

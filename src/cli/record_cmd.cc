@@ -80,7 +80,7 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     options.pids = o->pids;
     options.cmdline = {"exitprof", "record"};
     if (!o->command.empty()) {
-      auto w = capture::Workload::Prepare(o->command);
+      auto w = capture::Workload::Prepare(o->command, o->output == "-");
       if (!w) return ReportError(w.error());
       workload.emplace(std::move(*w));
       if (!o->all) options.pids = {workload->pid()};

@@ -1,0 +1,125 @@
+// `exitprof record` and `exitprof demo` on real KVM guests: the recording equals the guest's
+// own account, perf reads it line for line as exitprof does, Ctrl-C leaves a valid file.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "test_support.h"
+
+namespace exitprof::testing {
+namespace {
+
+using nlohmann::json;
+
+class LiveExitprofRecord : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (perf_event_open on tracepoints)";
+    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
+  }
+  std::string Guest() const { return BinaryDir() + "/exitprof-guest"; }
+};
+
+std::map<std::string, uint64_t> AccountUserspaceExits(const std::string& path) {
+  std::ifstream in(path);
+  json j = json::parse(in);
+  std::map<std::string, uint64_t> out;
+  for (const auto& vm : j["vms"])
+    for (const auto& v : vm["vcpus"])
+      for (auto& [k, n] : v["userspace_exits"].items()) out[k] += n.get<uint64_t>();
+  return out;
+}
+
+std::map<std::string, uint64_t> ReportUserspaceExits(const json& r) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& row : r["userspace_exits"]) out[row["reason"]] = row["count"].get<uint64_t>();
+  return out;
+}
+
+TEST_F(LiveExitprofRecord, CommandRecordingEqualsAccountAndPerfReadsIt) {
+  const std::string data = TempPath("xrec.data"), account = TempPath("xrec.json");
+  auto rec = RunCommand(Exitprof() + " record -o " + data + " -- " + Guest() +
+                        " --pio 0x3f8:1:w --pio 0x71:1:r --mmio 0xd0000:4:w --hlt --iterations 4000 --vcpus 2 --json " + account);
+  ASSERT_EQ(rec.status, 0) << rec.err;
+  EXPECT_NE(rec.err.find("lost events: 0"), std::string::npos) << rec.err;
+  auto report = RunCommand(Exitprof() + " report -i " + data + " --format json");
+  ASSERT_EQ(report.status, 0) << report.err;
+  json r = json::parse(report.out);
+  auto want = AccountUserspaceExits(account);
+  EXPECT_EQ(ReportUserspaceExits(r), want);
+  EXPECT_EQ(want["KVM_EXIT_IO"], 2u * (2 * 4000 + 1));
+  std::map<std::string, uint64_t> pio;
+  for (const auto& row : r["pio"]) pio[row["port"].get<std::string>() + ":" + row["direction"].get<std::string>()] += row["count"].get<uint64_t>();
+  EXPECT_EQ(pio["0x3f8:write"], 8000u);
+  EXPECT_EQ(pio["0x71:read"], 8000u);
+  EXPECT_EQ(pio["0x501:write"], 2u);
+  if (!HavePerf()) GTEST_SKIP() << "perf not installed: perf cross-check skipped";
+  auto perf = RunCommand("perf script -i " + data);
+  ASSERT_EQ(perf.status, 0) << perf.err;
+  EXPECT_EQ(perf.err, "");
+  auto ours = RunCommand(Exitprof() + " script -i " + data);
+  EXPECT_TRUE(SameLines(perf.out, ours.out));
+  auto perf_report = RunCommand("perf report --stdio -i " + data);
+  EXPECT_EQ(perf_report.status, 0);
+  EXPECT_EQ(perf_report.err, "") << "perf report must read our recording without a warning";
+}
+
+TEST_F(LiveExitprofRecord, PipeModeToReport) {
+  const std::string account = TempPath("xpipe.json");
+  auto report = RunCommand(Exitprof() + " record -o - -- " + Guest() + " --pio 0x70:1:w --hlt --iterations 3000 --json " +
+                           account + " 2>/dev/null | " + Exitprof() + " report -i - --format json");
+  ASSERT_EQ(report.status, 0) << report.err;
+  EXPECT_EQ(ReportUserspaceExits(json::parse(report.out)), AccountUserspaceExits(account));
+}
+
+TEST_F(LiveExitprofRecord, FilterKeepsOnlyMatchingPorts) {
+  const std::string data = TempPath("xfilter.data");
+  auto rec = RunCommand(Exitprof() + " record -e kvm:kvm_pio --filter 'port == 0x3f8' -o " + data + " -- " + Guest() +
+                        " --pio 0x3f8:1:w --pio 0x70:1:w --iterations 2500");
+  ASSERT_EQ(rec.status, 0) << rec.err;
+  json r = json::parse(RunCommand(Exitprof() + " report -i " + data + " --format json").out);
+  ASSERT_EQ(r["pio"].size(), 1u) << r["pio"].dump();
+  EXPECT_EQ(r["pio"][0]["port"], "0x3f8");
+  EXPECT_EQ(r["pio"][0]["count"], 2500);
+}
+
+TEST_F(LiveExitprofRecord, InterruptLeavesAValidFile) {
+  const std::string data = TempPath("xint.data");
+  // A paced guest runs for a while; record system-wide and interrupt it part-way.
+  auto r = RunCommand("( " + Guest() + " --pio 0x3f8:1:w --iterations 100000 --rate 20000 >/dev/null 2>&1 & ); " +
+                      Exitprof() + " record -a -e kvm:kvm_pio -o " + data + " & rec=$!; sleep 1.5; kill -INT $rec; wait $rec; echo rc=$?");
+  EXPECT_NE(r.out.find("rc=0"), std::string::npos) << r.out << r.err;
+  RunCommand("pkill -f 'exitprof-guest --pio 0x3f8:1:w --iterations 100000'");
+  auto report = RunCommand(Exitprof() + " report -i " + data + " --format json");
+  ASSERT_EQ(report.status, 0) << report.err;
+  json j = json::parse(report.out);
+  EXPECT_GT(j["events"]["kvm:kvm_pio"].get<uint64_t>(), 1000u);
+  if (HavePerf()) {
+    auto perf = RunCommand("perf script -i " + data + " | wc -l");
+    EXPECT_EQ(std::stoull(perf.out), j["events"]["kvm:kvm_pio"].get<uint64_t>());
+  }
+}
+
+TEST_F(LiveExitprofRecord, UnknownEventSaysWhatExists) {
+  auto r = RunCommand(Exitprof() + " record -e kvm:kvm_pi -o /dev/null -- true");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("no such tracepoint"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("kvm:kvm_pio"), std::string::npos) << r.err;
+  r = RunCommand(Exitprof() + " record -o /dev/null -- /nonexistent/command");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("cannot run"), std::string::npos) << r.err;
+}
+
+TEST_F(LiveExitprofRecord, DemoReportEqualsTheGuestsAccounts) {
+  auto r = RunCommand(Exitprof() + " demo --iterations 3000 --vcpus 2 --vms 2 -o " + TempPath("demo.data"));
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("DIFFERENT"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("KVM_EXIT_IO                  guest      48004   recorded      48004   equal"), std::string::npos) << r.out;
+  // Both VMs live in one process (ours), and VMs are told apart by process: 1 VM, 4 vCPU threads.
+  EXPECT_NE(r.out.find("VMs: 1  vCPUs: 4"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace exitprof::testing
