@@ -14,6 +14,7 @@
 #include "perfdata/abi.h"
 #include "perfdata/file_header.h"
 #include "perfdata/ordered_queue.h"
+#include "perfdata/record_decoder.h"
 #include "perfdata/sample_parser.h"
 
 namespace exitprof::perfdata {
@@ -388,78 +389,31 @@ Result<void> Reader::Impl::Decompress(std::span<const uint8_t> payload, uint64_t
 }
 
 void Reader::Impl::Deliver(const QueuedRecord& q) {
-  std::span<const uint8_t> rec(q.data, q.size);
   Event e;
-  e.type = LoadLE<uint32_t>(q.data);
-  e.misc = LoadLE<uint16_t>(q.data + 4);
-  e.record = rec;
   e.file_offset = q.file_offset;
-  bool ok = true;
-  ByteReader body(rec.subspan(kRecordHeader));
-  switch (e.type) {
-    case kRecordSample: {
-      int index = parser_.AttrIndexForSample(rec);
-      if (index < 0) {
-        ++stats_.unknown_sample_ids;
-        ok = false;
-        break;
-      }
-      ok = parser_.ParseSampleAs(index, rec, e);
-      if (ok) {
+  DecodeResult result = DecodeRecord(parser_, {q.data, q.size}, e);
+  switch (result) {
+    case DecodeResult::kOk:
+      if (e.type == kRecordSample) {
         ++stats_.samples_by_attr[static_cast<size_t>(e.attr_index)];
         if (e.has_time) {
           if (stats_.first_sample_time == 0 || e.time < stats_.first_sample_time) stats_.first_sample_time = e.time;
           if (e.time > stats_.last_sample_time) stats_.last_sample_time = e.time;
         }
-      } else {
-        ++stats_.damaged_records;
+      } else if (e.type == kRecordLost) {
+        stats_.lost_events += e.lost;
+      } else if (e.type == kRecordLostSamples) {
+        stats_.lost_samples += e.lost;
       }
+      sink_->OnEvent(e);
       break;
-    }
-    case kRecordComm: {
-      e.pid = body.Read<uint32_t>();
-      e.tid = body.Read<uint32_t>();
-      auto rest = body.ReadBytes(body.remaining());
-      const void* nul = std::memchr(rest.data(), 0, rest.size());
-      e.comm = std::string_view(reinterpret_cast<const char*>(rest.data()),
-                                nul ? static_cast<const uint8_t*>(nul) - rest.data() : 0);
-      ok = body.ok() && nul && parser_.ParseTrailer(rec, e);
+    case DecodeResult::kUnknownId:
+      ++stats_.unknown_sample_ids;
       break;
-    }
-    case kRecordFork:
-    case kRecordExit:
-      e.pid = body.Read<uint32_t>();
-      e.ppid = body.Read<uint32_t>();
-      e.tid = body.Read<uint32_t>();
-      e.ptid = body.Read<uint32_t>();
-      e.time = body.Read<uint64_t>();
-      ok = body.ok();
-      if (ok) {
-        uint32_t pid = e.pid, tid = e.tid;
-        parser_.ParseTrailer(rec, e);
-        e.pid = pid;
-        e.tid = tid;
-      }
-      break;
-    case kRecordLost:
-      e.id = body.Read<uint64_t>();
-      e.lost = body.Read<uint64_t>();
-      ok = body.ok();
-      if (ok) stats_.lost_events += e.lost;
-      parser_.ParseTrailer(rec, e);
-      break;
-    case kRecordLostSamples:
-      e.lost = body.Read<uint64_t>();
-      ok = body.ok();
-      if (ok) stats_.lost_samples += e.lost;
-      parser_.ParseTrailer(rec, e);
-      break;
-    default:
-      parser_.ParseTrailer(rec, e);
+    case DecodeResult::kDamaged:
+      ++stats_.damaged_records;
       break;
   }
-  if (!ok && e.type != kRecordSample) ++stats_.damaged_records;
-  if (ok) sink_->OnEvent(e);
   if (q.chunk >= 0) arena_.Release(q.chunk);
 }
 

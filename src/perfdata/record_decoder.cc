@@ -1,0 +1,70 @@
+#include "perfdata/record_decoder.h"
+
+#include <cstring>
+
+#include "base/byte_reader.h"
+#include "perfdata/abi.h"
+
+namespace exitprof::perfdata {
+
+DecodeResult DecodeRecord(const SampleParser& parser, std::span<const uint8_t> rec, Event& e) {
+  constexpr size_t kHeader = 8;
+  if (rec.size() < kHeader) return DecodeResult::kDamaged;
+  e.type = LoadLE<uint32_t>(rec.data());
+  e.misc = LoadLE<uint16_t>(rec.data() + 4);
+  e.record = rec;
+  ByteReader body(rec.subspan(kHeader));
+  bool ok = true;
+  switch (e.type) {
+    case kRecordSample: {
+      int index = parser.AttrIndexForSample(rec);
+      if (index < 0) return DecodeResult::kUnknownId;
+      ok = parser.ParseSampleAs(index, rec, e);
+      break;
+    }
+    case kRecordComm: {
+      e.pid = body.Read<uint32_t>();
+      e.tid = body.Read<uint32_t>();
+      auto rest = body.ReadBytes(body.remaining());
+      const void* nul = std::memchr(rest.data(), 0, rest.size());
+      e.comm = std::string_view(reinterpret_cast<const char*>(rest.data()),
+                                nul ? static_cast<const uint8_t*>(nul) - rest.data() : 0);
+      ok = body.ok() && nul && parser.ParseTrailer(rec, e);
+      break;
+    }
+    case kRecordFork:
+    case kRecordExit: {
+      e.pid = body.Read<uint32_t>();
+      e.ppid = body.Read<uint32_t>();
+      e.tid = body.Read<uint32_t>();
+      e.ptid = body.Read<uint32_t>();
+      e.time = body.Read<uint64_t>();
+      ok = body.ok();
+      if (ok) {
+        // The trailer names the thread that reported the event: keep the record's own ids.
+        uint32_t pid = e.pid, tid = e.tid;
+        parser.ParseTrailer(rec, e);
+        e.pid = pid;
+        e.tid = tid;
+      }
+      break;
+    }
+    case kRecordLost:
+      e.id = body.Read<uint64_t>();
+      e.lost = body.Read<uint64_t>();
+      ok = body.ok();
+      parser.ParseTrailer(rec, e);
+      break;
+    case kRecordLostSamples:
+      e.lost = body.Read<uint64_t>();
+      ok = body.ok();
+      parser.ParseTrailer(rec, e);
+      break;
+    default:
+      parser.ParseTrailer(rec, e);
+      break;
+  }
+  return ok ? DecodeResult::kOk : DecodeResult::kDamaged;
+}
+
+}  // namespace exitprof::perfdata
