@@ -22,6 +22,18 @@ Result<void> ExitStats::OnSessionReady(const perfdata::SessionInfo& info) {
   return {};
 }
 
+void ExitStats::ResetCounts() {
+  exits_ = ExitCounts{};
+  std::fill(samples_by_attr_.begin(), samples_by_attr_.end(), 0);
+  pio_.clear();
+  mmio_.clear();
+  msr_.clear();
+  uexits_.clear();
+  uexits_by_thread_.clear();
+  first_time_ = last_time_ = 0;
+  filtered_samples_ = 0;
+}
+
 std::string ExitStats::CommOf(uint32_t tid) const {
   auto it = threads_.find(tid);
   return it == threads_.end() ? std::string(":") + std::to_string(tid) : it->second.comm;

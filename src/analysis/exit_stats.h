@@ -58,6 +58,8 @@ class ExitStats : public perfdata::EventSink {
 
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
+  // Starts a new interval (live views): counts go, thread names and decoders stay.
+  void ResetCounts();
 
   const ExitCounts& exits() const { return exits_; }
   const kvm::KvmEvents& kvm() const { return kvm_; }

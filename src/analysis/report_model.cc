@@ -19,6 +19,12 @@ void SortByCount(std::vector<Row>& rows, auto tie) {
 
 }  // namespace
 
+void SetInterval(ReportModel& m, double seconds) {
+  m.interval_s = seconds;
+  m.span_s = seconds;
+  for (auto& r : m.by_reason) r.rate_per_s = seconds > 0 ? r.count / seconds : 0.0;
+}
+
 ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::ReadStats& stats,
                              const ExitStats& exits, size_t top_n) {
   ReportModel m;

@@ -69,6 +69,7 @@ struct ReportModel {
   uint64_t lost_events = 0, lost_samples = 0, damaged_records = 0, unknown_sample_ids = 0;
   uint64_t first_ns = 0, last_ns = 0;
   double span_s = 0;
+  double interval_s = 0;  // live views: the length of the interval the counts cover
   std::string isa;  // "VMX", "SVM" or ""
   bool has_kvm_exit = false;
   bool has_other_kvm = false;
@@ -87,6 +88,9 @@ struct ReportModel {
   std::vector<MmioRow> mmio;
   std::vector<MsrRow> msr;
 };
+
+// Live views: counts cover a fixed interval, so rates are per that interval.
+void SetInterval(ReportModel& m, double seconds);
 
 // top_n: RIPs kept per reason (0 = all).
 ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::ReadStats& stats,

@@ -1,8 +1,10 @@
 #include "capture/recorder.h"
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -74,8 +76,25 @@ Result<std::unique_ptr<Recorder>> Recorder::Open(const RecordOptions& options, b
   td.page_size = static_cast<uint32_t>(::sysconf(_SC_PAGESIZE));
   if (auto cmdlines = tracefs->ReadFile("saved_cmdlines")) td.saved_cmdlines = *cmdlines;
 
-  std::vector<pid_t> targets = options.pids;
-  if (targets.empty()) targets.push_back(-1);
+  // A process's threads that exist now each need their own events: inherit only reaches
+  // threads created after the events (a running QEMU's vCPU threads already exist).
+  std::vector<pid_t> targets;
+  if (options.pids.empty()) {
+    targets.push_back(-1);
+  } else {
+    for (const auto& t : ListThreads(options.pids)) targets.push_back(t.tid);
+    for (pid_t pid : options.pids) {
+      if (std::find(targets.begin(), targets.end(), pid) == targets.end()) {
+        return Fail("-p " + std::to_string(pid) + ": no such process", 2);
+      }
+    }
+  }
+  // One fd per event, thread and CPU: allow as many as the hard limit does.
+  struct rlimit files {};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   const int ncpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_CONF));
   std::vector<int> ring_owner(static_cast<size_t>(ncpus), -1);
 
@@ -202,17 +221,21 @@ Result<void> Recorder::Count(std::span<const uint8_t> record) {
   return {};
 }
 
-Result<void> Recorder::DrainInto(perfdata::Writer& writer) {
-  size_t total = 0;
+Result<void> Recorder::DrainTo(const std::function<Result<void>(std::span<const uint8_t>)>& fn) {
   for (auto& ring : rings_) {
     auto n = ring.Drain([&](std::span<const uint8_t> record) -> Result<void> {
       if (auto c = Count(record); !c) return c;
-      return writer.WriteRaw(record);
+      return fn(record);
     });
     if (!n) return tl::unexpected(n.error());
-    total += *n;
   }
-  if (total) return writer.WriteFinishedRound();
+  return {};
+}
+
+Result<void> Recorder::DrainInto(perfdata::Writer& writer) {
+  const uint64_t before = counts_.bytes;
+  if (auto r = DrainTo([&](std::span<const uint8_t> record) { return writer.WriteRaw(record); }); !r) return r;
+  if (counts_.bytes != before) return writer.WriteFinishedRound();
   return {};
 }
 

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,6 +52,8 @@ class Recorder {
   // closes the round.
   Result<void> Poll(int timeout_ms);
   Result<void> DrainInto(perfdata::Writer& writer);
+  // Hands every record in the rings to `fn` (live analyses: top).
+  Result<void> DrainTo(const std::function<Result<void>(std::span<const uint8_t>)>& fn);
   const CaptureCounts& counts() const { return counts_; }
   // Default events that do not exist on this kernel (e.g. kvm_msr on old ones).
   const std::vector<std::string>& skipped_events() const { return skipped_; }

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       exitprof::cli::AddScriptCommand(app),
       exitprof::cli::AddRecordCommand(app),
       exitprof::cli::AddDemoCommand(app),
+      exitprof::cli::AddTopCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -6,8 +6,9 @@ namespace exitprof::render {
 
 using nlohmann::ordered_json;
 
-std::string RenderJson(const analysis::ReportModel& m) {
+std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   ordered_json j;
+  if (m.interval_s > 0) j["interval_s"] = m.interval_s;
   j["file"] = {{"path", m.path},           {"format", m.pipe_mode ? "pipe" : "file"},
                {"size_bytes", m.file_size}, {"hostname", m.hostname},
                {"os_release", m.os_release}, {"perf_version", m.perf_version},
@@ -56,7 +57,7 @@ std::string RenderJson(const analysis::ReportModel& m) {
   j["msr"] = ordered_json::array();
   for (const auto& r : m.msr)
     j["msr"].push_back({{"index", Hex(r.index)}, {"direction", r.write ? "write" : "read"}, {"count", r.count}});
-  return j.dump(1) + "\n";
+  return j.dump(compact ? -1 : 1) + "\n";
 }
 
 }  // namespace exitprof::render

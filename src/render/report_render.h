@@ -14,7 +14,8 @@ struct TextOptions {
 };
 
 std::string RenderText(const analysis::ReportModel& m, const TextOptions& options);
-std::string RenderJson(const analysis::ReportModel& m);
+// compact: one line (live views print one object per interval).
+std::string RenderJson(const analysis::ReportModel& m, bool compact = false);
 // One table as CSV with a header row; `table` is one of the section names above.
 std::string RenderCsv(const analysis::ReportModel& m, const std::string& table);
 

@@ -21,11 +21,16 @@ std::string Span(double s) {
 }
 
 void Header(std::string& out, const ReportModel& m) {
-  out += fmt::format("# exitprof report: {}", m.path);
-  if (m.file_size) out += fmt::format(" ({:.1f} MB", m.file_size / 1e6);
-  else out += " (";
-  out += m.pipe_mode ? ", pipe mode" : ", file mode";
-  if (!m.perf_version.empty()) {
+  if (m.interval_s > 0) {
+    out += fmt::format("# live: the last {:.2f} s (", m.interval_s);
+    out += "captured by exitprof";
+  } else {
+    out += fmt::format("# exitprof report: {}", m.path);
+    if (m.file_size) out += fmt::format(" ({:.1f} MB", m.file_size / 1e6);
+    else out += " (";
+    out += m.pipe_mode ? ", pipe mode" : ", file mode";
+  }
+  if (!m.perf_version.empty() && m.interval_s == 0) {
     out += m.perf_version.rfind("exitprof", 0) == 0 ? ", recorded by " + m.perf_version : ", perf " + m.perf_version;
   }
   if (!m.hostname.empty()) out += ", host " + m.hostname;

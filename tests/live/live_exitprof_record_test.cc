@@ -123,3 +123,41 @@ TEST_F(LiveExitprofRecord, DemoReportEqualsTheGuestsAccounts) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+TEST_F(LiveExitprofRecord, TopCountsAGuestThatRunsInsideItsWindow) {
+  const std::string account = TempPath("xtop.json");
+  // top's one 3-second window opens first; the guest starts 0.5 s later and is done well
+  // before the window closes, so the window holds exactly what the guest did.
+  auto r = RunCommand("( sleep 0.5; " + Guest() + " --pio 0x3f8:1:w --mmio 0xd0000:4:w --hlt --iterations 2000 --vcpus 2 --json " +
+                      account + " >/dev/null 2>&1 ) & " + Exitprof() + " top --json -n 1 -s 3; wait");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one JSON object per interval";
+  json j = json::parse(r.out);
+  EXPECT_GT(j["interval_s"].get<double>(), 2.9);
+  EXPECT_EQ(ReportUserspaceExits(j), AccountUserspaceExits(account));
+  std::map<std::string, uint64_t> pio;
+  for (const auto& row : j["pio"]) pio[row["port"]] += row["count"].get<uint64_t>();
+  EXPECT_EQ(pio["0x3f8"], 4000u);
+  EXPECT_EQ(j["userspace_exits_by_thread"].size(), 2u);
+  for (const auto& row : j["userspace_exits_by_thread"]) EXPECT_EQ(row["comm"].get<std::string>().rfind("CPU ", 0), 0u);
+}
+
+TEST_F(LiveExitprofRecord, TopFollowsAnExistingProcessAndItsThreads) {
+  // -p on a running VMM: its vCPU threads exist already and must each be followed.
+  auto r = RunCommand(Guest() + " --pio 0x70:1:w --iterations 1000000 --rate 2000 --vcpus 2 >/dev/null 2>&1 & g=$!; sleep 0.5; " +
+                      Exitprof() + " top --json -n 2 -s 0.5 -p $g; kill $g; wait");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+  json last = json::parse(r.out.substr(r.out.find('\n') + 1));
+  EXPECT_EQ(last["userspace_exits_by_thread"].size(), 2u) << last.dump();
+  EXPECT_GT(last["events"]["kvm:kvm_pio"].get<uint64_t>(), 200u);
+  auto missing = RunCommand(Exitprof() + " top --once -p 999999999");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.err.find("no such process"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace exitprof::testing

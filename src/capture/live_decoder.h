@@ -1,0 +1,23 @@
+// Decodes raw records from the rings as they are drained and hands them to an analysis, the
+// same EventSink interface the file reader feeds: live views share the offline analyses.
+#pragma once
+
+#include <span>
+
+#include "perfdata/reader.h"
+#include "perfdata/sample_parser.h"
+#include "perfdata/session_info.h"
+
+namespace exitprof::capture {
+
+class LiveDecoder {
+ public:
+  explicit LiveDecoder(const perfdata::SessionInfo& header) : header_(header) { parser_.SetAttrs(header_.attrs); }
+  void Feed(std::span<const uint8_t> record, perfdata::EventSink& sink, perfdata::ReadStats& stats) const;
+
+ private:
+  const perfdata::SessionInfo& header_;
+  perfdata::SampleParser parser_;
+};
+
+}  // namespace exitprof::capture
