@@ -17,7 +17,7 @@
 #   --reps N   timed runs per tool (best is shown; default 3)
 #   --reason   the exit reason the pipeline greps for (default IO_INSTRUCTION; SVM: io)
 #   --build    build directory holding exitprof, exitprof-gen, bench/exitprof-scan
-#              (default: $EXITPROF_BUILD, else build-bench next to this script's parent)
+#              (default: $EXITPROF_BUILD, else build/ or build-bench/, whichever holds both)
 #   --keep     keep the temporary directory (generated file, every tool's output)
 # Exit status: 0 when the correctness checks pass (the performance targets are reported,
 # not enforced: timings on shared CI machines are noise), 1 when a check fails, 2 on usage.
@@ -25,7 +25,16 @@ set -euo pipefail
 export LC_ALL=C  # '.' as the decimal point in $EPOCHREALTIME and awk
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${EXITPROF_BUILD:-$ROOT/build-bench}
+# The build to measure: --build, else $EXITPROF_BUILD, else the first of build/ (what
+# scripts/build.sh and CI make) and build-bench/ (the Release build of docs/BENCHMARKS.md)
+# that holds both exitprof and bench/exitprof-scan.
+BUILD=${EXITPROF_BUILD:-}
+if [[ -z $BUILD ]]; then
+  BUILD=$ROOT/build
+  for dir in "$ROOT/build" "$ROOT/build-bench"; do
+    if [[ -x $dir/exitprof && -x $dir/bench/exitprof-scan ]]; then BUILD=$dir; break; fi
+  done
+fi
 EXITS=2000000
 REPS=3
 REASON=IO_INSTRUCTION
@@ -61,9 +70,9 @@ need() {  # need PATH-OR-COMMAND "how to get it"
 need /usr/bin/time "GNU time, for peak RSS (Debian: apt-get install time)"
 need perf "perf 6.x (Debian: apt-get install linux-perf)"
 need python3 "python3, for the correctness checks (Debian: apt-get install python3)"
-need "$BUILD/exitprof" "build it: cmake -B build-bench -DCMAKE_BUILD_TYPE=Release -DEXITPROF_TESTS=OFF && cmake --build build-bench -j2"
-need "$BUILD/bench/exitprof-scan" "build it: cmake --build build-bench -j2 --target exitprof-scan"
-[[ -n $FILE ]] || need "$BUILD/exitprof-gen" "build it: cmake --build build-bench -j2 --target exitprof-gen"
+need "$BUILD/exitprof" "build it: cmake -B $BUILD -DCMAKE_BUILD_TYPE=Release && cmake --build $BUILD -j2"
+need "$BUILD/bench/exitprof-scan" "build it: cmake --build $BUILD -j2 --target exitprof-scan (needs EXITPROF_BENCH=ON)"
+[[ -n $FILE ]] || need "$BUILD/exitprof-gen" "build it: cmake --build $BUILD -j2 --target exitprof-gen"
 ((missing == 0)) || exit 2
 [[ -z $FILE || -r $FILE ]] || die "$FILE: cannot read"
 
@@ -113,6 +122,7 @@ measure() {  # measure NAME CMD...: warm-up run, then REPS timed runs; stdout/st
 size=$(stat -c %s "$FILE")
 echo "# $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(uname -sr)," \
      "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# build: $BUILD ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt" 2>/dev/null))"
 echo "# file: $FILE ($(awk -v b="$size" 'BEGIN { printf "%.1f", b / 1048576 }') MiB), best of $REPS warm runs"
 cat "$FILE" >/dev/null
 
@@ -153,7 +163,7 @@ target() {  # target TEXT VALUE OP LIMIT [NOTE]
   verdict=$(awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { ok = op == ">=" ? v >= l : v < l; print ok ? "met" : "MISSED" }')
   printf "  %-40s %8s  (%s %s)  %-6s  %s\n" "$1" "$2" "$3" "$4" "$verdict" "${5:-}"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 echo
 echo "targets (wall-time ratios; the CPU-time ratio in brackets):"
 target "pipeline / exitprof (x)" "$(ratio "${BEST[pipeline]}" "$ref")" ">=" 50 "[CPU $(ratio "${CPU[pipeline]}" "$cref")]"

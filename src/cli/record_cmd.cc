@@ -32,7 +32,7 @@ void WarnIfKvmExitSilent(const capture::CaptureCounts& counts) {
   uint64_t others = counts.samples() - exit->second;
   if (others == 0) return;
   std::fprintf(stderr,
-               "exitprof record: kvm:kvm_exit fired 0 times while other kvm events fired %llu times: this host's KVM "
+               "exitprof: kvm:kvm_exit fired 0 times while other kvm events fired %llu times: this host's KVM "
                "does not emit kvm_exit (e.g. a PVM backend); report analyses userspace exits, port IO and MMIO instead\n",
                static_cast<unsigned long long>(others));
 }
