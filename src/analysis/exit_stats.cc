@@ -26,6 +26,7 @@ void ExitStats::ResetCounts() {
   exits_ = ExitCounts{};
   std::fill(samples_by_attr_.begin(), samples_by_attr_.end(), 0);
   pio_.clear();
+  pio_by_thread_ = FlatCounter();
   mmio_.clear();
   msr_.clear();
   uexits_.clear();
@@ -95,8 +96,11 @@ void ExitStats::OnEvent(const Event& e) {
     }
     case KvmEvent::kPio: {
       const auto& f = kvm_.pio();
-      ++pio_[{static_cast<uint16_t>(f.port.Read(raw)),
-              {static_cast<uint8_t>(f.size.Read(raw)), f.rw.Read(raw) != 0}}];
+      const auto port = static_cast<uint16_t>(f.port.Read(raw));
+      const auto size = static_cast<uint8_t>(f.size.Read(raw));
+      const bool write = f.rw.Read(raw) != 0;
+      ++pio_[{port, {size, write}}];
+      pio_by_thread_.Add((uint64_t{e.pid} << 32) | e.tid, (uint64_t{port} << 16) | (uint64_t{write} << 8) | size);
       return;
     }
     case KvmEvent::kMmio: {

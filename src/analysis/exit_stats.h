@@ -67,6 +67,8 @@ class ExitStats : public perfdata::EventSink {
   const trace::TraceEvents* trace_events() const { return trace_.get(); }
   const std::vector<uint64_t>& samples_by_attr() const { return samples_by_attr_; }
   const std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t>& pio() const { return pio_; }
+  // (pid << 32 | tid, port << 16 | write << 8 | size) -> count: port IO per vCPU thread.
+  const FlatCounter& pio_by_thread() const { return pio_by_thread_; }
   const std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t>& mmio() const { return mmio_; }
   const std::string& MmioTypeName(uint32_t type) const;
   const std::map<std::pair<uint32_t, bool>, uint64_t>& msr() const { return msr_; }
@@ -91,6 +93,7 @@ class ExitStats : public perfdata::EventSink {
   std::vector<uint64_t> samples_by_attr_;
   std::vector<int8_t> reason_selected_;  // by reason id: -1 unknown, 0 no, 1 yes
   std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t> pio_;
+  FlatCounter pio_by_thread_;
   std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t> mmio_;  // (gpa, len, type)
   std::map<uint32_t, std::string> mmio_type_names_;
   std::map<std::pair<uint32_t, bool>, uint64_t> msr_;

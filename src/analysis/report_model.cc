@@ -131,6 +131,18 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   SortByCount(m.pio, [](const PioRow& a, const PioRow& b) {
     return std::tie(a.port, a.write, a.size) < std::tie(b.port, b.write, b.size);
   });
+  exits.pio_by_thread().ForEach([&](uint64_t thread, uint64_t access, uint64_t count) {
+    PioThreadRow row;
+    row.pid = static_cast<uint32_t>(thread >> 32);
+    row.tid = static_cast<uint32_t>(thread);
+    row.comm = exits.CommOf(row.tid);
+    row.access = {static_cast<uint16_t>(access >> 16), ((access >> 8) & 1) != 0, static_cast<uint8_t>(access & 0xff), count};
+    m.pio_by_thread.push_back(row);
+  });
+  std::sort(m.pio_by_thread.begin(), m.pio_by_thread.end(), [](const PioThreadRow& a, const PioThreadRow& b) {
+    return std::tie(a.pid, a.tid, a.access.port, a.access.write, a.access.size) <
+           std::tie(b.pid, b.tid, b.access.port, b.access.write, b.access.size);
+  });
   for (const auto& [key, count] : exits.mmio()) {
     m.mmio.push_back({std::get<0>(key), exits.MmioTypeName(std::get<2>(key)), std::get<1>(key), count});
   }

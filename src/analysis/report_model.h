@@ -42,6 +42,11 @@ struct PioRow {
   uint8_t size = 0;
   uint64_t count = 0;
 };
+struct PioThreadRow {
+  uint32_t pid = 0, tid = 0;
+  std::string comm;
+  PioRow access;
+};
 struct MmioRow {
   uint64_t gpa = 0;
   std::string type;  // "read", "write", "unsatisfied-read"
@@ -85,6 +90,7 @@ struct ReportModel {
   std::vector<NamedCount> userspace_exits;
   std::vector<VcpuRow> userspace_exits_by_thread;  // vcpu stays -1: the event carries no vCPU id
   std::vector<PioRow> pio;
+  std::vector<PioThreadRow> pio_by_thread;
   std::vector<MmioRow> mmio;
   std::vector<MsrRow> msr;
 };

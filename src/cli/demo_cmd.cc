@@ -105,6 +105,15 @@ std::function<int()> AddDemoCommand(CLI::App& app) {
     for (const auto& r : model->mmio) if (r.type != "unsatisfied-read") mmio += r.count;
     line("port accesses (kvm_pio)", want.port_accesses, pio);
     line("MMIO accesses (kvm_mmio)", want.mmio_accesses, mmio);
+    std::printf(
+        "#\n# What this shows: each vCPU ran a loop of two writes to port 0x3f8 (COM1 data), a write to\n"
+        "# 0x70 and a read of 0x71 (CMOS RTC index, data), one MMIO write (0xd0000), one MMIO read\n"
+        "# (0xd0004) and one HLT. Every one of them left the guest: no in-kernel device claims those\n"
+        "# ports or addresses, so KVM hands each to the VMM (KVM_EXIT_IO, KVM_EXIT_MMIO), and this VMM\n"
+        "# has no in-kernel interrupt controller, so HLT exits to it too (KVM_EXIT_HLT). kvm_mmio shows a\n"
+        "# read twice: 'unsatisfied-read' when it exits, 'read' with the value once the VMM answered.\n"
+        "# In a real VM these are the costs to remove: ioeventfd/vhost for device notifications, an\n"
+        "# in-kernel APIC and halt polling for HLT.\n");
     std::printf("#\n# recording: %s (read it with: exitprof report -i %s, or perf script -i %s)\n", path.c_str(), path.c_str(), path.c_str());
     WarnIfKvmExitSilent((*recorder)->counts());
     if ((*recorder)->counts().lost) {

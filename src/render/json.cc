@@ -48,6 +48,10 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   j["pio"] = ordered_json::array();
   for (const auto& r : m.pio)
     j["pio"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}});
+  j["pio_by_thread"] = ordered_json::array();
+  for (const auto& r : m.pio_by_thread)
+    j["pio_by_thread"].push_back({{"pid", r.pid}, {"tid", r.tid}, {"comm", r.comm}, {"port", Hex(r.access.port)},
+                                  {"direction", r.access.write ? "write" : "read"}, {"size", r.access.size}, {"count", r.access.count}});
   j["mmio"] = ordered_json::array();
   for (const auto& r : m.mmio) {
     // kvm_mmio's types: read, write and unsatisfied-read (the exit half of a read).

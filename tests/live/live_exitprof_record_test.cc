@@ -55,6 +55,21 @@ TEST_F(LiveExitprofRecord, CommandRecordingEqualsAccountAndPerfReadsIt) {
   EXPECT_EQ(pio["0x3f8:write"], 8000u);
   EXPECT_EQ(pio["0x71:read"], 8000u);
   EXPECT_EQ(pio["0x501:write"], 2u);
+  // Per vCPU thread, port and direction, as each vCPU counted its own accesses.
+  std::ifstream in(account);
+  json acc = json::parse(in);
+  std::map<std::string, uint64_t> want_by_thread, got_by_thread;
+  for (const auto& vm : acc["vms"])
+    for (const auto& v : vm["vcpus"])
+      for (const auto& p : v["pio"])
+        want_by_thread[std::to_string(v["tid"].get<int>()) + ":" + p["port"].get<std::string>() + ":" + p["direction"].get<std::string>()] +=
+            p["count"].get<uint64_t>();
+  for (const auto& row : r["pio_by_thread"]) {
+    if (row["port"] == "0x501") continue;  // the guest's done signal, counted apart in its account
+    got_by_thread[std::to_string(row["tid"].get<int>()) + ":" + row["port"].get<std::string>() + ":" + row["direction"].get<std::string>()] +=
+        row["count"].get<uint64_t>();
+  }
+  EXPECT_EQ(got_by_thread, want_by_thread);
   if (!HavePerf()) GTEST_SKIP() << "perf not installed: perf cross-check skipped";
   auto perf = RunCommand("perf script -i " + data);
   ASSERT_EQ(perf.status, 0) << perf.err;

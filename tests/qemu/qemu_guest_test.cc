@@ -1,0 +1,170 @@
+// A third-party VMM: Debian's QEMU runs a tiny multiboot kernel (guest.S) whose own port and
+// MMIO accesses are known exactly. exitprof record and perf record must both count them
+// exactly, and perf must read exitprof's recording line for line as exitprof does.
+//
+// QEMU's firmware (qboot) and loader cause port and MMIO exits of their own before the guest
+// runs (fw_cfg 0x510/0x511/0x518, PCI config 0xcf8/0xcfc, ...): exact counts are asserted only
+// for the guest's own ports and address, which nothing else touches.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "test_support.h"
+
+namespace exitprof::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kQboot = "/usr/share/qemu/qboot.rom";
+constexpr const char* kQemu = "qemu-system-x86_64";
+constexpr uint64_t kWrites = QEMU_GUEST_WRITES;
+constexpr uint64_t kReads = QEMU_GUEST_READS;
+constexpr uint64_t kMmioWrites = QEMU_GUEST_MMIO_WRITES;
+constexpr uint64_t kMmioReads = QEMU_GUEST_MMIO_READS;
+const std::string kWport = QEMU_GUEST_WPORT;
+const std::string kRport = QEMU_GUEST_RPORT;
+const std::string kMmioAddr = QEMU_GUEST_MMIO_ADDR;
+const std::string kExitPort = "0xf4";
+
+class QemuGuest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (perf_event_open on tracepoints)";
+    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
+    if (RunCommand(std::string("command -v ") + kQemu).status != 0)
+      GTEST_SKIP() << "needs " << kQemu << " (Debian package qemu-system-x86)";
+    if (!FileExists(kQboot)) GTEST_SKIP() << "needs " << kQboot << " (Debian package qemu-system-data)";
+    ASSERT_TRUE(FileExists(QEMU_GUEST_ELF)) << QEMU_GUEST_ELF << " was not built";
+  }
+
+  // Boots the guest, which ends QEMU itself through isa-debug-exit (status (0 << 1) | 1 = 1).
+  // No display, no default devices (so no serial at 0x3f8, no VGA), nothing on stdout.
+  // -cpu qemu64,pni=off: plain qemu64 warns where the host lacks SSE3 (e.g. PVM), and
+  // -cpu host does not start there at all.
+  static std::string Qemu() {
+    return std::string(kQemu) + " -enable-kvm -cpu qemu64,pni=off -nodefaults -display none -no-reboot -bios " + kQboot +
+           " -kernel " QEMU_GUEST_ELF " -device isa-debug-exit,iobase=0xf4,iosize=0x04";
+  }
+};
+
+json Report(const std::string& path) {
+  auto r = RunCommand(Exitprof() + " report -i " + path + " --format json");
+  EXPECT_EQ(r.status, 0) << r.err;
+  return json::parse(r.out);
+}
+
+// "PORT DIRECTION size SIZE" -> count, for the given ports only.
+std::map<std::string, uint64_t> PortRows(const json& r, const std::set<std::string>& ports) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& row : r["pio"]) {
+    std::string port = row["port"];
+    if (!ports.count(port)) continue;
+    out[port + " " + row["direction"].get<std::string>() + " size " + std::to_string(row["size"].get<int>())] +=
+        row["count"].get<uint64_t>();
+  }
+  return out;
+}
+
+// "TYPE len LEN" -> count, for one guest-physical address.
+std::map<std::string, uint64_t> MmioRows(const json& r, const std::string& gpa) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& row : r["mmio"]) {
+    if (row["gpa"] != gpa) continue;
+    std::string type = row["type"];
+    EXPECT_EQ(row["direction"], type == "write" ? "write" : "read") << row.dump();
+    out[type + " len " + std::to_string(row["len"].get<int>())] += row["count"].get<uint64_t>();
+  }
+  return out;
+}
+
+std::map<std::string, uint64_t> UserspaceExits(const json& r) {
+  std::map<std::string, uint64_t> out;
+  for (const auto& row : r["userspace_exits"]) out[row["reason"]] += row["count"].get<uint64_t>();
+  return out;
+}
+
+// What the guest does, as the report must show it.
+void ExpectGuestCounts(const json& r) {
+  EXPECT_EQ(PortRows(r, {kWport, kRport, kExitPort}),
+            (std::map<std::string, uint64_t>{{kWport + " write size 1", kWrites},
+                                             {kRport + " read size 2", kReads},
+                                             {kExitPort + " write size 1", 1}}))
+      << r["pio"].dump();
+  EXPECT_EQ(MmioRows(r, kMmioAddr), (std::map<std::string, uint64_t>{{"write len 4", kMmioWrites},
+                                                                     {"read len 4", kMmioReads},
+                                                                     {"unsatisfied-read len 4", kMmioReads}}))
+      << r["mmio"].dump();
+  // Each of those accesses is one exit to QEMU; the firmware adds some more of its own.
+  auto exits = UserspaceExits(r);
+  EXPECT_GE(exits["KVM_EXIT_IO"], kWrites + kReads + 1) << r["userspace_exits"].dump();
+  EXPECT_GE(exits["KVM_EXIT_MMIO"], kMmioWrites + kMmioReads) << r["userspace_exits"].dump();
+  // A kvm_mmio read fires twice (unsatisfied-read, then read), a write once.
+  uint64_t guest_mmio_events = kMmioWrites + 2 * kMmioReads;
+  EXPECT_GE(r["events"]["kvm:kvm_mmio"].get<uint64_t>(), guest_mmio_events) << r["events"].dump();
+  EXPECT_GE(r["events"]["kvm:kvm_pio"].get<uint64_t>(), kWrites + kReads + 1) << r["events"].dump();
+}
+
+TEST_F(QemuGuest, RecordCountsTheGuestsExitsExactly) {
+  const std::string data = TempPath("qemu.data");
+  // --duration: should the guest hang, QEMU is stopped (SIGTERM) and the counts below fail.
+  auto rec = RunCommand(Exitprof() + " record --duration 30 -o " + data + " -- " + Qemu());
+  ASSERT_EQ(rec.status, 0) << rec.err;
+  EXPECT_NE(rec.err.find("the command exited with status 1\n"), std::string::npos)
+      << "QEMU must end through isa-debug-exit (status 1):\n" << rec.err;
+  EXPECT_NE(rec.err.find("lost events: 0"), std::string::npos) << rec.err;
+  json r = Report(data);
+  ExpectGuestCounts(r);
+
+  // The exits come from QEMU's one vCPU thread, not its main thread.
+  const json* vcpu = nullptr;
+  for (const auto& row : r["userspace_exits_by_thread"])
+    if (row["comm"] == "CPU 0/KVM") vcpu = &row;
+  ASSERT_NE(vcpu, nullptr) << r["userspace_exits_by_thread"].dump();
+  EXPECT_NE((*vcpu)["tid"], (*vcpu)["pid"]) << vcpu->dump();
+  EXPECT_GE((*vcpu)["count"].get<uint64_t>(), kWrites + kReads + 1 + kMmioWrites + kMmioReads) << vcpu->dump();
+
+  if (!HavePerf()) GTEST_SKIP() << "perf not installed: perf script cross-check skipped";
+  auto perf = RunCommand("perf script -i " + data);
+  ASSERT_EQ(perf.status, 0) << perf.err;
+  EXPECT_EQ(perf.err, "");
+  auto ours = RunCommand(Exitprof() + " script -i " + data);
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  EXPECT_TRUE(SameLines(perf.out, ours.out));
+  auto by_event = PerfScriptEventCounts(perf.out);
+  EXPECT_EQ(by_event["kvm:kvm_pio"], r["events"]["kvm:kvm_pio"].get<uint64_t>());
+  EXPECT_EQ(by_event["kvm:kvm_mmio"], r["events"]["kvm:kvm_mmio"].get<uint64_t>());
+  EXPECT_EQ(by_event["kvm:kvm_userspace_exit"], r["events"]["kvm:kvm_userspace_exit"].get<uint64_t>());
+}
+
+TEST_F(QemuGuest, PipeModeToReport) {
+  // With -o - the recording is our stdout; QEMU's own output goes to stderr.
+  auto report = RunCommand(Exitprof() + " record --duration 30 -o - -- " + Qemu() + " 2>/dev/null | " + Exitprof() +
+                           " report -i - --format json");
+  ASSERT_EQ(report.status, 0) << report.err;
+  ExpectGuestCounts(json::parse(report.out));
+}
+
+TEST_F(QemuGuest, PerfRecordingOfTheSameRunReportsTheSameCounts) {
+  if (!HavePerf()) GTEST_SKIP() << "perf not installed";
+  const std::string ours = TempPath("qemu-ours.data"), theirs = TempPath("qemu-perf.data");
+  auto rec = RunCommand(Exitprof() + " record --duration 30 -e kvm:kvm_pio -e kvm:kvm_mmio -e kvm:kvm_userspace_exit -o " +
+                        ours + " -- " + Qemu());
+  ASSERT_EQ(rec.status, 0) << rec.err;
+  // timeout: should the guest hang, QEMU ends and the counts below fail.
+  auto perf = RunCommand("perf record -q -e kvm:kvm_pio -e kvm:kvm_mmio -e kvm:kvm_userspace_exit -o " + theirs +
+                         " -- timeout 30 " + Qemu());
+  EXPECT_EQ(perf.status, 1) << "QEMU ends through isa-debug-exit (status 1):\n" << perf.err;
+  json a = Report(ours), b = Report(theirs);
+  ExpectGuestCounts(b);
+  // The firmware's exits are the same in every run, so the whole tables agree too.
+  EXPECT_EQ(a["pio"], b["pio"]);
+  EXPECT_EQ(a["mmio"], b["mmio"]);
+}
+
+}  // namespace
+}  // namespace exitprof::testing
