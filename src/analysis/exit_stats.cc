@@ -24,6 +24,7 @@ Result<void> ExitStats::OnSessionReady(const perfdata::SessionInfo& info) {
 
 void ExitStats::ResetCounts() {
   exits_ = ExitCounts{};
+  latency_ = ExitLatency();
   std::fill(samples_by_attr_.begin(), samples_by_attr_.end(), 0);
   pio_.clear();
   pio_by_thread_ = FlatCounter();
@@ -51,6 +52,11 @@ bool ExitStats::Keep(const Event& e) const {
   if (filter_.time_begin_ns && e.time < *filter_.time_begin_ns) return false;
   if (filter_.time_end_ns && e.time > *filter_.time_end_ns) return false;
   return true;
+}
+
+bool ExitStats::ReasonShown(uint32_t id) const {
+  if (filter_.reasons.empty()) return true;
+  return id < reason_selected_.size() && reason_selected_[id] == 1;
 }
 
 bool ExitStats::ReasonSelected(uint32_t id) {
@@ -86,6 +92,8 @@ void ExitStats::OnEvent(const Event& e) {
       uint64_t vcpu = f.vcpu_id.valid() ? f.vcpu_id.Read(raw) : ~0ULL;
       if (filter_.vcpu && vcpu != *filter_.vcpu) return;
       uint32_t reason = kvm_.ExitReasonId(raw, e.cpu);
+      // Every exit is paired, so that an entry never closes an exit the filter hid.
+      if (filter_.latency) latency_.OnExit(e.tid, e.time, reason);
       if (!ReasonSelected(reason)) return;
       ++exits_.total;
       if (reason >= exits_.by_reason.size()) exits_.by_reason.resize(reason + 1, 0);
@@ -94,6 +102,9 @@ void ExitStats::OnEvent(const Event& e) {
       exits_.by_vcpu.Add((uint64_t{e.pid} << 32) | e.tid, vcpu);
       return;
     }
+    case KvmEvent::kEntry:
+      if (filter_.latency) latency_.OnEntry(e.tid, e.time);
+      return;
     case KvmEvent::kPio: {
       const auto& f = kvm_.pio();
       const auto port = static_cast<uint16_t>(f.port.Read(raw));

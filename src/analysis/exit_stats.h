@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/exit_latency.h"
 #include "analysis/flat_counter.h"
 #include "kvm/kvm_events.h"
 #include "perfdata/reader.h"
@@ -25,6 +26,7 @@ struct ExitFilter {
   std::optional<uint32_t> pid;
   std::optional<uint32_t> vcpu;
   std::optional<uint64_t> time_begin_ns, time_end_ns;
+  bool latency = false;  // pair exits with entries (needs time-ordered records)
 };
 
 struct ThreadName {
@@ -81,6 +83,10 @@ class ExitStats : public perfdata::EventSink {
   uint64_t last_time() const { return last_time_; }
   uint64_t filtered_samples() const { return filtered_samples_; }
   bool has_tracing_data() const { return trace_ != nullptr; }
+  bool latency_enabled() const { return filter_.latency; }
+  const ExitLatency& latency() const { return latency_; }
+  // Whether an exit reason passes the --reason filter (reports show only those).
+  bool ReasonShown(uint32_t reason_id) const;
 
  private:
   bool Keep(const perfdata::Event& e) const;
@@ -90,6 +96,7 @@ class ExitStats : public perfdata::EventSink {
   std::unique_ptr<trace::TraceEvents> trace_;
   kvm::KvmEvents kvm_;
   ExitCounts exits_;
+  ExitLatency latency_;
   std::vector<uint64_t> samples_by_attr_;
   std::vector<int8_t> reason_selected_;  // by reason id: -1 unknown, 0 no, 1 yes
   std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t> pio_;

@@ -9,6 +9,16 @@ namespace {
 
 double Percent(uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; }
 
+// Exits where the guest had nothing to do: their time is idle time, not virtualization overhead.
+bool IsIdleReason(const std::string& reason) {
+  static const char* const kIdle[] = {"HLT", "MWAIT_INSTRUCTION", "PAUSE_INSTRUCTION", "TPAUSE", "UMWAIT",
+                                      "hlt", "mwait", "mwait_cond", "pause", "idle-halt"};
+  for (const char* idle : kIdle) {
+    if (reason == idle) return true;
+  }
+  return false;
+}
+
 template <typename Row>
 void SortByCount(std::vector<Row>& rows, auto tie) {
   std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
@@ -73,6 +83,27 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
                            m.span_s > 0 ? c.by_reason[id] / m.span_s : 0.0});
   }
   SortByCount(m.by_reason, [](const ReasonRow& a, const ReasonRow& b) { return a.reason < b.reason; });
+
+  if (exits.latency_enabled()) {
+    const ExitLatency& lat = exits.latency();
+    m.has_latency = true;
+    m.unpaired_exits = lat.unpaired_exits();
+    m.entries_without_exit = lat.entries_without_exit();
+    m.exits_before_first_entry = lat.exits_before_first_entry();
+    for (uint32_t id = 0; id < lat.reason_slots(); ++id) {
+      if (!exits.ReasonShown(id)) continue;
+      LatencySummary s = lat.Summarize(id);
+      if (s.count == 0) continue;
+      LatencyRow row{kvm.ReasonById(id), IsIdleReason(kvm.ReasonById(id)), 0, s};
+      m.latency_total_ns += s.total_ns;
+      if (row.idle) m.latency_idle_ns += s.total_ns;
+      m.latency.push_back(row);
+    }
+    for (auto& row : m.latency) row.time_percent = Percent(row.summary.total_ns, m.latency_total_ns);
+    std::sort(m.latency.begin(), m.latency.end(), [](const LatencyRow& a, const LatencyRow& b) {
+      return a.summary.total_ns != b.summary.total_ns ? a.summary.total_ns > b.summary.total_ns : a.reason < b.reason;
+    });
+  }
 
   std::vector<std::vector<RipRow>> rips(c.by_reason.size());
   c.by_reason_rip.ForEach([&](uint64_t reason, uint64_t rip, uint64_t count) {

@@ -58,6 +58,12 @@ struct MsrRow {
   bool write = false;
   uint64_t count = 0;
 };
+struct LatencyRow {
+  std::string reason;
+  bool idle = false;  // the guest was idle (HLT, MWAIT...): time spent, but not overhead
+  double time_percent = 0;
+  LatencySummary summary;
+};
 struct NamedCount {
   std::string name;
   uint64_t count = 0;
@@ -85,6 +91,12 @@ struct ReportModel {
   std::vector<RipRow> by_rip;  // top N per reason, reasons in by_reason order
   std::vector<VcpuRow> by_vcpu;
   std::vector<VmRow> by_vm;
+
+  // Exit cost (--latency): per reason, by total time.
+  bool has_latency = false;
+  std::vector<LatencyRow> latency;
+  uint64_t latency_total_ns = 0, latency_idle_ns = 0;
+  uint64_t unpaired_exits = 0, entries_without_exit = 0, exits_before_first_entry = 0;
 
   // Other kvm events.
   std::vector<NamedCount> userspace_exits;

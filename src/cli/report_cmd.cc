@@ -10,7 +10,7 @@ namespace exitprof::cli {
 
 namespace {
 
-const std::vector<std::string> kSections = {"reason", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace"};
+const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace"};
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -29,7 +29,7 @@ std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
 Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top) {
   auto reader = OpenRecording(path);
   if (!reader) return tl::unexpected(reader.error());
-  (*reader)->SetOrdered(false);  // counting does not depend on order
+  (*reader)->SetOrdered(filter.latency);  // counting does not depend on order; pairing does
   analysis::ExitStats stats(filter);
   auto read = (*reader)->Run(stats);
   if (!read) return tl::unexpected(read.error());
@@ -45,6 +45,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     size_t top = 10;
     std::string format = "text";
     std::vector<std::string> by;
+    bool latency = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
@@ -55,11 +56,12 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   cmd->add_option("--vcpu", o->vcpu, "Only exits of this vCPU id");
   cmd->add_option("--time", o->time, "Only events between START,STOP seconds (perf script's timestamps)");
   cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str();
+  cmd->add_flag("--latency", o->latency, "Exit cost: kvm_exit -> kvm_entry per reason, percentiles and histograms");
   cmd->add_option("--format", o->format, "Output: text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}))
       ->capture_default_str();
   cmd->add_option("--by", o->by,
-                  "Tables to show: reason,vm,vcpu,rip,pio,mmio,msr,userspace (csv: the one table; default reason)");
+                  "Tables to show: reason,latency,vm,vcpu,rip,pio,mmio,msr,userspace (csv: the one table; default reason)");
   cmd->footer(
       "\nExamples:\n"
       "  perf record -e kvm:kvm_exit -e kvm:kvm_entry -a -- sleep 1 && exitprof report\n"
@@ -72,6 +74,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     filter.reasons = SplitCommas(o->reasons);
     filter.pid = o->pid;
     filter.vcpu = o->vcpu;
+    filter.latency = o->latency;
     if (!o->time.empty()) {
       auto range = ParseTimeRange(o->time);
       if (!range) return ReportError(range.error());
@@ -81,7 +84,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     auto by = SplitCommas(o->by);
     for (const auto& section : by) {
       if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
-        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, vm, vcpu, rip, pio, mmio, msr, userspace"});
+        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, latency, vm, vcpu, rip, pio, mmio, msr, userspace"});
       }
     }
     if (o->format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});

@@ -41,6 +41,13 @@ std::string RenderCsv(const analysis::ReportModel& m, const std::string& table) 
   } else if (table == "msr") {
     out = "index,direction,count\n";
     for (const auto& r : m.msr) out += fmt::format("{:#x},{},{}\n", r.index, r.write ? "write" : "read", r.count);
+  } else if (table == "latency") {
+    out = "reason,idle,count,total_ns,min_ns,mean_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,percentiles\n";
+    for (const auto& r : m.latency) {
+      const auto& s = r.summary;
+      out += fmt::format("{},{},{},{},{},{:.1f},{},{},{},{},{},{}\n", Field(r.reason), r.idle ? 1 : 0, s.count, s.total_ns,
+                         s.min_ns, s.mean_ns, s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns, s.max_ns, s.exact ? "exact" : "approximate");
+    }
   } else if (table == "userspace") {
     out = "reason,count\n";
     for (const auto& r : m.userspace_exits) out += fmt::format("{},{}\n", Field(r.name), r.count);

@@ -39,6 +39,27 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   exits["by_vm"] = ordered_json::array();
   for (const auto& r : m.by_vm)
     exits["by_vm"].push_back({{"pid", r.pid}, {"comm", r.comm}, {"vcpus", r.vcpus}, {"count", r.count}});
+  if (m.has_latency) {
+    ordered_json lat = ordered_json::array();
+    for (const auto& r : m.latency) {
+      const auto& s = r.summary;
+      ordered_json hist = ordered_json::array();
+      for (int b = 0; b < 64; ++b) {
+        if (s.log2_histogram[b]) hist.push_back({{"from_ns", b == 0 ? 0 : (1ULL << b)}, {"count", s.log2_histogram[b]}});
+      }
+      lat.push_back({{"reason", r.reason}, {"idle", r.idle}, {"count", s.count}, {"total_ns", s.total_ns},
+                     {"time_percent", r.time_percent}, {"min_ns", s.min_ns}, {"max_ns", s.max_ns},
+                     {"mean_ns", s.mean_ns}, {"stddev_ns", s.stddev_ns}, {"p50_ns", s.p50_ns}, {"p90_ns", s.p90_ns},
+                     {"p99_ns", s.p99_ns}, {"p999_ns", s.p999_ns}, {"percentiles", s.exact ? "exact" : "approximate"},
+                     {"histogram_log2", hist}});
+    }
+    exits["latency"] = lat;
+    exits["latency_summary"] = {{"total_ns", m.latency_total_ns}, {"idle_ns", m.latency_idle_ns},
+                                {"overhead_ns", m.latency_total_ns - m.latency_idle_ns},
+                                {"exits_before_first_entry", m.exits_before_first_entry},
+                                {"unpaired_exits", m.unpaired_exits}, {"entries_without_exit", m.entries_without_exit}};
+    j["latency"] = lat;  // also at the top level: the key scripts look for
+  }
   j["exits"] = exits;
   j["userspace_exits"] = ordered_json::array();
   for (const auto& r : m.userspace_exits) j["userspace_exits"].push_back({{"reason", r.name}, {"count", r.count}});

@@ -11,6 +11,7 @@ namespace exitprof::render {
 struct TextOptions {
   std::vector<std::string> sections;  // reason, vm, vcpu, rip, pio, mmio, msr, userspace; empty = all
   size_t top = 10;
+  size_t histograms = 3;  // log2 histograms drawn with --latency
 };
 
 std::string RenderText(const analysis::ReportModel& m, const TextOptions& options);
@@ -20,5 +21,8 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact = false);
 std::string RenderCsv(const analysis::ReportModel& m, const std::string& table);
 
 std::string Hex(uint64_t value);
+std::string Duration(double ns);
+// The exit-cost section (--latency): table per reason and log2 histograms of the costliest.
+std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms);
 
 }  // namespace exitprof::render

@@ -73,6 +73,7 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
         out += fmt::format("  {:>10}  {:>6.2f}%  {:>10.1f}  {}\n", r.count, r.percent, r.rate_per_s, r.reason);
       out += "\n";
     }
+    if (m.has_latency && Want(o, "latency")) out += RenderLatencyText(m, o.histograms);
     if (Want(o, "vm")) {
       out += "# Exits by VM\n#\n";
       out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>5}  {}\n", "Count", "Share", "PID", "vCPUs", "Command");

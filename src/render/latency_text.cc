@@ -1,0 +1,58 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "render/report_render.h"
+
+namespace exitprof::render {
+
+std::string Duration(double ns) {
+  if (ns < 1e3) return fmt::format("{:.0f} ns", ns);
+  if (ns < 1e6) return fmt::format("{:.2f} us", ns / 1e3);
+  if (ns < 1e9) return fmt::format("{:.2f} ms", ns / 1e6);
+  return fmt::format("{:.2f} s", ns / 1e9);
+}
+
+std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms) {
+  std::string out;
+  out += "# Exit cost: kvm_exit to the next kvm_entry on the same thread (paired as perf kvm stat pairs them)\n";
+  out += fmt::format("# time in exits: {}; idle (HLT, MWAIT, PAUSE): {}; overhead: {}\n", Duration(m.latency_total_ns),
+                     Duration(m.latency_idle_ns), Duration(m.latency_total_ns - m.latency_idle_ns));
+  if (m.exits_before_first_entry || m.unpaired_exits) {
+    out += fmt::format("# not paired: {} exits before their thread's first kvm_entry, {} exits followed by another exit\n",
+                       m.exits_before_first_entry, m.unpaired_exits);
+  }
+  bool approximate = false;
+  for (const auto& r : m.latency) approximate |= !r.summary.exact;
+  out += approximate ? "# percentiles: from a log-linear histogram (under 1.6% error) where marked ~\n#\n"
+                     : "# percentiles: exact (nearest rank)\n#\n";
+  out += fmt::format("# {:<26} {:>9} {:>7} {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "Reason", "Count",
+                     "Time%", "Total", "Min", "Mean", "p50", "p90", "p99", "p99.9", "Max");
+  for (const auto& r : m.latency) {
+    const auto& s = r.summary;
+    std::string mark = s.exact ? "" : "~";
+    out += fmt::format("  {:<26} {:>9} {:>6.2f}% {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}{}\n",
+                       r.reason + (r.idle ? " (idle)" : ""), s.count, r.time_percent, Duration(s.total_ns),
+                       Duration(s.min_ns), Duration(s.mean_ns), mark + Duration(s.p50_ns), mark + Duration(s.p90_ns),
+                       mark + Duration(s.p99_ns), mark + Duration(s.p999_ns), Duration(s.max_ns), "");
+  }
+  out += "\n";
+  for (size_t i = 0; i < m.latency.size() && i < histograms; ++i) {
+    const auto& r = m.latency[i];
+    const auto& h = r.summary.log2_histogram;
+    uint64_t peak = *std::max_element(h.begin(), h.end());
+    out += fmt::format("# {}: exit cost, log2 histogram\n#   {:>21}  {:>9}  distribution\n", r.reason, "range", "count");
+    int first = 0, last = 63;
+    while (first < 63 && h[first] == 0) ++first;
+    while (last > 0 && h[last] == 0) --last;
+    for (int b = first; b <= last; ++b) {
+      size_t bar = peak ? static_cast<size_t>(40.0 * h[b] / peak + 0.5) : 0;
+      out += fmt::format("    {:>9} -> {:<9}  {:>9}  |{:<40}|\n", Duration(b == 0 ? 0 : static_cast<double>(1ULL << b)),
+                         Duration(static_cast<double>((2ULL << b) - 1)), h[b], std::string(bar, '*'));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace exitprof::render
