@@ -28,6 +28,7 @@ void ExitStats::ResetCounts() {
   std::fill(samples_by_attr_.begin(), samples_by_attr_.end(), 0);
   pio_.clear();
   pio_by_thread_ = FlatCounter();
+  pio_from_exits_.clear();
   mmio_.clear();
   msr_.clear();
   uexits_.clear();
@@ -99,6 +100,24 @@ void ExitStats::OnEvent(const Event& e) {
       if (reason >= exits_.by_reason.size()) exits_.by_reason.resize(reason + 1, 0);
       ++exits_.by_reason[reason];
       exits_.by_reason_rip.Add(reason, f.guest_rip.Read(raw));
+      if (reason >= io_reason_.size()) io_reason_.resize(reason + 1, -1);
+      if (io_reason_[reason] < 0) {
+        const std::string& name = kvm_.ReasonById(reason);
+        io_reason_[reason] = name == "IO_INSTRUCTION" ? 1 : name == "io" ? 2 : 0;
+      }
+      if (io_reason_[reason] > 0 && f.info1.valid()) {
+        const uint64_t q = f.info1.Read(raw);
+        uint8_t size;
+        bool in;
+        if (io_reason_[reason] == 1) {  // VMX exit qualification: size-1 in bits 0-2, IN in bit 3
+          size = static_cast<uint8_t>((q & 7) + 1);
+          in = (q >> 3) & 1;
+        } else {  // SVM EXITINFO1: IN in bit 0, SZ8/SZ16/SZ32 in bits 4-6
+          size = (q & 0x10) ? 1 : (q & 0x20) ? 2 : (q & 0x40) ? 4 : 0;
+          in = q & 1;
+        }
+        ++pio_from_exits_[{static_cast<uint16_t>(q >> 16), {size, !in}}];
+      }
       exits_.by_vcpu.Add((uint64_t{e.pid} << 32) | e.tid, vcpu);
       return;
     }

@@ -71,6 +71,8 @@ class ExitStats : public perfdata::EventSink {
   const std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t>& pio() const { return pio_; }
   // (pid << 32 | tid, port << 16 | write << 8 | size) -> count: port IO per vCPU thread.
   const FlatCounter& pio_by_thread() const { return pio_by_thread_; }
+  // Port IO decoded from kvm_exit's IO exit qualification (info1), VMX or SVM layout.
+  const std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t>& pio_from_exits() const { return pio_from_exits_; }
   const std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t>& mmio() const { return mmio_; }
   const std::string& MmioTypeName(uint32_t type) const;
   const std::map<std::pair<uint32_t, bool>, uint64_t>& msr() const { return msr_; }
@@ -101,6 +103,8 @@ class ExitStats : public perfdata::EventSink {
   std::vector<int8_t> reason_selected_;  // by reason id: -1 unknown, 0 no, 1 yes
   std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t> pio_;
   FlatCounter pio_by_thread_;
+  std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t> pio_from_exits_;
+  std::vector<int8_t> io_reason_;  // by reason id: -1 unknown, 0 not IO, 1 VMX IO, 2 SVM io
   std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t> mmio_;  // (gpa, len, type)
   std::map<uint32_t, std::string> mmio_type_names_;
   std::map<std::pair<uint32_t, bool>, uint64_t> msr_;

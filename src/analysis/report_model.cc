@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <set>
 
+#include <fmt/format.h>
+
+#include "kvm/explanations.h"
+#include "kvm/known_names.h"
+
 namespace exitprof::analysis {
 
 namespace {
@@ -158,7 +163,13 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
     return std::tie(a.pid, a.tid) < std::tie(b.pid, b.tid);
   });
   SortByCount(m.userspace_exits, [](const NamedCount& a, const NamedCount& b) { return a.name < b.name; });
-  for (const auto& [key, count] : exits.pio()) m.pio.push_back({key.first, key.second.second, key.second.first, count});
+  for (const auto& [key, count] : exits.pio())
+    m.pio.push_back({key.first, key.second.second, key.second.first, count, kvm::PortName(key.first)});
+  for (const auto& [key, count] : exits.pio_from_exits())
+    m.pio_from_exits.push_back({key.first, key.second.second, key.second.first, count, kvm::PortName(key.first)});
+  SortByCount(m.pio_from_exits, [](const PioRow& a, const PioRow& b) {
+    return std::tie(a.port, a.write, a.size) < std::tie(b.port, b.write, b.size);
+  });
   SortByCount(m.pio, [](const PioRow& a, const PioRow& b) {
     return std::tie(a.port, a.write, a.size) < std::tie(b.port, b.write, b.size);
   });
@@ -175,16 +186,63 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
            std::tie(b.pid, b.tid, b.access.port, b.access.write, b.access.size);
   });
   for (const auto& [key, count] : exits.mmio()) {
-    m.mmio.push_back({std::get<0>(key), exits.MmioTypeName(std::get<2>(key)), std::get<1>(key), count});
+    m.mmio.push_back({std::get<0>(key), exits.MmioTypeName(std::get<2>(key)), std::get<1>(key), count, kvm::MmioName(std::get<0>(key))});
   }
   SortByCount(m.mmio, [](const MmioRow& a, const MmioRow& b) {
     return std::tie(a.gpa, a.type, a.len) < std::tie(b.gpa, b.type, b.len);
   });
-  for (const auto& [key, count] : exits.msr()) m.msr.push_back({key.first, key.second, count});
+  for (const auto& [key, count] : exits.msr()) m.msr.push_back({key.first, key.second, count, kvm::MsrName(key.first)});
   SortByCount(m.msr, [](const MsrRow& a, const MsrRow& b) {
     return std::tie(a.index, a.write) < std::tie(b.index, b.write);
   });
   return m;
+}
+
+void AddExplanations(ReportModel& m, size_t n) {
+  m.explain.clear();
+  auto add = [&](const std::string& source, uint64_t count, double percent, kvm::Explanation e, const std::string& detail) {
+    if (m.explain.size() >= n || !e.known()) return;
+    if (!detail.empty()) e.remedy += " Here: " + detail + ".";
+    m.explain.push_back({source, count, percent, e.what, e.remedy});
+  };
+  std::string top_port_detail;
+  const auto& ports = m.pio.empty() ? m.pio_from_exits : m.pio;
+  if (!ports.empty()) {
+    const auto& p = ports.front();
+    std::string advice = kvm::AdviceForPort(p.port);
+    top_port_detail = fmt::format("port {:#x}{} takes {} of them{}", p.port, p.name.empty() ? "" : " (" + p.name + ")",
+                                  p.count, advice.empty() ? "" : "; " + advice);
+  }
+  std::string top_msr_detail;
+  if (!m.msr.empty()) {
+    const auto& r = m.msr.front();
+    std::string advice = kvm::AdviceForMsr(r.index);
+    top_msr_detail = fmt::format("MSR {:#x}{} takes {} of them{}", r.index, r.name.empty() ? "" : " (" + r.name + ")",
+                                 r.count, advice.empty() ? "" : "; " + advice);
+  }
+  std::string top_mmio_detail;
+  for (const auto& r : m.mmio) {
+    if (r.type == "unsatisfied-read") continue;
+    top_mmio_detail = fmt::format("{:#x}{} is the busiest address ({} accesses)", r.gpa, r.name.empty() ? "" : " (" + r.name + ")", r.count);
+    break;
+  }
+  auto detail_for = [&](const std::string& reason) -> std::string {
+    if (reason == "IO_INSTRUCTION" || reason == "io" || reason == "KVM_EXIT_IO") return top_port_detail;
+    if (reason == "MSR_WRITE" || reason == "MSR_READ" || reason == "msr") return top_msr_detail;
+    if (reason == "EPT_MISCONFIG" || reason == "npf" || reason == "KVM_EXIT_MMIO") return top_mmio_detail;
+    return {};
+  };
+  if (m.has_latency && !m.latency.empty()) {
+    for (const auto& r : m.latency)
+      add(r.reason, r.summary.count, r.time_percent, kvm::ExplainReason(r.reason), detail_for(r.reason));
+  } else if (!m.by_reason.empty()) {
+    for (const auto& r : m.by_reason) add(r.reason, r.count, r.percent, kvm::ExplainReason(r.reason), detail_for(r.reason));
+  } else {
+    uint64_t total = 0;
+    for (const auto& r : m.userspace_exits) total += r.count;
+    for (const auto& r : m.userspace_exits)
+      add(r.name, r.count, Percent(r.count, total), kvm::ExplainReason(r.name), detail_for(r.name));
+  }
 }
 
 }  // namespace exitprof::analysis

@@ -41,6 +41,7 @@ struct PioRow {
   bool write = false;
   uint8_t size = 0;
   uint64_t count = 0;
+  std::string name;  // "COM1 (serial)"
 };
 struct PioThreadRow {
   uint32_t pid = 0, tid = 0;
@@ -52,11 +53,20 @@ struct MmioRow {
   std::string type;  // "read", "write", "unsatisfied-read"
   uint32_t len = 0;
   uint64_t count = 0;
+  std::string name;  // "LAPIC EOI", "HPET"
 };
 struct MsrRow {
   uint32_t index = 0;
   bool write = false;
   uint64_t count = 0;
+  std::string name;  // "IA32_TSC_DEADLINE"
+};
+// --explain: what the biggest exit sources are and what usually removes them.
+struct ExplainRow {
+  std::string source;  // a reason, or "port 0x3f8", "MSR 0x6e0", "MMIO 0xfee000b0"
+  uint64_t count = 0;
+  double percent = 0;  // of exits (or of exit time with --latency)
+  std::string what, remedy;
 };
 struct LatencyRow {
   std::string reason;
@@ -102,10 +112,15 @@ struct ReportModel {
   std::vector<NamedCount> userspace_exits;
   std::vector<VcpuRow> userspace_exits_by_thread;  // vcpu stays -1: the event carries no vCPU id
   std::vector<PioRow> pio;
+  std::vector<PioRow> pio_from_exits;  // decoded from kvm_exit IO qualifications
   std::vector<PioThreadRow> pio_by_thread;
   std::vector<MmioRow> mmio;
   std::vector<MsrRow> msr;
+  std::vector<ExplainRow> explain;
 };
+
+// Fills m.explain with up to `n` sources (reasons, then the ports, MSRs and MMIO behind them).
+void AddExplanations(ReportModel& m, size_t n);
 
 // Live views: counts cover a fixed interval, so rates are per that interval.
 void SetInterval(ReportModel& m, double seconds);

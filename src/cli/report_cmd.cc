@@ -46,6 +46,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     std::string format = "text";
     std::vector<std::string> by;
     bool latency = false;
+    bool explain = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
@@ -57,6 +58,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   cmd->add_option("--time", o->time, "Only events between START,STOP seconds (perf script's timestamps)");
   cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str();
   cmd->add_flag("--latency", o->latency, "Exit cost: kvm_exit -> kvm_entry per reason, percentiles and histograms");
+  cmd->add_flag("--explain", o->explain, "What the top exit sources are and what usually removes them");
   cmd->add_option("--format", o->format, "Output: text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}))
       ->capture_default_str();
@@ -91,7 +93,8 @@ std::function<int()> AddReportCommand(CLI::App& app) {
 
     auto built = BuildReport(o->input, filter, o->top);
     if (!built) return ReportError(built.error());
-    const auto& model = *built;
+    auto& model = *built;
+    if (o->explain) analysis::AddExplanations(model, 5);
     std::string out;
     if (o->format == "json") out = render::RenderJson(model);
     else if (o->format == "csv") out = render::RenderCsv(model, by.empty() ? "reason" : by[0]);

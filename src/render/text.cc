@@ -125,26 +125,37 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
       out += "\n";
     }
   }
-  if (!m.pio.empty() && Want(o, "pio")) {
-    out += "# Port IO (kvm_pio)\n#\n";
-    out += fmt::format("# {:>10}  {:>6}  {:>5}  {:>4}\n", "Count", "Port", "Dir", "Size");
-    for (const auto& r : m.pio)
-      out += fmt::format("  {:>10}  {:>#6x}  {:>5}  {:>4}\n", r.count, r.port, r.write ? "write" : "read", r.size);
+  auto pio_table = [&](const std::vector<analysis::PioRow>& rows, const char* title) {
+    out += title;
+    out += fmt::format("#\n# {:>10}  {:>6}  {:>5}  {:>4}  {}\n", "Count", "Port", "Dir", "Size", "Device");
+    for (const auto& r : rows)
+      out += fmt::format("  {:>10}  {:>#6x}  {:>5}  {:>4}  {}\n", r.count, r.port, r.write ? "write" : "read", r.size, r.name);
     out += "\n";
-  }
+  };
+  if (!m.pio.empty() && Want(o, "pio")) pio_table(m.pio, "# Port IO (kvm_pio)\n");
+  if (m.pio.empty() && !m.pio_from_exits.empty() && Want(o, "pio"))
+    pio_table(m.pio_from_exits, "# Port IO (decoded from kvm_exit IO exit qualifications)\n");
   if (!m.mmio.empty() && Want(o, "mmio")) {
     out += "# MMIO (kvm_mmio)\n#\n";
-    out += fmt::format("# {:>10}  {:>18}  {:>16}  {:>4}\n", "Count", "GPA", "Type", "Len");
+    out += fmt::format("# {:>10}  {:>18}  {:>16}  {:>4}  {}\n", "Count", "GPA", "Type", "Len", "Region");
     for (const auto& r : m.mmio)
-      out += fmt::format("  {:>10}  {:>#18x}  {:>16}  {:>4}\n", r.count, r.gpa, r.type, r.len);
+      out += fmt::format("  {:>10}  {:>#18x}  {:>16}  {:>4}  {}\n", r.count, r.gpa, r.type, r.len, r.name);
     out += "\n";
   }
   if (!m.msr.empty() && Want(o, "msr")) {
     out += "# MSR accesses (kvm_msr)\n#\n";
-    out += fmt::format("# {:>10}  {:>10}  {:>5}\n", "Count", "MSR", "Dir");
+    out += fmt::format("# {:>10}  {:>10}  {:>5}  {}\n", "Count", "MSR", "Dir", "Name");
     for (const auto& r : m.msr)
-      out += fmt::format("  {:>10}  {:>#10x}  {:>5}\n", r.count, r.index, r.write ? "write" : "read");
+      out += fmt::format("  {:>10}  {:>#10x}  {:>5}  {}\n", r.count, r.index, r.write ? "write" : "read", r.name);
     out += "\n";
+  }
+  if (!m.explain.empty()) {
+    out += m.has_latency ? "# What the costliest exits are, and what usually removes them\n#\n"
+                         : "# What the most frequent exits are, and what usually removes them\n#\n";
+    for (const auto& e : m.explain) {
+      out += fmt::format("  {} ({} exits, {:.1f}%{})\n", e.source, e.count, e.percent, m.has_latency ? " of exit time" : "");
+      out += "    What: " + e.what + "\n    Remedy: " + e.remedy + "\n\n";
+    }
   }
   return out;
 }

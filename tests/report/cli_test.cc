@@ -134,3 +134,42 @@ TEST(DemoRecording, ReportAgreesWithPerfScript) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+TEST(Drilldowns, PortsDecodedFromExitQualificationsEqualKvmPio) {
+  // VMX exit qualification and SVM EXITINFO1 carry port, size and direction: decoding them
+  // must give exactly what kvm_pio recorded for the same exits.
+  for (const char* name : {"small-vmx.data", "small-svm.data"}) {
+    auto r = RunCommand(Exitprof() + " report -i " + SharedDir() + "/fixtures/" + name + " --format json");
+    ASSERT_EQ(r.status, 0) << r.err;
+    json j = json::parse(r.out);
+    std::map<std::string, uint64_t> pio, decoded;
+    for (const auto& row : j["pio"]) pio[row["port"].get<std::string>() + row["direction"].get<std::string>() + std::to_string(row["size"].get<int>())] = row["count"];
+    for (const auto& row : j["pio_from_exits"]) decoded[row["port"].get<std::string>() + row["direction"].get<std::string>() + std::to_string(row["size"].get<int>())] = row["count"];
+    EXPECT_EQ(decoded, pio) << name;
+    EXPECT_EQ(pio.size(), 11u);
+  }
+}
+
+TEST(Drilldowns, KnownNamesAndExplanations) {
+  auto r = RunCommand(Exitprof() + " report -i " + SharedDir() + "/fixtures/small-vmx.data --format json --explain --latency");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out);
+  std::map<std::string, std::string> port_names, mmio_names;
+  for (const auto& row : j["pio"]) port_names[row["port"]] = row["name"];
+  for (const auto& row : j["mmio"]) mmio_names[row["gpa"]] = row["name"];
+  EXPECT_EQ(port_names["0x3f8"], "COM1 (serial)");
+  EXPECT_EQ(port_names["0xcfc"], "PCI config data");
+  EXPECT_EQ(port_names["0x608"], "ACPI PM timer (q35)");
+  EXPECT_EQ(mmio_names["0xfed000f0"], "HPET");
+  ASSERT_GE(j["explain"].size(), 3u);
+  EXPECT_EQ(j["explain"][0]["source"], "HLT");  // by exit time with --latency
+  EXPECT_NE(j["explain"][0]["remedy"].get<std::string>().find("halt_poll_ns"), std::string::npos);
+  EXPECT_EQ(j["explain"][1]["source"], "IO_INSTRUCTION");
+  EXPECT_NE(j["explain"][1]["remedy"].get<std::string>().find("port 0xc050"), std::string::npos) << j["explain"][1];
+}
+
+}  // namespace
+}  // namespace exitprof::testing
