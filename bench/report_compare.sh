@@ -92,23 +92,43 @@ perf script -i "\$1" | grep "reason $REASON" | awk '{print \$12}' | sort | uniq 
 EOF
 
 # ---- timing ----
+# Each timed run goes under perf stat when it works here: duration_time (wall, from the
+# child's start, so perf's own start-up is not counted) and task-clock (CPU time of every
+# process of the run, ms resolution). Otherwise: $EPOCHREALTIME around the run and GNU time's
+# user+sys (10 ms resolution). GNU time gives the peak RSS either way.
+PERF_STAT=0
+if perf stat -x, -e task-clock,duration_time -o /dev/null true >/dev/null 2>&1; then PERF_STAT=1; fi
+timed() {  # timed NAME CMD...
+  local name=$1
+  shift
+  : >"$WORK/$name.stat"
+  if ((PERF_STAT)); then
+    perf stat -x, -e task-clock,duration_time -o "$WORK/$name.stat" -- \
+      /usr/bin/time -f '%U %S %M' -o "$WORK/$name.time" "$@"
+  else
+    /usr/bin/time -f '%U %S %M' -o "$WORK/$name.time" "$@"
+  fi
+}
+stat_value() {  # stat_value NAME EVENT DIVISOR: the counter from perf stat's CSV, divided
+  awk -F, -v ev="$2" -v d="$3" '$3 == ev && $1 ~ /^[0-9.]+$/ { printf "%.4f", $1 / d; found = 1 }
+                                END { exit !found }' "$WORK/$1.stat"
+}
 declare -A BEST CPU RSS
 measure() {  # measure NAME CMD...: warm-up run, then REPS timed runs; stdout/stderr kept
-  local name=$1 i t0 t1 wall cpu fields u s m
+  local name=$1 i t0 t1 wall cpu u s m
   shift
   "$@" >/dev/null 2>&1 || true  # warm the page cache and the binaries
   for ((i = 0; i < REPS; i++)); do
     t0=$EPOCHREALTIME
-    if ! /usr/bin/time -f '%U %S %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
+    if ! timed "$name" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
       echo "report_compare.sh: $name failed:" >&2
       tail -5 "$WORK/$name.err" >&2
       exit 1
     fi
     t1=$EPOCHREALTIME
-    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-    fields=$(tail -1 "$WORK/$name.time")
-    read -r u s m <<<"$fields"
-    cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+    read -r u s m <"$WORK/$name.time"
+    wall=$(stat_value "$name" duration_time 1e9) || wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+    cpu=$(stat_value "$name" task-clock 1e3) || cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.4f", u + s }')
     if [[ -z ${BEST[$name]:-} ]] || awk -v a="$wall" -v b="${BEST[$name]}" 'BEGIN { exit !(a < b) }'; then
       BEST[$name]=$wall
     fi
@@ -140,7 +160,7 @@ cref=${CPU[exitprof]}
 row() {  # row NAME LABEL
   awk -v l="$2" -v t="${BEST[$1]}" -v c="${CPU[$1]}" -v m="${RSS[$1]}" -v r="$ref" -v cr="$cref" \
     'BEGIN { x = r > 0 ? sprintf("%.2fx", t / r) : "n/a"; y = cr > 0 ? sprintf("%.2fx", c / cr) : "n/a"
-             printf "| %-50s | %8.3f | %11s | %6.2f | %15s | %7.1f |\n", l, t, x, c, y, m / 1024 }'
+             printf "| %-50s | %8.3f | %11s | %6.3f | %15s | %7.1f |\n", l, t, x, c, y, m / 1024 }'
 }
 echo
 echo "| tool                                               | seconds  | vs exitprof | CPU s  | CPU vs exitprof | RSS MB  |"
@@ -152,8 +172,8 @@ row exitprof_json "exitprof report --format json"
 row scan_mmap "exitprof-scan --mmap (memory floor)"
 row scan_read "exitprof-scan --read, 1 MiB blocks (2)"
 echo
-echo "seconds: best wall time of the runs; CPU s: least user+sys of the runs (10 ms resolution; for"
-echo "the pipeline, of all its processes): steadier than wall time when other work shares the CPUs."
+echo "seconds: best wall time of the runs; CPU s: least CPU time (user+sys) of the runs, of all the"
+echo "run's processes: steadier than wall time when other work shares the CPUs."
 echo "RSS MB: largest peak resident set of the runs (GNU time %M). (1) of the pipeline's largest process."
 echo "(2) read() copies through a 1 MiB buffer: low RSS, more system time than the mapping."
 

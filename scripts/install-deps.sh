@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev python3 time
   # reference clients: what we write they must read, and the other way round
   linux-perf trace-cmd
+  # a third-party VMM for the live tests (QEMU boots our tiny multiboot guest with qboot)
+  qemu-system-x86
   # fuzzing (libFuzzer ships with clang's runtime)
   clang libclang-rt-14-dev
 )

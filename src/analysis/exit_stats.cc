@@ -80,6 +80,13 @@ void ExitStats::OnEvent(const Event& e) {
     threads_[e.tid] = ThreadName{e.pid, std::string(e.comm)};
     return;
   }
+  if (e.type == perfdata::kRecordFork) {
+    // A new thread starts with its parent's name, as in perf's thread model. Only if it has
+    // none yet: in file order (report reads unordered) its own COMM may come first.
+    auto parent = threads_.find(e.ptid);
+    if (parent != threads_.end()) threads_.try_emplace(e.tid, ThreadName{e.pid, parent->second.comm});
+    return;
+  }
   if (e.type != perfdata::kRecordSample) return;
   if (!Keep(e)) return;
   ++samples_by_attr_[static_cast<size_t>(e.attr_index)];

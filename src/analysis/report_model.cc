@@ -178,7 +178,8 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
     row.pid = static_cast<uint32_t>(thread >> 32);
     row.tid = static_cast<uint32_t>(thread);
     row.comm = exits.CommOf(row.tid);
-    row.access = {static_cast<uint16_t>(access >> 16), ((access >> 8) & 1) != 0, static_cast<uint8_t>(access & 0xff), count};
+    row.access = {static_cast<uint16_t>(access >> 16), ((access >> 8) & 1) != 0, static_cast<uint8_t>(access & 0xff), count,
+                  kvm::PortName(static_cast<uint16_t>(access >> 16))};
     m.pio_by_thread.push_back(row);
   });
   std::sort(m.pio_by_thread.begin(), m.pio_by_thread.end(), [](const PioThreadRow& a, const PioThreadRow& b) {

@@ -44,7 +44,7 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     std::vector<std::string> events;
     std::string filter;
     bool callchain = false;
-    size_t pages = 128;
+    size_t pages = 256;
     std::string output = "perf.data";
     double duration = 0;
     std::vector<std::string> command;

@@ -75,7 +75,9 @@ TEST_P(WriterTest, ReadsBackExactlyAndPerfAgrees) {
   }
   auto perf_report = RunCommand("perf report --stdio -i " + path);
   ASSERT_EQ(perf_report.status, 0) << perf_report.err;
-  if (!c.lost_every) EXPECT_EQ(perf_report.err, "") << "perf report must read our file without a warning";
+  if (!c.lost_every) {
+    EXPECT_EQ(perf_report.err, "") << "perf report must read our file without a warning";
+  }
   auto ours = RunCommand(Exitprof() + " script -i " + path);
   ASSERT_EQ(ours.status, 0) << ours.err;
   EXPECT_TRUE(SameLines(perf.out, ours.out));
