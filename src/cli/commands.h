@@ -21,6 +21,7 @@ std::function<int()> AddScriptCommand(CLI::App& app);
 std::function<int()> AddRecordCommand(CLI::App& app);
 std::function<int()> AddDemoCommand(CLI::App& app);
 std::function<int()> AddTopCommand(CLI::App& app);
+std::function<int()> AddDiffCommand(CLI::App& app);
 
 // Reads a recording and builds the report model (the work behind `report`).
 Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top);

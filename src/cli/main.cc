@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       exitprof::cli::AddRecordCommand(app),
       exitprof::cli::AddDemoCommand(app),
       exitprof::cli::AddTopCommand(app),
+      exitprof::cli::AddDiffCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -176,3 +176,32 @@ TEST_F(LiveExitprofRecord, TopFollowsAnExistingProcessAndItsThreads) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+TEST_F(LiveExitprofRecord, DiffShowsExactlyTheWorkThatChanged) {
+  const std::string a = TempPath("diff-a.data"), b = TempPath("diff-b.data");
+  ASSERT_EQ(RunCommand(Exitprof() + " record -o " + a + " -- " + Guest() + " --pio 0x3f8:1:w --iterations 1000").status, 0);
+  ASSERT_EQ(RunCommand(Exitprof() + " record -o " + b + " -- " + Guest() + " --pio 0x3f8:1:w --pio 0x70:1:w --iterations 2000").status, 0);
+  auto r = RunCommand(Exitprof() + " diff " + a + " " + b + " --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out);
+  std::map<std::string, json> rows;
+  for (const auto& row : j["rows"]) rows[row["kind"].get<std::string>() + "|" + row["key"].get<std::string>()] = row;
+  EXPECT_EQ(rows["port|0x3f8 write"]["a"], 1000);
+  EXPECT_EQ(rows["port|0x3f8 write"]["b"], 2000);
+  EXPECT_EQ(rows["port|0x3f8 write"]["change_percent"], 100.0);
+  EXPECT_EQ(rows["port|0x70 write"]["a"], 0);
+  EXPECT_EQ(rows["port|0x70 write"]["b"], 2000);
+  EXPECT_EQ(rows["port|0x70 write"]["added"], true);
+  EXPECT_EQ(rows["port|0x501 write"]["change"], 0);
+  EXPECT_EQ(rows["userspace|KVM_EXIT_IO"]["a"], 1001);
+  EXPECT_EQ(rows["userspace|KVM_EXIT_IO"]["b"], 4001);
+  // The biggest change comes first within its table.
+  EXPECT_EQ(j["rows"][0]["kind"], "userspace");
+  EXPECT_EQ(j["rows"][0]["key"], "KVM_EXIT_IO");
+}
+
+}  // namespace
+}  // namespace exitprof::testing

@@ -173,3 +173,38 @@ TEST(Drilldowns, KnownNamesAndExplanations) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+TEST(DiffCommand, ARecordingAgainstItselfChangesNothing) {
+  const std::string f = SharedDir() + "/fixtures/small-svm.data";
+  auto r = RunCommand(Exitprof() + " diff " + f + " " + f + " --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out);
+  ASSERT_GT(j["rows"].size(), 20u);
+  for (const auto& row : j["rows"]) EXPECT_EQ(row["change"], 0) << row;
+  auto bad = RunCommand(Exitprof() + " diff " + f + " /nonexistent.data");
+  EXPECT_EQ(bad.status, 2);
+}
+
+TEST(DiffCommand, CountsAreThoseOfEachReport) {
+  const std::string a = SharedDir() + "/fixtures/small-vmx.data", b = SourceDir() + "/data/demo-vmx.perf.data";
+  json d = json::parse(RunCommand(Exitprof() + " diff " + a + " " + b + " --format json").out);
+  json ra = json::parse(RunCommand(Exitprof() + " report -i " + a + " --format json").out);
+  json rb = json::parse(RunCommand(Exitprof() + " report -i " + b + " --format json").out);
+  std::map<std::string, std::pair<double, double>> want;
+  for (const auto& row : ra["exits"]["by_reason"]) want[row["reason"]].first = row["count"];
+  for (const auto& row : rb["exits"]["by_reason"]) want[row["reason"]].second = row["count"];
+  size_t seen = 0;
+  for (const auto& row : d["rows"]) {
+    if (row["kind"] != "reason") continue;
+    ++seen;
+    EXPECT_EQ(row["a"].get<double>(), want[row["key"]].first) << row;
+    EXPECT_EQ(row["b"].get<double>(), want[row["key"]].second) << row;
+  }
+  EXPECT_EQ(seen, want.size());
+}
+
+}  // namespace
+}  // namespace exitprof::testing
