@@ -16,5 +16,6 @@ fi
 if [[ -x bench/report_compare.sh ]]; then
   bench/report_compare.sh --quick
 fi
+bench/observer_overhead.sh --quick build
 cd build
 ctest --output-on-failure -j2

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Observer overhead on an exit storm: the built-in guest's exits/s with no tracer, under
+# `perf record` and under `exitprof record` of the same events, side by side in one run, with
+# the events each tracer lost. Needs root and /dev/kvm. Usage: bench/observer_overhead.sh
+# [--quick] [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+build=build
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    *) build=$arg ;;
+  esac
+done
+if [[ $(id -u) -ne 0 || ! -w /dev/kvm ]]; then
+  echo "observer_overhead: needs root and /dev/kvm; skipped"
+  exit 0
+fi
+iterations=$((quick ? 20000 : 300000))
+reps=$((quick ? 1 : 3))
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+guest=("$build/exitprof-guest" --pio 0x3f8:1:w --iterations "$iterations" --vcpus 1)
+events=(-e kvm:kvm_pio -e kvm:kvm_userspace_exit)
+
+# exits/s of one run, from the guest's own account (userspace exits / elapsed time)
+rate() {
+  python3 - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+v = d["vms"][0]["vcpus"][0]
+exits = sum(v["userspace_exits"].values())
+print(f'{exits / (v["elapsed_ns"] / 1e9):.0f} {exits}')
+PY
+}
+
+best() {  # best exits/s over the repetitions of a mode
+  local mode=$1 best=0 line
+  for ((i = 0; i < reps; i++)); do
+    case "$mode" in
+      none) "${guest[@]}" --json "$tmp/a.json" >/dev/null 2>&1 ;;
+      perf) perf record -q -m 1024 "${events[@]}" -o "$tmp/perf.data" -- "${guest[@]}" --json "$tmp/a.json" >/dev/null 2>&1 ;;
+      exitprof) "$build/exitprof" record -m 1024 "${events[@]}" -o "$tmp/ep.data" -- "${guest[@]}" --json "$tmp/a.json" >/dev/null 2>"$tmp/ep.err" ;;
+    esac
+    line=$(rate "$tmp/a.json")
+    local r=${line%% *}
+    ((r > best)) && best=$r
+    exits=${line##* }
+  done
+  echo "$best"
+}
+
+none=$(best none)
+perf_rate=$(best perf)
+perf_lost=$("$build/exitprof" report -i "$tmp/perf.data" --format json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["lost_events"] + d["lost_samples"])')
+perf_events=$("$build/exitprof" report -i "$tmp/perf.data" --format json | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["events"].values()))')
+ep_rate=$(best exitprof)
+ep_lost=$("$build/exitprof" report -i "$tmp/ep.data" --format json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["lost_events"] + d["lost_samples"])')
+ep_events=$("$build/exitprof" report -i "$tmp/ep.data" --format json | python3 -c 'import json,sys; print(sum(json.load(sys.stdin)["events"].values()))')
+
+python3 - "$none" "$perf_rate" "$ep_rate" "$perf_lost" "$ep_lost" "$perf_events" "$ep_events" "$iterations" "$reps" <<'PY'
+import sys
+none, perf, ep = (float(x) for x in sys.argv[1:4])
+perf_lost, ep_lost, perf_events, ep_events, iterations, reps = sys.argv[4:10]
+expected = 2 * (int(iterations) + 1)  # kvm_pio + kvm_userspace_exit per port write, + the done port
+print(f"observer overhead: built-in guest, 1 vCPU, {iterations} port writes, best of {reps}")
+print(f"{'tracer':<18}{'guest exits/s':>15}{'slowdown':>10}{'events':>10}{'lost':>7}")
+print(f"{'none':<18}{none:>15.0f}{'':>10}{'':>10}{'':>7}")
+print(f"{'perf record':<18}{perf:>15.0f}{100 * (1 - perf / none):>9.1f}%{perf_events:>10}{perf_lost:>7}")
+print(f"{'exitprof record':<18}{ep:>15.0f}{100 * (1 - ep / none):>9.1f}%{ep_events:>10}{ep_lost:>7}")
+print(f"exitprof slowdown / perf slowdown: {(1 - ep / none) / max(1e-9, 1 - perf / none):.2f}  (target: <= 1, and 0 lost at this rate)")
+print(f"expected events per run: {expected}")
+PY
