@@ -7,6 +7,8 @@
 #   scripts/fuzz.sh                       # 60 s per target
 #   scripts/fuzz.sh --seconds 600 --target perfdata_fuzzer
 #   scripts/fuzz.sh --replay-only         # only replay the corpus (a quick regression check)
+# By default a target goes on after a crash (libFuzzer -fork=1 -ignore_crashes=1) so that one
+# known bug does not end the run; every crashing input is kept.
 #
 # Needs (Debian 12): cmake, clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes;
 # clang only recommends it), llvm-14 (llvm-symbolizer, for readable stack traces), plus the
@@ -22,6 +24,7 @@ TARGETS=(perfdata_fuzzer tracing_data_fuzzer)
 ONLY=()
 BUILD_FIRST=1
 FUZZ=1
+KEEP_GOING=1
 
 usage() {
   sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -33,6 +36,8 @@ Options:
   --jobs N         build parallelism (default $JOBS)
   --no-build       use the binaries already in the build directory
   --replay-only    skip fuzzing, only replay the checked-in corpus
+  --stop-at-first  stop a target at its first crash (default: keep fuzzing for the whole
+                   time in libFuzzer's -fork=1 mode, saving every crashing input)
 EOF
 }
 
@@ -46,6 +51,7 @@ while [[ $# -gt 0 ]]; do
     --jobs) JOBS="${2:?--jobs needs a value}"; shift 2 ;;
     --no-build) BUILD_FIRST=0; shift ;;
     --replay-only) FUZZ=0; shift ;;
+    --stop-at-first) KEEP_GOING=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fuzz.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -112,12 +118,20 @@ runs_in() {
   echo "${n:-0}"
 }
 
-# Prints the sanitizer report of a failed run and where its input is.
+# Prints what went wrong in a libFuzzer log: each distinct sanitizer summary, then the first
+# full report.
 report_crash() {
   local log="$1" what="$2"
-  echo "---- $what: report ($log) ----"
-  sed -n '/^==[0-9]*==ERROR\|runtime error:\|^==[0-9]*== ERROR\|ALARM: working on the last Unit\|out-of-memory\|deadly signal/,$p' "$log" | head -80
-  grep -a 'Test unit written to\|artifact_prefix' "$log" | sed 's/^/  /' || true
+  echo "---- $what: $log ----"
+  grep -a '^SUMMARY: \|ERROR: libFuzzer: ' "$log" | sort | uniq -c | sed 's/^/  /' || true
+  sed -n '/ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:\|ERROR: libFuzzer/,/^SUMMARY/p' "$log" |
+    grep -av '^  0x\|^Shadow\|^  [A-Z][a-z]' | head -60
+}
+
+# Lists the crash inputs saved since the marker file was made.
+new_artifacts() {
+  find "$1" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+    -o -name 'oom-*' -o -name 'slow-unit-*' \) -newer "$2" | sort
 }
 
 for t in "${TARGETS[@]}"; do
@@ -135,22 +149,29 @@ for t in "${TARGETS[@]}"; do
     mkdir -p "$work"
     cp -r "$corpus/." "$work/"
     log="$SCRATCH/$t.fuzz.log"
-    before="$(find "$artifacts" -type f | wc -l)"
+    marker="$SCRATCH/$t.marker"
+    touch "$marker"
+    mode=()
+    [[ $KEEP_GOING -eq 1 ]] && mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
     echo "fuzz: $t for ${SECONDS_PER_TARGET}s (log $log while running)"
     set +e
-    timeout --kill-after=30 $((SECONDS_PER_TARGET + 300)) \
-      "$bin" "${FLAGS[@]}" -max_total_time="$SECONDS_PER_TARGET" \
-      -artifact_prefix="$artifacts/" "$work" >"$log" 2>&1
+    (cd "$SCRATCH" && timeout --kill-after=30 $((SECONDS_PER_TARGET + 300)) \
+      "$bin" "${FLAGS[@]}" "${mode[@]}" -max_total_time="$SECONDS_PER_TARGET" \
+      -artifact_prefix="$artifacts/" "$work") >"$log" 2>&1
     rc=$?
     set -e
     runs="$(runs_in "$log")"
-    after="$(find "$artifacts" -type f | wc -l)"
-    if [[ $rc -ne 0 || $after -gt $before ]]; then
-      crashes=1
+    mapfile -t saved < <(new_artifacts "$artifacts" "$marker")
+    crashes=${#saved[@]}
+    if [[ $rc -ne 0 && $crashes -eq 0 ]]; then crashes=1; fi  # died without saving an input
+    if [[ $crashes -gt 0 ]]; then
       STATUS=1
       report_crash "$log" "$t (exit $rc)"
-      cp "$log" "$artifacts/fuzz-$(date +%Y%m%d-%H%M%S).log"
-      echo "fuzz: $t crash input saved under $artifacts/ ; reproduce: $bin <file>"
+      keep="$artifacts/fuzz-$(date +%Y%m%d-%H%M%S).log"
+      cp "$log" "$keep"
+      echo "fuzz: $t: $crashes crashing input(s) saved (full log $keep):"
+      for f in "${saved[@]}"; do echo "  $f"; done
+      echo "fuzz: reproduce one with: $bin <file>"
     fi
   fi
 

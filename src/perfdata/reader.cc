@@ -75,6 +75,7 @@ class Reader::Impl {
   std::vector<uint8_t> stream_buf_;
   size_t stream_pos_ = 0, stream_len_ = 0;
   bool in_compressed_ = false;
+  Event event_;  // reused by Deliver
 };
 
 Result<ReadStats> Reader::Impl::Run(EventSink& sink) {
@@ -143,6 +144,7 @@ Result<void> Reader::Impl::RunMapped(std::span<const uint8_t> data, uint64_t bas
                   std::to_string(data.size() - pos) + " bytes left): truncated file");
     }
     auto rec = data.subspan(pos, size);
+    __builtin_prefetch(data.data() + pos + 2048);  // across page boundaries, which the hardware prefetcher does not cross
     pos += size;
     // Records that carry a payload after themselves.
     if (type == kRecordHeaderTracingData || type == kRecordAuxtrace) {
@@ -389,7 +391,18 @@ Result<void> Reader::Impl::Decompress(std::span<const uint8_t> payload, uint64_t
 }
 
 void Reader::Impl::Deliver(const QueuedRecord& q) {
-  Event e;
+  // Reset field by field: a fresh `Event e;` compiles to `rep stosq` over 168 bytes.
+  Event& e = event_;
+  e.attr_index = -1;
+  e.has_time = false;
+  e.time = 0;
+  e.pid = e.tid = e.cpu = 0;
+  e.id = e.ip = e.addr = e.period = e.stream_id = 0;
+  e.raw = {};
+  e.callchain = {};
+  e.comm = {};
+  e.ppid = e.ptid = 0;
+  e.lost = 0;
   e.file_offset = q.file_offset;
   DecodeResult result = DecodeRecord(parser_, {q.data, q.size}, e);
   switch (result) {

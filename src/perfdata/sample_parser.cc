@@ -56,6 +56,23 @@ void SampleParser::SetAttrs(const std::vector<EventAttr>& attrs) {
     if (attrs[i].sample_type != attrs[0].sample_type) all_same_layout_ = false;
   }
   std::sort(id_to_attr_.begin(), id_to_attr_.end());
+  layouts_.clear();
+  for (const auto& attr : attrs) {
+    Layout l;
+    const uint64_t st = attr.sample_type;
+    int8_t w = 0;
+    if (st & kSampleIdentifier) l.id = w++;
+    if (st & kSampleIp) l.ip = w++;
+    if (st & kSampleTid) l.tid = w++;
+    if (st & kSampleTime) l.time = w++;
+    if (st & kSampleAddr) l.addr = w++;
+    if (st & kSampleId) l.id = w++;
+    if (st & kSampleStreamId) l.stream = w++;
+    if (st & kSampleCpu) l.cpu = w++;
+    if (st & kSamplePeriod) l.period = w++;
+    l.fixed_end = kHeader + 8u * static_cast<uint32_t>(w);
+    layouts_.push_back(l);
+  }
   for (auto& slot : cache_) slot = CachedId{};
   sample_id_pos_ = attrs.empty() ? -1 : SampleIdPos(attrs[0].sample_type);
   other_id_pos_ = attrs.empty() ? -1 : TrailerIdPos(attrs[0].sample_type);
@@ -152,25 +169,24 @@ bool SampleParser::ParseSampleAs(int index, std::span<const uint8_t> record, Eve
   const EventAttr& attr = (*attrs_)[index];
   const uint64_t st = attr.sample_type;
   e.attr_index = index;
-  ByteReader r(record.subspan(kHeader));
-  if (st & kSampleIdentifier) e.id = r.Read<uint64_t>();
-  if (st & kSampleIp) e.ip = r.Read<uint64_t>();
-  if (st & kSampleTid) {
-    e.pid = r.Read<uint32_t>();
-    e.tid = r.Read<uint32_t>();
+  const Layout& l = layouts_[static_cast<size_t>(index)];
+  if (record.size() < l.fixed_end) return false;
+  const uint8_t* p = record.data() + kHeader;
+  if (l.id >= 0) e.id = LoadLE<uint64_t>(p + 8 * l.id);
+  if (l.ip >= 0) e.ip = LoadLE<uint64_t>(p + 8 * l.ip);
+  if (l.tid >= 0) {
+    e.pid = LoadLE<uint32_t>(p + 8 * l.tid);
+    e.tid = LoadLE<uint32_t>(p + 8 * l.tid + 4);
   }
-  if (st & kSampleTime) {
-    e.time = r.Read<uint64_t>();
+  if (l.time >= 0) {
+    e.time = LoadLE<uint64_t>(p + 8 * l.time);
     e.has_time = true;
   }
-  if (st & kSampleAddr) e.addr = r.Read<uint64_t>();
-  if (st & kSampleId) e.id = r.Read<uint64_t>();
-  if (st & kSampleStreamId) e.stream_id = r.Read<uint64_t>();
-  if (st & kSampleCpu) {
-    e.cpu = r.Read<uint32_t>();
-    r.Read<uint32_t>();
-  }
-  if (st & kSamplePeriod) e.period = r.Read<uint64_t>();
+  if (l.addr >= 0) e.addr = LoadLE<uint64_t>(p + 8 * l.addr);
+  if (l.stream >= 0) e.stream_id = LoadLE<uint64_t>(p + 8 * l.stream);
+  if (l.cpu >= 0) e.cpu = LoadLE<uint32_t>(p + 8 * l.cpu);
+  if (l.period >= 0) e.period = LoadLE<uint64_t>(p + 8 * l.period);
+  ByteReader r(record.subspan(l.fixed_end));
   if (st & kSampleRead) {
     const uint64_t rf = attr.read_format;
     size_t per_value = 8 + ((rf & kReadId) ? 8 : 0) + ((rf & kReadLost) ? 8 : 0);

@@ -31,6 +31,12 @@ class SampleParser {
 
  private:
   int IndexOfId(uint64_t id) const;
+  // Where each attr's fixed u64 sample fields sit (in words after the header), -1 = absent.
+  struct Layout {
+    uint32_t fixed_end = 0;  // bytes from the record start past the last fixed field
+    int8_t ip = -1, tid = -1, time = -1, addr = -1, id = -1, stream = -1, cpu = -1, period = -1;
+  };
+  std::vector<Layout> layouts_;
   const std::vector<EventAttr>* attrs_ = nullptr;
   std::vector<std::pair<uint64_t, int>> id_to_attr_;  // sorted by id
   // Ids repeat (one per CPU and event): a direct-mapped cache saves the binary search.

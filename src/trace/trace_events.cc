@@ -9,23 +9,6 @@
 
 namespace exitprof::trace {
 
-uint64_t FieldRef::Read(std::span<const uint8_t> raw) const {
-  if (!size || offset + size > raw.size()) return 0;
-  const uint8_t* p = raw.data() + offset;
-  switch (size) {
-    case 1: return is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(*p))) : *p;
-    case 2: {
-      uint16_t v = LoadLE<uint16_t>(p);
-      return is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int16_t>(v))) : v;
-    }
-    case 4: {
-      uint32_t v = LoadLE<uint32_t>(p);
-      return is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) : v;
-    }
-    case 8: return LoadLE<uint64_t>(p);
-    default: return 0;
-  }
-}
 
 Result<std::unique_ptr<TraceEvents>> TraceEvents::Create(const TracingData& data, const std::string& where) {
   std::unique_ptr<TraceEvents> events(new TraceEvents());

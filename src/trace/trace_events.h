@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,7 +25,29 @@ struct FieldRef {
   bool is_signed = false;
   bool valid() const { return size != 0; }
   // Reads an integer field from a raw payload; 0 when absent or out of bounds.
-  uint64_t Read(std::span<const uint8_t> raw) const;
+  uint64_t Read(std::span<const uint8_t> raw) const {
+    if (!size || offset + size > raw.size()) return 0;
+    const uint8_t* p = raw.data() + offset;
+    switch (size) {
+      case 1: return is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(*p))) : *p;
+      case 2: {
+        uint16_t v;
+        std::memcpy(&v, p, 2);
+        return is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int16_t>(v))) : v;
+      }
+      case 4: {
+        uint32_t v;
+        std::memcpy(&v, p, 4);
+        return is_signed ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))) : v;
+      }
+      case 8: {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        return v;
+      }
+      default: return 0;
+    }
+  }
 };
 
 class TraceEvents {

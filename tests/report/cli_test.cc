@@ -78,7 +78,9 @@ TEST(ReportCommand, TimeWindow) {
   json j = json::parse(r.out);
   EXPECT_EQ(j["samples"], 3);
   auto perf = RunCommand("perf script -i " + Fixture("small-vmx.data") + " --time ,45000.123470");
-  if (HavePerf()) EXPECT_EQ(j["samples"].get<uint64_t>(), static_cast<uint64_t>(std::count(perf.out.begin(), perf.out.end(), '\n')));
+  if (HavePerf()) {
+    EXPECT_EQ(j["samples"].get<uint64_t>(), static_cast<uint64_t>(std::count(perf.out.begin(), perf.out.end(), '\n')));
+  }
   EXPECT_GT(j["samples"].get<uint64_t>(), 0u);
 }
 

@@ -20,7 +20,9 @@ TEST(ReportModel, SharesRatesAndOrder) {
   double share = 0;
   for (size_t i = 0; i < m.by_reason.size(); ++i) {
     share += m.by_reason[i].percent;
-    if (i) EXPECT_GE(m.by_reason[i - 1].count, m.by_reason[i].count);
+    if (i) {
+      EXPECT_GE(m.by_reason[i - 1].count, m.by_reason[i].count);
+    }
     EXPECT_NEAR(m.by_reason[i].rate_per_s, m.by_reason[i].count / m.span_s, 1e-6);
   }
   EXPECT_NEAR(share, 100.0, 1e-9);
