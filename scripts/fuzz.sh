@@ -128,10 +128,34 @@ report_crash() {
     grep -av '^  0x\|^Shadow\|^  [A-Z][a-z]' | head -60
 }
 
+# Replays each saved input, keeps its report beside it (FILE.txt) and groups the inputs by
+# kind and top three stack frames, so that one bug found 20 times reads as one line.
+# Prints the group lines; sets DISTINCT.
+triage() {
+  local bin="$1"; shift
+  local f key groups=""
+  for f in "$@"; do
+    timeout 60 "$bin" -timeout=10 -rss_limit_mb=2048 "$f" >"$f.txt" 2>&1 || true
+    key="$(
+      {
+        grep -aoE 'SUMMARY: [A-Za-z]+: [A-Za-z-]+|ERROR: libFuzzer: [a-z-]+|runtime error: [a-z ]+' "$f.txt" | head -1
+        grep -aE '^    #[0-9]+ ' "$f.txt" | grep -avE '__interceptor_|__sanitizer|libFuzzer|fuzzer::|__asan|__ubsan' |
+          sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ (in )?//; s/ \(BuildId.*//; s/\(([^()]*\/)?([^/()]+)\+(0x[0-9a-f]+)\)/\2+\3/; s/\(.*//' |
+          head -3
+      } | tr '\n' '|' | sed 's/|$//')"
+    [[ -z "$key" ]] && key="(did not reproduce on replay)"
+    groups+="$key"$'\t'"$f"$'\n'
+  done
+  DISTINCT="$(printf '%s' "$groups" | cut -f1 | sort -u | grep -c . || true)"
+  printf '%s' "$groups" | sort | awk -F'\t' '
+    $1 != last { if (n) printf "  %3d x %s\n        e.g. %s\n", n, last, first; last = $1; first = $2; n = 0 }
+    { n++ } END { if (n) printf "  %3d x %s\n        e.g. %s\n", n, last, first }'
+}
+
 # Lists the crash inputs saved since the marker file was made.
 new_artifacts() {
   find "$1" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
-    -o -name 'oom-*' -o -name 'slow-unit-*' \) -newer "$2" | sort
+    -o -name 'oom-*' -o -name 'slow-unit-*' \) ! -name '*.txt' -newer "$2" | sort
 }
 
 for t in "${TARGETS[@]}"; do
@@ -143,6 +167,7 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$artifacts"
   runs=0
   crashes=0
+  crash_note=""
 
   if [[ $FUZZ -eq 1 ]]; then
     work="$SCRATCH/$name"
@@ -166,12 +191,16 @@ for t in "${TARGETS[@]}"; do
     if [[ $rc -ne 0 && $crashes -eq 0 ]]; then crashes=1; fi  # died without saving an input
     if [[ $crashes -gt 0 ]]; then
       STATUS=1
-      report_crash "$log" "$t (exit $rc)"
       keep="$artifacts/fuzz-$(date +%Y%m%d-%H%M%S).log"
       cp "$log" "$keep"
-      echo "fuzz: $t: $crashes crashing input(s) saved (full log $keep):"
-      for f in "${saved[@]}"; do echo "  $f"; done
-      echo "fuzz: reproduce one with: $bin <file>"
+      if [[ ${#saved[@]} -gt 0 ]]; then
+        echo "---- $t: $crashes crashing input(s) under $artifacts/ (log $keep), by kind and top frames:"
+        triage "$bin" "${saved[@]}"
+        crash_note=" ($DISTINCT distinct)"
+        echo "fuzz: each input's report is beside it as FILE.txt; reproduce with: $bin FILE"
+      else
+        report_crash "$log" "$t (exit $rc)"
+      fi
     fi
   fi
 
@@ -188,7 +217,7 @@ for t in "${TARGETS[@]}"; do
     echo "fuzz: $t fails on the checked-in corpus; the input is saved under $artifacts/"
   fi
   runs=$((runs + $(runs_in "$log")))
-  SUMMARY+=("fuzz: $t $runs runs, $crashes crashes")
+  SUMMARY+=("fuzz: $t $runs runs, $crashes crashes$crash_note")
 done
 
 for line in "${SUMMARY[@]}"; do echo "$line"; done

@@ -104,6 +104,7 @@ void ExitStats::OnEvent(const Event& e) {
       if (filter_.latency) latency_.OnExit(e.tid, e.time, reason);
       if (!ReasonSelected(reason)) return;
       ++exits_.total;
+      if (filter_.timeline) exit_timeline_.Add(e.time, reason);
       if (reason >= exits_.by_reason.size()) exits_.by_reason.resize(reason + 1, 0);
       ++exits_.by_reason[reason];
       exits_.by_reason_rip.Add(reason, f.guest_rip.Read(raw));
@@ -152,10 +153,17 @@ void ExitStats::OnEvent(const Event& e) {
       ++msr_[{static_cast<uint32_t>(f.ecx.Read(raw)), f.write.Read(raw) != 0}];
       return;
     }
-    case KvmEvent::kUserspaceExit:
-      ++uexits_[kvm_.UserspaceExitName(raw, e.cpu)];
+    case KvmEvent::kUserspaceExit: {
+      const std::string& name = kvm_.UserspaceExitName(raw, e.cpu);
+      ++uexits_[name];
+      if (filter_.timeline) {
+        auto [it, added] = userspace_series_ids_.try_emplace(name, static_cast<uint32_t>(userspace_series_.size()));
+        if (added) userspace_series_.push_back(name);
+        userspace_timeline_.Add(e.time, it->second);
+      }
       ++uexits_by_thread_[(uint64_t{e.pid} << 32) | e.tid];
       return;
+    }
     default:
       return;
   }

@@ -15,6 +15,7 @@
 
 #include "analysis/exit_latency.h"
 #include "analysis/flat_counter.h"
+#include "analysis/timeline.h"
 #include "kvm/kvm_events.h"
 #include "perfdata/reader.h"
 #include "trace/trace_events.h"
@@ -27,6 +28,8 @@ struct ExitFilter {
   std::optional<uint32_t> vcpu;
   std::optional<uint64_t> time_begin_ns, time_end_ns;
   bool latency = false;  // pair exits with entries (needs time-ordered records)
+  bool timeline = false;
+  uint64_t timeline_bucket_ns = 0;  // 0 = automatic
 };
 
 struct ThreadName {
@@ -87,6 +90,11 @@ class ExitStats : public perfdata::EventSink {
   bool has_tracing_data() const { return trace_ != nullptr; }
   bool latency_enabled() const { return filter_.latency; }
   const ExitLatency& latency() const { return latency_; }
+  bool timeline_enabled() const { return filter_.timeline; }
+  // Series: exit reason ids when kvm_exit was recorded; userspace exit reasons otherwise.
+  const Timeline& exit_timeline() const { return exit_timeline_; }
+  const Timeline& userspace_timeline() const { return userspace_timeline_; }
+  const std::vector<std::string>& userspace_series() const { return userspace_series_; }
   // Whether an exit reason passes the --reason filter (reports show only those).
   bool ReasonShown(uint32_t reason_id) const;
 
@@ -99,6 +107,10 @@ class ExitStats : public perfdata::EventSink {
   kvm::KvmEvents kvm_;
   ExitCounts exits_;
   ExitLatency latency_;
+  Timeline exit_timeline_{filter_.timeline_bucket_ns};
+  Timeline userspace_timeline_{filter_.timeline_bucket_ns};
+  std::vector<std::string> userspace_series_;
+  std::map<std::string, uint32_t> userspace_series_ids_;
   std::vector<uint64_t> samples_by_attr_;
   std::vector<int8_t> reason_selected_;  // by reason id: -1 unknown, 0 no, 1 yes
   std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t> pio_;

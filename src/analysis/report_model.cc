@@ -1,6 +1,7 @@
 #include "analysis/report_model.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -30,6 +31,31 @@ void SortByCount(std::vector<Row>& rows, auto tie) {
     if (a.count != b.count) return a.count > b.count;
     return tie(a, b);
   });
+}
+
+}  // namespace
+
+namespace {
+
+TimelineModel ToModel(const Timeline& t, size_t columns, const std::string& of,
+                      const std::function<std::string(uint32_t)>& name_of) {
+  TimelineModel out;
+  out.of = of;
+  Timeline::Dense d = t.Build(columns);
+  out.bucket_ns = d.bucket_ns;
+  out.first_ns = d.first_bucket_ns;
+  for (uint32_t s = 0; s < d.counts.size(); ++s) {
+    uint64_t total = 0;
+    for (uint64_t c : d.counts[s]) total += c;
+    if (total) out.series.push_back({name_of(s), d.counts[s]});
+  }
+  std::stable_sort(out.series.begin(), out.series.end(), [](const TimelineSeries& a, const TimelineSeries& b) {
+    uint64_t ta = 0, tb = 0;
+    for (uint64_t c : a.counts) ta += c;
+    for (uint64_t c : b.counts) tb += c;
+    return ta > tb;
+  });
+  return out;
 }
 
 }  // namespace
@@ -108,6 +134,15 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
     std::sort(m.latency.begin(), m.latency.end(), [](const LatencyRow& a, const LatencyRow& b) {
       return a.summary.total_ns != b.summary.total_ns ? a.summary.total_ns > b.summary.total_ns : a.reason < b.reason;
     });
+  }
+
+  if (exits.timeline_enabled()) {
+    const bool of_exits = !exits.exit_timeline().empty();
+    const Timeline& t = of_exits ? exits.exit_timeline() : exits.userspace_timeline();
+    auto name_of = [&](uint32_t s) { return of_exits ? kvm.ReasonById(s) : exits.userspace_series()[s]; };
+    m.has_timeline = !t.empty();
+    m.timeline = ToModel(t, 0, of_exits ? "exits" : "userspace_exits", name_of);
+    m.timeline_compact = ToModel(t, 60, m.timeline.of, name_of);
   }
 
   std::vector<std::vector<RipRow>> rips(c.by_reason.size());

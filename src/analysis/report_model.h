@@ -74,6 +74,15 @@ struct LatencyRow {
   double time_percent = 0;
   LatencySummary summary;
 };
+struct TimelineSeries {
+  std::string name;
+  std::vector<uint64_t> counts;  // per bucket
+};
+struct TimelineModel {
+  std::string of;  // "exits" or "userspace_exits"
+  uint64_t bucket_ns = 0, first_ns = 0;
+  std::vector<TimelineSeries> series;  // by total, largest first
+};
 struct NamedCount {
   std::string name;
   uint64_t count = 0;
@@ -117,6 +126,9 @@ struct ReportModel {
   std::vector<MmioRow> mmio;
   std::vector<MsrRow> msr;
   std::vector<ExplainRow> explain;
+  bool has_timeline = false;
+  TimelineModel timeline;          // full resolution (JSON, CSV)
+  TimelineModel timeline_compact;  // at most 60 buckets (text)
 };
 
 // Fills m.explain with up to `n` sources (reasons, then the ports, MSRs and MMIO behind them).

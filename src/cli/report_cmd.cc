@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "analysis/exit_stats.h"
@@ -10,7 +11,7 @@ namespace exitprof::cli {
 
 namespace {
 
-const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace"};
+const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace", "timeline"};
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -22,6 +23,22 @@ std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
     }
   }
   return out;
+}
+
+// "10ms", "250us", "1s", "500000ns", "auto" (0) -> nanoseconds.
+Result<uint64_t> ParseDuration(const std::string& text) {
+  if (text == "auto") return uint64_t{0};
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  std::string unit = text.substr(digits);
+  const std::map<std::string, uint64_t> units = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+  auto it = units.find(unit);
+  if (digits == 0 || digits > 12 || it == units.end()) {
+    return Fail("--timeline " + text + ": expected a bucket width such as 10ms, 250us, 1s, or auto");
+  }
+  uint64_t v = std::stoull(text.substr(0, digits)) * it->second;
+  if (v == 0) return Fail("--timeline " + text + ": the bucket width must be above 0");
+  return v;
 }
 
 }  // namespace
@@ -47,6 +64,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     std::vector<std::string> by;
     bool latency = false;
     bool explain = false;
+    std::string timeline;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
@@ -59,6 +77,9 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str();
   cmd->add_flag("--latency", o->latency, "Exit cost: kvm_exit -> kvm_entry per reason, percentiles and histograms");
   cmd->add_flag("--explain", o->explain, "What the top exit sources are and what usually removes them");
+  cmd->add_option("--timeline", o->timeline, "Exits per reason per time bucket: a width like 10ms, 1s, or auto")
+      ->expected(0, 1)
+      ->default_str("auto");
   cmd->add_option("--format", o->format, "Output: text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}))
       ->capture_default_str();
@@ -77,6 +98,12 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     filter.pid = o->pid;
     filter.vcpu = o->vcpu;
     filter.latency = o->latency;
+    if (cmd->count("--timeline")) {
+      filter.timeline = true;
+      auto width = ParseDuration(o->timeline.empty() ? "auto" : o->timeline);
+      if (!width) return ReportError(width.error());
+      filter.timeline_bucket_ns = *width;
+    }
     if (!o->time.empty()) {
       auto range = ParseTimeRange(o->time);
       if (!range) return ReportError(range.error());
@@ -86,7 +113,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     auto by = SplitCommas(o->by);
     for (const auto& section : by) {
       if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
-        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, latency, vm, vcpu, rip, pio, mmio, msr, userspace"});
+        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, latency, vm, vcpu, rip, pio, mmio, msr, userspace, timeline"});
       }
     }
     if (o->format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});

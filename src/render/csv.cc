@@ -48,6 +48,14 @@ std::string RenderCsv(const analysis::ReportModel& m, const std::string& table) 
       out += fmt::format("{},{},{},{},{},{:.1f},{},{},{},{},{},{}\n", Field(r.reason), r.idle ? 1 : 0, s.count, s.total_ns,
                          s.min_ns, s.mean_ns, s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns, s.max_ns, s.exact ? "exact" : "approximate");
     }
+  } else if (table == "timeline") {
+    out = "time_s,series,count\n";
+    for (const auto& s : m.timeline.series) {
+      for (size_t i = 0; i < s.counts.size(); ++i) {
+        uint64_t t = m.timeline.first_ns + i * m.timeline.bucket_ns;
+        out += fmt::format("{}.{:09},{},{}\n", t / 1000000000, t % 1000000000, Field(s.name), s.counts[i]);
+      }
+    }
   } else if (table == "userspace") {
     out = "reason,count\n";
     for (const auto& r : m.userspace_exits) out += fmt::format("{},{}\n", Field(r.name), r.count);

@@ -85,6 +85,11 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   j["msr"] = ordered_json::array();
   for (const auto& r : m.msr)
     j["msr"].push_back({{"index", Hex(r.index)}, {"direction", r.write ? "write" : "read"}, {"count", r.count}, {"name", r.name}});
+  if (m.has_timeline) {
+    ordered_json series = ordered_json::object();
+    for (const auto& s : m.timeline.series) series[s.name] = s.counts;
+    j["timeline"] = {{"of", m.timeline.of}, {"bucket_ns", m.timeline.bucket_ns}, {"first_ns", m.timeline.first_ns}, {"series", series}};
+  }
   if (!m.explain.empty()) {
     j["explain"] = ordered_json::array();
     for (const auto& e : m.explain)

@@ -149,6 +149,24 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
       out += fmt::format("  {:>10}  {:>#10x}  {:>5}  {}\n", r.count, r.index, r.write ? "write" : "read", r.name);
     out += "\n";
   }
+  if (m.has_timeline && Want(o, "timeline")) {
+    const auto& t = m.timeline_compact;
+    static const char* const kBars[] = {" ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
+    size_t width = t.series.empty() ? 0 : t.series[0].counts.size();
+    out += fmt::format("# Timeline of {}: {} buckets of {} from {}.{:06} s\n#\n", t.of == "exits" ? "exits" : "exits to userspace",
+                       width, Duration(static_cast<double>(t.bucket_ns)), t.first_ns / 1000000000, (t.first_ns % 1000000000) / 1000);
+    for (const auto& s : t.series) {
+      uint64_t peak = 0, total = 0;
+      for (uint64_t c : s.counts) {
+        peak = std::max(peak, c);
+        total += c;
+      }
+      std::string line;
+      for (uint64_t c : s.counts) line += kBars[c == 0 ? 0 : 1 + (c * 7) / peak];  // 1..8: any exit shows
+      out += fmt::format("  {:<22} |{}| peak {}/bucket, {} total\n", s.name, line, peak, total);
+    }
+    out += "\n";
+  }
   if (!m.explain.empty()) {
     out += m.has_latency ? "# What the costliest exits are, and what usually removes them\n#\n"
                          : "# What the most frequent exits are, and what usually removes them\n#\n";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "analysis/timeline.h"
 #include "test_support.h"
 
 namespace exitprof::testing {
@@ -206,6 +207,49 @@ TEST(DiffCommand, CountsAreThoseOfEachReport) {
     EXPECT_EQ(row["b"].get<double>(), want[row["key"]].second) << row;
   }
   EXPECT_EQ(seen, want.size());
+}
+
+}  // namespace
+}  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+TEST(Timeline, BucketsAddUpAndMatchTheEventTimes) {
+  const std::string f = SharedDir() + "/fixtures/small-vmx.data";
+  json j = json::parse(RunCommand(Exitprof() + " report -i " + f + " --timeline 5ms --format json").out);
+  ASSERT_EQ(j["timeline"]["bucket_ns"], 5000000);
+  std::map<std::string, uint64_t> totals;
+  for (auto& [name, counts] : j["timeline"]["series"].items())
+    for (const auto& c : counts) totals[name] += c.get<uint64_t>();
+  for (const auto& row : j["exits"]["by_reason"]) EXPECT_EQ(totals[row["reason"]], row["count"].get<uint64_t>());
+  // The same buckets counted from exitprof script's nanosecond timestamps.
+  auto script = RunCommand(Exitprof() + " script --ns -i " + f + " | grep 'reason HLT '");
+  std::map<uint64_t, uint64_t> hlt;
+  std::istringstream lines(script.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto colon = line.find(": ");
+    auto start = line.rfind(' ', colon - 1) + 1;
+    std::string ts = line.substr(start, colon - start);  // SECS.NNNNNNNNN
+    uint64_t ns = std::stoull(ts.substr(0, ts.find('.'))) * 1000000000ULL + std::stoull(ts.substr(ts.find('.') + 1));
+    ++hlt[ns / 5000000];
+  }
+  const uint64_t first = j["timeline"]["first_ns"].get<uint64_t>() / 5000000;
+  const auto& series = j["timeline"]["series"]["HLT"];
+  for (size_t i = 0; i < series.size(); ++i) EXPECT_EQ(series[i].get<uint64_t>(), hlt[first + i]) << "bucket " << i;
+}
+
+TEST(Timeline, AutomaticWidthStaysBounded) {
+  analysis::Timeline t;
+  for (uint64_t i = 0; i < 100000; ++i) t.Add(i * 1000000, static_cast<uint32_t>(i % 3));  // 100 s of 1 ms steps
+  auto d = t.Build();
+  EXPECT_LE(d.counts[0].size(), 512u);
+  uint64_t total = 0;
+  for (const auto& s : d.counts)
+    for (uint64_t c : s) total += c;
+  EXPECT_EQ(total, 100000u);
+  auto bad = RunCommand(Exitprof() + " report -i " + SharedDir() + "/fixtures/small-vmx.data --timeline 5 parsecs");
+  EXPECT_EQ(bad.status, 2);
 }
 
 }  // namespace
