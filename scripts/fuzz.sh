@@ -138,7 +138,7 @@ triage() {
     timeout 60 "$bin" -timeout=10 -rss_limit_mb=2048 "$f" >"$f.txt" 2>&1 || true
     key="$(
       {
-        grep -aoE 'SUMMARY: [A-Za-z]+: [A-Za-z-]+|ERROR: libFuzzer: [a-z-]+|runtime error: [a-z ]+' "$f.txt" | head -1
+        grep -aoE 'SUMMARY: [A-Za-z]+: [A-Za-z-]+|ERROR: libFuzzer: [a-z-]+|runtime error: [a-z -]+' "$f.txt" | head -1
         grep -aE '^    #[0-9]+ ' "$f.txt" | grep -avE '__interceptor_|__sanitizer|libFuzzer|fuzzer::|__asan|__ubsan' |
           sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ (in )?//; s/ \(BuildId.*//; s/\(([^()]*\/)?([^/()]+)\+(0x[0-9a-f]+)\)/\2+\3/; s/\(.*//' |
           head -3

@@ -32,6 +32,7 @@ void ExitStats::ResetCounts() {
   mmio_.clear();
   msr_.clear();
   uexits_.clear();
+  injected_.clear();
   uexits_by_thread_.clear();
   first_time_ = last_time_ = 0;
   filtered_samples_ = 0;
@@ -151,6 +152,11 @@ void ExitStats::OnEvent(const Event& e) {
     case KvmEvent::kMsr: {
       const auto& f = kvm_.msr();
       ++msr_[{static_cast<uint32_t>(f.ecx.Read(raw)), f.write.Read(raw) != 0}];
+      return;
+    }
+    case KvmEvent::kInjVirq: {
+      const auto& f = kvm_.inj_virq();
+      ++injected_[{static_cast<uint32_t>(f.vector.Read(raw)), f.soft.Read(raw) != 0}];
       return;
     }
     case KvmEvent::kUserspaceExit: {

@@ -80,6 +80,8 @@ class ExitStats : public perfdata::EventSink {
   const std::string& MmioTypeName(uint32_t type) const;
   const std::map<std::pair<uint32_t, bool>, uint64_t>& msr() const { return msr_; }
   const std::map<std::string, uint64_t>& userspace_exits() const { return uexits_; }
+  // Injected interrupts (kvm_inj_virq): (vector, soft) -> count.
+  const std::map<std::pair<uint32_t, bool>, uint64_t>& injected() const { return injected_; }
   // Userspace exits per vCPU thread (pid << 32 | tid): who exits when kvm_exit is not recorded.
   const std::unordered_map<uint64_t, uint64_t>& userspace_exits_by_thread() const { return uexits_by_thread_; }
   const std::unordered_map<uint32_t, ThreadName>& threads() const { return threads_; }
@@ -121,6 +123,7 @@ class ExitStats : public perfdata::EventSink {
   std::map<uint32_t, std::string> mmio_type_names_;
   std::map<std::pair<uint32_t, bool>, uint64_t> msr_;
   std::map<std::string, uint64_t> uexits_;
+  std::map<std::pair<uint32_t, bool>, uint64_t> injected_;
   std::unordered_map<uint64_t, uint64_t> uexits_by_thread_;
   std::unordered_map<uint32_t, ThreadName> threads_;
   uint64_t first_time_ = 0, last_time_ = 0;

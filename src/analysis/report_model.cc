@@ -227,6 +227,22 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   SortByCount(m.mmio, [](const MmioRow& a, const MmioRow& b) {
     return std::tie(a.gpa, a.type, a.len) < std::tie(b.gpa, b.type, b.len);
   });
+  std::map<uint64_t, ReportModel::MmioPageRow> pages;
+  for (const auto& r : m.mmio) {
+    if (r.type == "unsatisfied-read") continue;
+    auto& page = pages[r.gpa & ~0xfffULL];
+    page.page = r.gpa & ~0xfffULL;
+    (r.type == "write" ? page.writes : page.reads) += r.count;
+    if (page.name.empty()) page.name = kvm::MmioName(page.page);
+  }
+  for (const auto& [addr, row] : pages) m.mmio_pages.push_back(row);
+  std::sort(m.mmio_pages.begin(), m.mmio_pages.end(), [](const auto& a, const auto& b) {
+    return a.reads + a.writes != b.reads + b.writes ? a.reads + a.writes > b.reads + b.writes : a.page < b.page;
+  });
+  for (const auto& [key, count] : exits.injected()) m.injected.push_back({key.first, key.second, count});
+  std::sort(m.injected.begin(), m.injected.end(), [](const auto& a, const auto& b) {
+    return a.count != b.count ? a.count > b.count : a.vector < b.vector;
+  });
   for (const auto& [key, count] : exits.msr()) m.msr.push_back({key.first, key.second, count, kvm::MsrName(key.first)});
   SortByCount(m.msr, [](const MsrRow& a, const MsrRow& b) {
     return std::tie(a.index, a.write) < std::tie(b.index, b.write);

@@ -125,6 +125,18 @@ struct ReportModel {
   std::vector<PioThreadRow> pio_by_thread;
   std::vector<MmioRow> mmio;
   std::vector<MsrRow> msr;
+  struct MmioPageRow {
+    uint64_t page = 0;
+    uint64_t reads = 0, writes = 0;
+    std::string name;
+  };
+  std::vector<MmioPageRow> mmio_pages;  // accesses grouped by 4 KiB page (unsatisfied-read not counted twice)
+  struct InjectedRow {
+    uint32_t vector = 0;
+    bool soft = false;
+    uint64_t count = 0;
+  };
+  std::vector<InjectedRow> injected;
   std::vector<ExplainRow> explain;
   bool has_timeline = false;
   TimelineModel timeline;          // full resolution (JSON, CSV)

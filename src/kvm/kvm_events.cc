@@ -48,7 +48,12 @@ void KvmEvents::Bind(const perfdata::SessionInfo& info, const trace::TraceEvents
     } else if (n == "kvm_msr") {
       kinds_[i] = KvmEvent::kMsr;
       msr_ = {TraceEvents::Field(event, "write"), TraceEvents::Field(event, "ecx"),
-              TraceEvents::Field(event, "failed")};
+              TraceEvents::Field(event, "exception")};
+      if (!msr_.failed.valid()) msr_.failed = TraceEvents::Field(event, "failed");  // older kernels
+    } else if (n == "kvm_inj_virq") {
+      kinds_[i] = KvmEvent::kInjVirq;
+      inj_ = {TraceEvents::Field(event, "vector"), TraceEvents::Field(event, "soft"), TraceEvents::Field(event, "reinjected")};
+      if (!inj_.vector.valid()) inj_.vector = TraceEvents::Field(event, "irq");  // older kernels
     } else if (n == "kvm_userspace_exit") {
       kinds_[i] = KvmEvent::kUserspaceExit;
       uexit_event_ = event;

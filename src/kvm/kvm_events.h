@@ -15,7 +15,7 @@
 
 namespace exitprof::kvm {
 
-enum class KvmEvent : uint8_t { kOther, kExit, kEntry, kPio, kMmio, kMsr, kUserspaceExit };
+enum class KvmEvent : uint8_t { kOther, kExit, kEntry, kPio, kMmio, kMsr, kUserspaceExit, kInjVirq };
 
 struct ExitFields {
   trace::FieldRef exit_reason, guest_rip, isa, vcpu_id, info1, info2;
@@ -31,6 +31,9 @@ struct MmioFields {
 };
 struct MsrFields {
   trace::FieldRef write, ecx, failed;
+};
+struct InjVirqFields {
+  trace::FieldRef vector, soft, reinjected;
 };
 struct UserspaceExitFields {
   trace::FieldRef reason, errno_;
@@ -54,6 +57,7 @@ class KvmEvents {
   const MmioFields& mmio() const { return mmio_; }
   const MsrFields& msr() const { return msr_; }
   const UserspaceExitFields& userspace_exit() const { return uexit_; }
+  const InjVirqFields& inj_virq() const { return inj_; }
 
   // Names, rendered from one example payload the first time a value is seen.
   const std::string& ExitReasonName(std::span<const uint8_t> raw, uint32_t cpu);
@@ -82,6 +86,7 @@ class KvmEvents {
   MmioFields mmio_;
   MsrFields msr_;
   UserspaceExitFields uexit_;
+  InjVirqFields inj_;
   std::unordered_map<uint64_t, uint32_t> reason_ids_;
   // (isa, reason) -> id for the common small values, without hashing: the per-exit lookup.
   static constexpr uint64_t kDenseReasons = 4096, kDenseIsas = 4;

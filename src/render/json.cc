@@ -82,6 +82,11 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
     std::string direction = r.type == "write" ? "write" : "read";
     j["mmio"].push_back({{"gpa", Hex(r.gpa)}, {"direction", direction}, {"type", r.type}, {"len", r.len}, {"count", r.count}, {"name", r.name}});
   }
+  j["mmio_pages"] = ordered_json::array();
+  for (const auto& r : m.mmio_pages)
+    j["mmio_pages"].push_back({{"page", Hex(r.page)}, {"reads", r.reads}, {"writes", r.writes}, {"name", r.name}});
+  j["injected"] = ordered_json::array();
+  for (const auto& r : m.injected) j["injected"].push_back({{"vector", r.vector}, {"soft", r.soft}, {"count", r.count}});
   j["msr"] = ordered_json::array();
   for (const auto& r : m.msr)
     j["msr"].push_back({{"index", Hex(r.index)}, {"direction", r.write ? "write" : "read"}, {"count", r.count}, {"name", r.name}});

@@ -142,6 +142,18 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
       out += fmt::format("  {:>10}  {:>#18x}  {:>16}  {:>4}  {}\n", r.count, r.gpa, r.type, r.len, r.name);
     out += "\n";
   }
+  if (!m.mmio_pages.empty() && Want(o, "mmio")) {
+    out += "# MMIO by 4 KiB page\n#\n";
+    out += fmt::format("# {:>10}  {:>10}  {:>18}  {}\n", "Reads", "Writes", "Page", "Region");
+    for (const auto& r : m.mmio_pages) out += fmt::format("  {:>10}  {:>10}  {:>#18x}  {}\n", r.reads, r.writes, r.page, r.name);
+    out += "\n";
+  }
+  if (!m.injected.empty() && Want(o, "injected")) {
+    out += "# Injected interrupts (kvm_inj_virq)\n#\n";
+    out += fmt::format("# {:>10}  {:>6}  {}\n", "Count", "Vector", "Kind");
+    for (const auto& r : m.injected) out += fmt::format("  {:>10}  {:>#6x}  {}\n", r.count, r.vector, r.soft ? "soft (INTn)" : "IRQ");
+    out += "\n";
+  }
   if (!m.msr.empty() && Want(o, "msr")) {
     out += "# MSR accesses (kvm_msr)\n#\n";
     out += fmt::format("# {:>10}  {:>10}  {:>5}  {}\n", "Count", "MSR", "Dir", "Name");

@@ -167,6 +167,14 @@ TEST(Drilldowns, KnownNamesAndExplanations) {
   EXPECT_EQ(port_names["0xcfc"], "PCI config data");
   EXPECT_EQ(port_names["0x608"], "ACPI PM timer (q35)");
   EXPECT_EQ(mmio_names["0xfed000f0"], "HPET");
+  // Pages add up to the accesses (a read's unsatisfied-read half is not a second access).
+  uint64_t accesses = 0, paged = 0;
+  for (const auto& row : j["mmio"])
+    if (row["type"] != "unsatisfied-read") accesses += row["count"].get<uint64_t>();
+  for (const auto& row : j["mmio_pages"]) paged += row["reads"].get<uint64_t>() + row["writes"].get<uint64_t>();
+  EXPECT_EQ(paged, accesses);
+  EXPECT_EQ(j["mmio_pages"][0]["page"], "0xfed00000");
+  EXPECT_EQ(j["mmio_pages"][0]["reads"], 299);
   ASSERT_GE(j["explain"].size(), 3u);
   EXPECT_EQ(j["explain"][0]["source"], "HLT");  // by exit time with --latency
   EXPECT_NE(j["explain"][0]["remedy"].get<std::string>().find("halt_poll_ns"), std::string::npos);
