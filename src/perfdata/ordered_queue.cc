@@ -8,10 +8,13 @@ namespace exitprof::perfdata {
 namespace {
 constexpr size_t kChunkSize = 4u << 20;
 
-// Min-heap order on (time, seq): std::push_heap builds a max-heap, so invert.
-bool Later(const QueuedRecord& a, const QueuedRecord& b) {
-  return a.time != b.time ? a.time > b.time : a.seq > b.seq;
-}
+// Min-heap order on (time, seq): std::push_heap builds a max-heap, so invert. A functor (not
+// a function pointer) so that the heap operations inline it.
+struct Later {
+  bool operator()(const QueuedRecord& a, const QueuedRecord& b) const {
+    return a.time != b.time ? a.time > b.time : a.seq > b.seq;
+  }
+};
 }  // namespace
 
 uint8_t* ChunkArena::Allocate(size_t n, int64_t& chunk_id) {
@@ -55,11 +58,11 @@ void OrderedQueue::Push(const QueuedRecord& r) {
   if (q.time < last_popped_) ++unordered_;
   if (q.time > max_time_) max_time_ = q.time;
   heap_.push_back(q);
-  std::push_heap(heap_.begin(), heap_.end(), Later);
+  std::push_heap(heap_.begin(), heap_.end(), Later{});
 }
 
 QueuedRecord OrderedQueue::PopFront() {
-  std::pop_heap(heap_.begin(), heap_.end(), Later);
+  std::pop_heap(heap_.begin(), heap_.end(), Later{});
   QueuedRecord r = heap_.back();
   heap_.pop_back();
   last_popped_ = r.time;
