@@ -15,7 +15,7 @@ packages=(
   # a third-party VMM for the live tests (QEMU boots our tiny multiboot guest with qboot)
   qemu-system-x86
   # fuzzing (libFuzzer ships with clang's runtime)
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev llvm-14 zstd
 )
 
 missing=()

@@ -232,14 +232,22 @@ Result<void> Reader::Impl::RunStream() {
                              ? (size >= 12 ? LoadLE<uint32_t>(dst + 8) : 0)
                              : (size >= 16 ? LoadLE<uint64_t>(dst + 8) : 0);
       if (payload > (1ULL << 32)) return Fail(Where(record_offset) + ": implausible payload size");
-      uint8_t* out = nullptr;
       if (type == kRecordHeaderTracingData) {
-        info.tracing_data.resize(payload);
-        out = info.tracing_data.data();
+        // Grow with what arrives: a damaged size must not allocate gigabytes up front.
+        info.tracing_data.clear();
+        for (uint64_t done = 0; done < payload;) {
+          const size_t n = static_cast<size_t>(std::min<uint64_t>(payload - done, kStreamBuffer));
+          info.tracing_data.resize(done + n);
+          got = StreamRead(info.tracing_data.data() + done, n, offset + done, "record payload");
+          if (!got) return tl::unexpected(got.error());
+          if (!*got) return Fail(Where(offset) + ": input ends before a record's payload");
+          done += n;
+        }
+      } else {
+        got = StreamRead(nullptr, payload, offset, "record payload");
+        if (!got) return tl::unexpected(got.error());
+        if (!*got && payload) return Fail(Where(offset) + ": input ends before a record's payload");
       }
-      got = StreamRead(out, payload, offset, "record payload");
-      if (!got) return tl::unexpected(got.error());
-      if (!*got && payload) return Fail(Where(offset) + ": input ends before a record's payload");
       offset += payload;
       ++stats_.records;
       ++stats_.records_by_type[type];
@@ -315,6 +323,12 @@ Result<void> Reader::Impl::HandleUserRecord(std::span<const uint8_t> rec, uint64
 }
 
 Result<void> Reader::Impl::AddAttr(std::span<const uint8_t> rec, uint64_t offset) {
+  // The sinks sized their tables by the attrs OnSessionReady gave them: an ATTR record after
+  // that (a damaged or reordered stream) is not added; its samples count as unknown ids.
+  if (ready_) {
+    ++stats_.damaged_records;
+    return {};
+  }
   if (rec.size() < kRecordHeader + kAttrSizeVer0) {
     return Fail(Where(offset) + ": ATTR record of " + std::to_string(rec.size()) + " bytes, expected at least 72");
   }

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "base/result.h"
 #include "trace/tracing_data.h"
@@ -68,11 +69,16 @@ class TraceEvents {
                      std::string& out) const;
 
   tep_handle* handle() const { return tep_; }
+  // Formats skipped because libtraceevent crashes on them (damaged or hostile input).
+  size_t unparseable_formats() const { return unparseable_; }
 
  private:
   TraceEvents() = default;
   tep_handle* tep_ = nullptr;
+  size_t unparseable_ = 0;
   trace_seq* seq_ = nullptr;
+  size_t fixed_end_ = 0;                  // the furthest any event's fixed fields reach
+  mutable std::vector<uint8_t> scratch_;  // FormatPayload: the record, then zeros
 };
 
 }  // namespace exitprof::trace

@@ -112,3 +112,26 @@ TEST(HostileInput, TruncatedPipeStreamSaysTruncated) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+TEST(HostileInput, FuzzerFindingsStayFixed) {
+  // Inputs the fuzzers once crashed on (late ATTR records, a tracepoint without RAW, a 4 GB
+  // pipe TRACING_DATA claim, formats that crash libtraceevent's parser, printk lines without
+  // a newline): each is now read or refused with status 2, never a signal.
+  const std::string dir = SourceDir() + "/fuzz/corpus/perfdata";
+  for (const char* name : {"crash-perfdata-late-attr.data", "crash-perfdata-parse-event-null.data",
+                           "crash-perfdata-parse-event-null2.data", "crash-perfdata-pipe-tracing-data-4g.data",
+                           "crash-perfdata-printk-no-newline.data", "crash-perfdata-tracepoint-without-raw.data"}) {
+    const std::string path = dir + "/" + name;
+    for (const std::string cmd : {" report -i " + path, " script -i " + path, " report -i - < " + path}) {
+      auto r = RunCommand(Exitprof() + cmd);
+      EXPECT_TRUE(r.status == 0 || r.status == 2) << name << ": status " << r.status << " " << r.err;
+      if (r.status == 2) EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace exitprof::testing
