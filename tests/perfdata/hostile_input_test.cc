@@ -128,7 +128,9 @@ TEST(HostileInput, FuzzerFindingsStayFixed) {
     for (const std::string cmd : {" report -i " + path, " script -i " + path, " report -i - < " + path}) {
       auto r = RunCommand(Exitprof() + cmd);
       EXPECT_TRUE(r.status == 0 || r.status == 2) << name << ": status " << r.status << " " << r.err;
-      if (r.status == 2) EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      if (r.status == 2) {
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      }
     }
   }
 }
