@@ -131,3 +131,47 @@ TEST(ExitLatency, PastTheCapPercentilesStayWithinTheSketchError) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+// perf kvm stat --event=ioport|mmio: counts per "0x3f8:POUT" / "0xfed000f0:R" key. exitprof's
+// pio and mmio tables must give the same counts (perf's MMIO read is one access; its
+// unsatisfied-read half is not counted twice).
+std::map<std::string, uint64_t> PerfKvmKeys(const std::string& path, const std::string& event) {
+  auto perf = RunCommand("perf kvm -i " + path + " stat report --event=" + event);
+  std::map<std::string, uint64_t> out;
+  std::regex row(R"(^\s*(0x[0-9a-f]+:(?:POUT|PIN|R|W))\s+(\d+)\s)");
+  std::istringstream lines(perf.out + perf.err);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) out[m[1].str()] = std::stoull(m[2].str());
+  }
+  return out;
+}
+
+TEST_P(LatencyFixture, PortAndMmioCountsEqualPerfKvmStat) {
+  const std::string path = SharedDir() + "/fixtures/" + GetParam();
+  if (!FileExists(path)) GTEST_SKIP() << "needs " << path;
+  json j = json::parse(RunCommand(Exitprof() + " report -i " + path + " --format json").out);
+  std::map<std::string, uint64_t> pio, mmio;
+  for (const auto& r : j["pio"]) pio[r["port"].get<std::string>() + (r["direction"] == "write" ? ":POUT" : ":PIN")] += r["count"].get<uint64_t>();
+  for (const auto& r : j["mmio"]) {
+    if (r["type"] == "unsatisfied-read") continue;
+    mmio[r["gpa"].get<std::string>() + (r["type"] == "write" ? ":W" : ":R")] += r["count"].get<uint64_t>();
+  }
+  std::ifstream in(path + ".truth.json");
+  json truth = json::parse(in);
+  std::map<std::string, uint64_t> want_pio, want_mmio;
+  for (auto& [k, v] : truth["perf_kvm_stat"]["ioport"]["events"].items()) want_pio[k] = v["samples"];
+  for (auto& [k, v] : truth["perf_kvm_stat"]["mmio"]["events"].items()) want_mmio[k] = v["samples"];
+  EXPECT_EQ(pio, want_pio);
+  EXPECT_EQ(mmio, want_mmio);
+  if (!HavePerf()) GTEST_SKIP() << "perf not installed: perf kvm stat cross-check skipped";
+  EXPECT_EQ(pio, PerfKvmKeys(path, "ioport"));
+  // perf kvm stat's mmio table needs VMX's EPT_MISCONFIG exits; on SVM it shows nothing.
+  if (GetParam() == "small-vmx.data") EXPECT_EQ(mmio, PerfKvmKeys(path, "mmio"));
+}
+
+}  // namespace
+}  // namespace exitprof::testing
