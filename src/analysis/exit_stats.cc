@@ -10,13 +10,9 @@ using kvm::KvmEvent;
 using perfdata::Event;
 
 Result<void> ExitStats::OnSessionReady(const perfdata::SessionInfo& info) {
-  if (!info.tracing_data.empty()) {
-    auto data = trace::ParseTracingData(info.tracing_data, info.path);
-    if (!data) return tl::unexpected(data.error());
-    auto events = trace::TraceEvents::Create(*data, info.path);
-    if (!events) return tl::unexpected(events.error());
-    trace_ = std::move(*events);
-  }
+  auto events = trace::TraceEvents::FromTracingData(info.tracing_data, info.path);
+  if (!events) return tl::unexpected(events.error());
+  trace_ = std::move(*events);
   kvm_.Bind(info, trace_.get());
   samples_by_attr_.assign(info.attrs.size(), 0);
   return {};

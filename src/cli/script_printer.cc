@@ -11,13 +11,9 @@ namespace exitprof::cli {
 ScriptPrinter::~ScriptPrinter() { std::fflush(out_); }
 
 Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
-  if (!info.tracing_data.empty()) {
-    auto data = trace::ParseTracingData(info.tracing_data, info.path);
-    if (!data) return tl::unexpected(data.error());
-    auto events = trace::TraceEvents::Create(*data, info.path);
-    if (!events) return tl::unexpected(events.error());
-    trace_ = std::move(*events);
-  }
+  auto events = trace::TraceEvents::FromTracingData(info.tracing_data, info.path);
+  if (!events) return tl::unexpected(events.error());
+  trace_ = std::move(*events);
   for (const auto& attr : info.attrs) {
     tep_event* event = nullptr;
     std::string name = attr.name;

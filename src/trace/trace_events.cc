@@ -150,6 +150,13 @@ Result<std::unique_ptr<TraceEvents>> TraceEvents::Create(const TracingData& data
   return events;
 }
 
+Result<std::unique_ptr<TraceEvents>> TraceEvents::FromTracingData(std::span<const uint8_t> bytes, const std::string& where) {
+  if (bytes.empty()) return std::unique_ptr<TraceEvents>();
+  auto data = ParseTracingData(bytes, where);
+  if (!data) return tl::unexpected(data.error());
+  return Create(*data, where);
+}
+
 TraceEvents::~TraceEvents() {
   if (seq_) {
     trace_seq_destroy(seq_);

@@ -54,6 +54,8 @@ struct FieldRef {
 class TraceEvents {
  public:
   static Result<std::unique_ptr<TraceEvents>> Create(const TracingData& data, const std::string& where);
+  // From a recording's TRACING_DATA bytes; null (not an error) when there are none.
+  static Result<std::unique_ptr<TraceEvents>> FromTracingData(std::span<const uint8_t> bytes, const std::string& where);
   ~TraceEvents();
   TraceEvents(const TraceEvents&) = delete;
   TraceEvents& operator=(const TraceEvents&) = delete;
