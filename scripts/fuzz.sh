@@ -125,7 +125,7 @@ report_crash() {
   echo "---- $what: $log ----"
   grep -a '^SUMMARY: \|ERROR: libFuzzer: ' "$log" | sort | uniq -c | sed 's/^/  /' || true
   sed -n '/ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:\|ERROR: libFuzzer/,/^SUMMARY/p' "$log" |
-    grep -av '^  0x\|^Shadow\|^  [A-Z][a-z]' | head -60
+    grep -av '^  0x\|^Shadow\|^  [A-Z][a-z]' | head -60 || true  # head closes early: not a failure
 }
 
 # Replays each saved input, keeps its report beside it (FILE.txt) and groups the inputs by
@@ -138,10 +138,10 @@ triage() {
     timeout 60 "$bin" -timeout=10 -rss_limit_mb=2048 "$f" >"$f.txt" 2>&1 || true
     key="$(
       {
-        grep -aoE 'SUMMARY: [A-Za-z]+: [A-Za-z-]+|ERROR: libFuzzer: [a-z-]+|runtime error: [a-z -]+' "$f.txt" | head -1
+        grep -aoE 'SUMMARY: [A-Za-z]+: [A-Za-z-]+|ERROR: libFuzzer: [a-z-]+|runtime error: [a-z -]+' "$f.txt" | head -1 || true
         grep -aE '^    #[0-9]+ ' "$f.txt" | grep -avE '__interceptor_|__sanitizer|libFuzzer|fuzzer::|__asan|__ubsan' |
           sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ (in )?//; s/ \(BuildId.*//; s/\(([^()]*\/)?([^/()]+)\+(0x[0-9a-f]+)\)/\2+\3/; s/\(.*//' |
-          head -3
+          head -3 || true
       } | tr '\n' '|' | sed 's/|$//')"
     [[ -z "$key" ]] && key="(did not reproduce on replay)"
     groups+="$key"$'\t'"$f"$'\n'
