@@ -173,6 +173,11 @@ for t in "${TARGETS[@]}"; do
     work="$SCRATCH/$name"
     mkdir -p "$work"
     cp -r "$corpus/." "$work/"
+    # Real recordings by other tools (shared/realdata, beside the checkout) seed the perf.data
+    # target too; they are read from there, not copied into the repository.
+    if [[ $name == perfdata && -d "$ROOT/../shared/realdata/perf" ]]; then
+      find "$ROOT/../shared/realdata/perf" -type f -size -70k -exec cp {} "$work/" \;
+    fi
     log="$SCRATCH/$t.fuzz.log"
     marker="$SCRATCH/$t.marker"
     touch "$marker"
