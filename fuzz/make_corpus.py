@@ -138,13 +138,8 @@ def main():
     for name, data in made.items():
         write(os.path.join(perf_dir, name), data)
     write(os.path.join(perf_dir, "gen-vmx-pipe-zstd.data"), compressed_pipe(made["gen-vmx-pipe.data"]))
-    for name in REAL:
-        src = os.path.join(args.realdata, name)
-        if not os.path.exists(src):
-            print(f"warning: {src} missing, skipped", file=sys.stderr)
-            continue
-        with open(src, "rb") as f:
-            write(os.path.join(perf_dir, name), f.read())
+    # The real recordings in shared/realdata (REAL) are not copied into the corpus:
+    # scripts/fuzz.sh adds them to its scratch corpus from ../shared at run time.
 
     blobs = [
         ("gen-vmx.td", made["gen-vmx.data"], kvm_exit_payload(30, 1)),          # IO_INSTRUCTION
