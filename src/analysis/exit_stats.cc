@@ -45,6 +45,26 @@ const std::string& ExitStats::MmioTypeName(uint32_t type) const {
   return it == mmio_type_names_.end() ? unknown : it->second;
 }
 
+std::vector<bool> ExitStats::CountOnlyAttrs() const {
+  std::vector<bool> out(samples_by_attr_.size(), false);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const KvmEvent kind = kvm_.KindOf(static_cast<int>(i));
+    // Entries matter only for pairing; other events are only counted.
+    out[i] = kind == KvmEvent::kOther || (kind == KvmEvent::kEntry && !filter_.latency);
+  }
+  return out;
+}
+
+void ExitStats::OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) {
+  if (filter_.pid && pid != *filter_.pid) return;
+  if (filter_.time_begin_ns && time < *filter_.time_begin_ns) return;
+  if (filter_.time_end_ns && time > *filter_.time_end_ns) return;
+  ++samples_by_attr_[static_cast<size_t>(attr_index)];
+  ++filtered_samples_;
+  if (first_time_ == 0 || time < first_time_) first_time_ = time;
+  if (time > last_time_) last_time_ = time;
+}
+
 bool ExitStats::Keep(const Event& e) const {
   if (filter_.pid && e.pid != *filter_.pid) return false;
   if (filter_.time_begin_ns && e.time < *filter_.time_begin_ns) return false;

@@ -63,6 +63,8 @@ class ExitStats : public perfdata::EventSink {
 
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
+  std::vector<bool> CountOnlyAttrs() const override;
+  void OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) override;
   // Starts a new interval (live views): counts go, thread names and decoders stay.
   void ResetCounts();
 

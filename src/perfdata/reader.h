@@ -38,6 +38,10 @@ class EventSink {
   // Called once the session's attrs and tracing data are known, before the first sample.
   virtual Result<void> OnSessionReady(const SessionInfo& info) = 0;
   virtual void OnEvent(const Event& event) = 0;
+  // Attrs whose samples the sink only counts (called after OnSessionReady). Their samples are
+  // not decoded: OnSampleCounted gets what counting needs. Empty = decode every sample.
+  virtual std::vector<bool> CountOnlyAttrs() const { return {}; }
+  virtual void OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) {}
 };
 
 class Reader {

@@ -71,6 +71,7 @@ void SampleParser::SetAttrs(const std::vector<EventAttr>& attrs) {
     if (st & kSampleCpu) l.cpu = w++;
     if (st & kSamplePeriod) l.period = w++;
     l.fixed_end = kHeader + 8u * static_cast<uint32_t>(w);
+    l.raw_next = (st & kSampleRaw) && !(st & (kSampleRead | kSampleCallchain));
     layouts_.push_back(l);
   }
   for (auto& slot : cache_) slot = CachedId{};
@@ -159,6 +160,15 @@ bool SampleParser::ParseTrailer(std::span<const uint8_t> record, Event& e) const
   return r.ok();
 }
 
+bool SampleParser::PidAndTime(int index, std::span<const uint8_t> record, uint32_t& pid, uint64_t& time) const {
+  const Layout& l = layouts_[static_cast<size_t>(index)];
+  if (record.size() < l.fixed_end) return false;
+  const uint8_t* p = record.data() + kHeader;
+  pid = l.tid >= 0 ? LoadLE<uint32_t>(p + 8 * l.tid) : 0;
+  time = l.time >= 0 ? LoadLE<uint64_t>(p + 8 * l.time) : 0;
+  return true;
+}
+
 bool SampleParser::ParseSample(std::span<const uint8_t> record, Event& e) const {
   int index = AttrIndexForSample(record);
   if (index < 0) return false;
@@ -186,6 +196,14 @@ bool SampleParser::ParseSampleAs(int index, std::span<const uint8_t> record, Eve
   if (l.stream >= 0) e.stream_id = LoadLE<uint64_t>(p + 8 * l.stream);
   if (l.cpu >= 0) e.cpu = LoadLE<uint32_t>(p + 8 * l.cpu);
   if (l.period >= 0) e.period = LoadLE<uint64_t>(p + 8 * l.period);
+  if (l.raw_next && !(st & ~(kSampleKnownMask & ((kSampleRaw << 1) - 1)))) {
+    // The hot case: RAW right after the fixed fields, nothing after it.
+    if (record.size() < l.fixed_end + 4) return false;
+    const uint32_t size = LoadLE<uint32_t>(record.data() + l.fixed_end);
+    if (size > record.size() - l.fixed_end - 4) return false;
+    e.raw = record.subspan(l.fixed_end + 4, size);
+    return true;
+  }
   ByteReader r(record.subspan(l.fixed_end));
   if (st & kSampleRead) {
     const uint64_t rf = attr.read_format;

@@ -23,6 +23,8 @@ class SampleParser {
   bool ParseSample(std::span<const uint8_t> record, Event& e) const;
   // The same, for a record whose attr index is already known (>= 0).
   bool ParseSampleAs(int attr_index, std::span<const uint8_t> record, Event& e) const;
+  // Only the pid and time of a sample (fixed places): for samples that are just counted.
+  bool PidAndTime(int attr_index, std::span<const uint8_t> record, uint32_t& pid, uint64_t& time) const;
   // Fills e's sample_id fields from the trailer of a non-sample kernel record.
   bool ParseTrailer(std::span<const uint8_t> record, Event& e) const;
 
@@ -35,6 +37,7 @@ class SampleParser {
   struct Layout {
     uint32_t fixed_end = 0;  // bytes from the record start past the last fixed field
     int8_t ip = -1, tid = -1, time = -1, addr = -1, id = -1, stream = -1, cpu = -1, period = -1;
+    bool raw_next = false;  // RAW follows the fixed fields directly (tracepoint samples)
   };
   std::vector<Layout> layouts_;
   const std::vector<EventAttr>* attrs_ = nullptr;
