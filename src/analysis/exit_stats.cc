@@ -56,20 +56,21 @@ std::vector<bool> ExitStats::CountOnlyAttrs() const {
 }
 
 void ExitStats::OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) {
-  if (filter_.pid && pid != *filter_.pid) return;
-  if (filter_.time_begin_ns && time < *filter_.time_begin_ns) return;
-  if (filter_.time_end_ns && time > *filter_.time_end_ns) return;
+  if (Keep(pid, time)) CountSample(attr_index, time);
+}
+
+bool ExitStats::Keep(uint32_t pid, uint64_t time) const {
+  if (filter_.pid && pid != *filter_.pid) return false;
+  if (filter_.time_begin_ns && time < *filter_.time_begin_ns) return false;
+  if (filter_.time_end_ns && time > *filter_.time_end_ns) return false;
+  return true;
+}
+
+void ExitStats::CountSample(int attr_index, uint64_t time) {
   ++samples_by_attr_[static_cast<size_t>(attr_index)];
   ++filtered_samples_;
   if (first_time_ == 0 || time < first_time_) first_time_ = time;
   if (time > last_time_) last_time_ = time;
-}
-
-bool ExitStats::Keep(const Event& e) const {
-  if (filter_.pid && e.pid != *filter_.pid) return false;
-  if (filter_.time_begin_ns && e.time < *filter_.time_begin_ns) return false;
-  if (filter_.time_end_ns && e.time > *filter_.time_end_ns) return false;
-  return true;
 }
 
 bool ExitStats::ReasonShown(uint32_t id) const {
@@ -105,11 +106,8 @@ void ExitStats::OnEvent(const Event& e) {
     return;
   }
   if (e.type != perfdata::kRecordSample) return;
-  if (!Keep(e)) return;
-  ++samples_by_attr_[static_cast<size_t>(e.attr_index)];
-  ++filtered_samples_;
-  if (first_time_ == 0 || e.time < first_time_) first_time_ = e.time;
-  if (e.time > last_time_) last_time_ = e.time;
+  if (!Keep(e.pid, e.time)) return;
+  CountSample(e.attr_index, e.time);
   const auto raw = e.raw;
   switch (kvm_.KindOf(e.attr_index)) {
     case KvmEvent::kExit: {

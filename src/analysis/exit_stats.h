@@ -103,7 +103,8 @@ class ExitStats : public perfdata::EventSink {
   bool ReasonShown(uint32_t reason_id) const;
 
  private:
-  bool Keep(const perfdata::Event& e) const;
+  bool Keep(uint32_t pid, uint64_t time) const;  // the -p and --time filters
+  void CountSample(int attr_index, uint64_t time);
   bool ReasonSelected(uint32_t reason_id);
 
   ExitFilter filter_;

@@ -11,6 +11,7 @@
 
 #include "base/result.h"
 #include "analysis/report_model.h"
+#include "capture/recorder.h"
 #include "perfdata/reader.h"
 
 namespace exitprof::cli {
@@ -22,6 +23,9 @@ std::function<int()> AddRecordCommand(CLI::App& app);
 std::function<int()> AddDemoCommand(CLI::App& app);
 std::function<int()> AddTopCommand(CLI::App& app);
 std::function<int()> AddDiffCommand(CLI::App& app);
+
+// Says once, plainly, when kvm_exit fired 0 times while other kvm events fired (PVM hosts).
+void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);
 
 // Reads a recording and builds the report model (the work behind `report`).
 Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top);

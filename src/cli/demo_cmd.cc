@@ -14,8 +14,6 @@
 
 namespace exitprof::cli {
 
-void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);
-
 namespace {
 
 struct Expected {

@@ -24,6 +24,12 @@ constexpr size_t kRecordHeader = 8;
 constexpr uint64_t kReleaseEvery = 16u << 20;
 constexpr uint64_t kProgressEvery = 64u << 20;
 constexpr size_t kStreamBuffer = 1u << 20;
+
+// TRACING_DATA (u32 size) and AUXTRACE (u64 size) records are followed by that many bytes.
+uint64_t TrailingPayloadSize(std::span<const uint8_t> rec) {
+  if (LoadLE<uint32_t>(rec.data()) == kRecordHeaderTracingData) return rec.size() >= 12 ? LoadLE<uint32_t>(rec.data() + 8) : 0;
+  return rec.size() >= 16 ? LoadLE<uint64_t>(rec.data() + 8) : 0;
+}
 }  // namespace
 
 uint64_t ReadStats::samples() const {
@@ -56,6 +62,7 @@ class Reader::Impl {
   Result<void> Decompress(std::span<const uint8_t> payload, uint64_t offset);
   Result<void> EnsureReady();
   void Deliver(const QueuedRecord& q);
+  void CountSample(int attr_index, bool has_time, uint64_t time);
   void Enqueue(const QueuedRecord& q);
   Result<void> AddAttr(std::span<const uint8_t> rec, uint64_t offset);
   void NameFromEventUpdate(std::span<const uint8_t> rec);
@@ -152,9 +159,7 @@ Result<void> Reader::Impl::RunMapped(std::span<const uint8_t> data, uint64_t bas
     pos += size;
     // Records that carry a payload after themselves.
     if (type == kRecordHeaderTracingData || type == kRecordAuxtrace) {
-      uint64_t payload = type == kRecordHeaderTracingData
-                             ? (size >= 12 ? LoadLE<uint32_t>(rec.data() + 8) : 0)
-                             : (size >= 16 ? LoadLE<uint64_t>(rec.data() + 8) : 0);
+      uint64_t payload = TrailingPayloadSize(rec);
       if (payload > data.size() - pos) {
         return Fail(Where(offset) + ": " + RecordTypeName(type) + " payload of " +
                     std::to_string(payload) + " bytes runs past the end of the data");
@@ -232,9 +237,7 @@ Result<void> Reader::Impl::RunStream() {
     uint64_t record_offset = offset;
     offset += size;
     if (type == kRecordHeaderTracingData || type == kRecordAuxtrace) {
-      uint64_t payload = type == kRecordHeaderTracingData
-                             ? (size >= 12 ? LoadLE<uint32_t>(dst + 8) : 0)
-                             : (size >= 16 ? LoadLE<uint64_t>(dst + 8) : 0);
+      uint64_t payload = TrailingPayloadSize(rec);
       if (payload > (1ULL << 32)) return Fail(Where(record_offset) + ": implausible payload size");
       if (type == kRecordHeaderTracingData) {
         // Grow with what arrives: a damaged size must not allocate gigabytes up front.
@@ -408,6 +411,13 @@ Result<void> Reader::Impl::Decompress(std::span<const uint8_t> payload, uint64_t
   return {};
 }
 
+void Reader::Impl::CountSample(int attr_index, bool has_time, uint64_t time) {
+  ++stats_.samples_by_attr[static_cast<size_t>(attr_index)];
+  if (!has_time) return;
+  if (stats_.first_sample_time == 0 || time < stats_.first_sample_time) stats_.first_sample_time = time;
+  if (time > stats_.last_sample_time) stats_.last_sample_time = time;
+}
+
 void Reader::Impl::Deliver(const QueuedRecord& q) {
   // Samples the sink only counts skip decoding: the hot path for kvm_entry in plain reports.
   if (LoadLE<uint32_t>(q.data) == kRecordSample) {
@@ -416,9 +426,7 @@ void Reader::Impl::Deliver(const QueuedRecord& q) {
     uint32_t pid;
     uint64_t time;
     if (index >= 0 && count_only_[static_cast<size_t>(index)] && parser_.PidAndTime(index, rec, pid, time)) {
-      ++stats_.samples_by_attr[static_cast<size_t>(index)];
-      if (stats_.first_sample_time == 0 || time < stats_.first_sample_time) stats_.first_sample_time = time;
-      if (time > stats_.last_sample_time) stats_.last_sample_time = time;
+      CountSample(index, true, time);
       sink_->OnSampleCounted(index, pid, time);
       if (q.chunk >= 0) arena_.Release(q.chunk);
       return;
@@ -441,11 +449,7 @@ void Reader::Impl::Deliver(const QueuedRecord& q) {
   switch (result) {
     case DecodeResult::kOk:
       if (e.type == kRecordSample) {
-        ++stats_.samples_by_attr[static_cast<size_t>(e.attr_index)];
-        if (e.has_time) {
-          if (stats_.first_sample_time == 0 || e.time < stats_.first_sample_time) stats_.first_sample_time = e.time;
-          if (e.time > stats_.last_sample_time) stats_.last_sample_time = e.time;
-        }
+        CountSample(e.attr_index, e.has_time, e.time);
       } else if (e.type == kRecordLost) {
         stats_.lost_events += e.lost;
       } else if (e.type == kRecordLostSamples) {

@@ -40,6 +40,13 @@ void PutPerfString(std::vector<uint8_t>& out, const std::string& s) {
   std::memcpy(out.data() + start, s.data(), s.size());
 }
 
+// A NUL-terminated name padded to a multiple of 8 bytes, as the kernel lays out COMM and MMAP.
+void PutPaddedName(std::vector<uint8_t>& out, const std::string& s) {
+  size_t start = out.size();
+  out.resize(start + (s.size() + 1 + 7) / 8 * 8, 0);
+  std::memcpy(out.data() + start, s.data(), s.size());
+}
+
 Result<void> WriteAll(int fd, const uint8_t* data, size_t n, const std::string& path) {
   while (n > 0) {
     ssize_t w = ::write(fd, data, n);
@@ -264,11 +271,7 @@ Result<void> Writer::WriteComm(uint32_t pid, uint32_t tid, const std::string& co
   PutHeader(rec, kRecordComm, exec ? kMiscCommExec : 0, 0);
   Put<uint32_t>(rec, pid);
   Put<uint32_t>(rec, tid);
-  std::string name = comm.substr(0, 15);
-  size_t len = (name.size() + 1 + 7) / 8 * 8;
-  size_t start = rec.size();
-  rec.resize(start + len, 0);
-  std::memcpy(rec.data() + start, name.data(), name.size());
+  PutPaddedName(rec, comm.substr(0, 15));
   AppendSampleId(rec, pid, tid, time, 0);
   SetRecordSize(rec);
   return Append(rec);
@@ -306,10 +309,7 @@ Result<void> Writer::WriteMmap(uint32_t pid, uint32_t tid, uint64_t start, uint6
   Put<uint64_t>(rec, start);
   Put<uint64_t>(rec, len);
   Put<uint64_t>(rec, pgoff);
-  size_t name_len = (filename.size() + 1 + 7) / 8 * 8;
-  size_t at = rec.size();
-  rec.resize(at + name_len, 0);
-  std::memcpy(rec.data() + at, filename.data(), filename.size());
+  PutPaddedName(rec, filename);
   AppendSampleId(rec, pid, tid, time, 0);
   SetRecordSize(rec);
   return Append(rec);

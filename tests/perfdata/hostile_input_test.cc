@@ -125,7 +125,7 @@ TEST(HostileInput, FuzzerFindingsStayFixed) {
                            "crash-perfdata-parse-event-null2.data", "crash-perfdata-pipe-tracing-data-4g.data",
                            "crash-perfdata-printk-no-newline.data", "crash-perfdata-tracepoint-without-raw.data"}) {
     const std::string path = dir + "/" + name;
-    for (const std::string cmd : {" report -i " + path, " script -i " + path, " report -i - < " + path}) {
+    for (const std::string& cmd : {" report -i " + path, " script -i " + path, " report -i - < " + path}) {
       auto r = RunCommand(Exitprof() + cmd);
       EXPECT_TRUE(r.status == 0 || r.status == 2) << name << ": status " << r.status << " " << r.err;
       if (r.status == 2) {

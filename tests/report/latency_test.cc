@@ -170,7 +170,9 @@ TEST_P(LatencyFixture, PortAndMmioCountsEqualPerfKvmStat) {
   if (!HavePerf()) GTEST_SKIP() << "perf not installed: perf kvm stat cross-check skipped";
   EXPECT_EQ(pio, PerfKvmKeys(path, "ioport"));
   // perf kvm stat's mmio table needs VMX's EPT_MISCONFIG exits; on SVM it shows nothing.
-  if (GetParam() == "small-vmx.data") EXPECT_EQ(mmio, PerfKvmKeys(path, "mmio"));
+  if (GetParam() == "small-vmx.data") {
+    EXPECT_EQ(mmio, PerfKvmKeys(path, "mmio"));
+  }
 }
 
 }  // namespace
