@@ -199,9 +199,9 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   });
   SortByCount(m.userspace_exits, [](const NamedCount& a, const NamedCount& b) { return a.name < b.name; });
   for (const auto& [key, count] : exits.pio())
-    m.pio.push_back({key.first, key.second.second, key.second.first, count, kvm::PortName(key.first)});
+    m.pio.push_back({key.first, key.second.second, key.second.first, count, kvm::PortName(key.first), {}});
   for (const auto& [key, count] : exits.pio_from_exits())
-    m.pio_from_exits.push_back({key.first, key.second.second, key.second.first, count, kvm::PortName(key.first)});
+    m.pio_from_exits.push_back({key.first, key.second.second, key.second.first, count, kvm::PortName(key.first), {}});
   SortByCount(m.pio_from_exits, [](const PioRow& a, const PioRow& b) {
     return std::tie(a.port, a.write, a.size) < std::tie(b.port, b.write, b.size);
   });
@@ -214,7 +214,7 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
     row.tid = static_cast<uint32_t>(thread);
     row.comm = exits.CommOf(row.tid);
     row.access = {static_cast<uint16_t>(access >> 16), ((access >> 8) & 1) != 0, static_cast<uint8_t>(access & 0xff), count,
-                  kvm::PortName(static_cast<uint16_t>(access >> 16))};
+                  kvm::PortName(static_cast<uint16_t>(access >> 16)), {}};
     m.pio_by_thread.push_back(row);
   });
   std::sort(m.pio_by_thread.begin(), m.pio_by_thread.end(), [](const PioThreadRow& a, const PioThreadRow& b) {
@@ -222,7 +222,7 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
            std::tie(b.pid, b.tid, b.access.port, b.access.write, b.access.size);
   });
   for (const auto& [key, count] : exits.mmio()) {
-    m.mmio.push_back({std::get<0>(key), exits.MmioTypeName(std::get<2>(key)), std::get<1>(key), count, kvm::MmioName(std::get<0>(key))});
+    m.mmio.push_back({std::get<0>(key), exits.MmioTypeName(std::get<2>(key)), std::get<1>(key), count, kvm::MmioName(std::get<0>(key)), {}});
   }
   SortByCount(m.mmio, [](const MmioRow& a, const MmioRow& b) {
     return std::tie(a.gpa, a.type, a.len) < std::tie(b.gpa, b.type, b.len);

@@ -8,6 +8,7 @@
 
 #include "analysis/exit_stats.h"
 #include "perfdata/reader.h"
+#include "vmm/device_map.h"
 
 namespace exitprof::analysis {
 
@@ -42,6 +43,7 @@ struct PioRow {
   uint8_t size = 0;
   uint64_t count = 0;
   std::string name;  // "COM1 (serial)"
+  vmm::Attribution device;  // filled by AttributeDevices (device_attribution.h)
 };
 struct PioThreadRow {
   uint32_t pid = 0, tid = 0;
@@ -54,6 +56,7 @@ struct MmioRow {
   uint32_t len = 0;
   uint64_t count = 0;
   std::string name;  // "LAPIC EOI", "HPET"
+  vmm::Attribution device;  // filled by AttributeDevices (device_attribution.h)
 };
 struct MsrRow {
   uint32_t index = 0;
@@ -141,6 +144,24 @@ struct ReportModel {
   bool has_timeline = false;
   TimelineModel timeline;          // full resolution (JSON, CSV)
   TimelineModel timeline_compact;  // at most 60 buckets (text)
+
+  // Device attribution (device_attribution.h): which device, BAR and register each port and
+  // MMIO access went to, and what could not be attributed, and why.
+  struct DeviceRow {
+    vmm::Attribution device;  // offset is kept only when it tells the register apart
+    uint64_t pio = 0, mmio = 0;  // accesses (an MMIO read counted once)
+    uint64_t count() const { return pio + mmio; }
+  };
+  struct UnattributedRow {
+    bool io = false;
+    uint64_t address = 0;
+    uint64_t count = 0;
+    std::string why;
+  };
+  std::string device_map_source;  // "vm.data.devices.json", "QMP /run/vm.sock", "" = none
+  std::string device_map_missing;  // why there is no map, when there is none
+  std::vector<DeviceRow> by_device;
+  std::vector<UnattributedRow> unattributed;
 };
 
 // Fills m.explain with up to `n` sources (reasons, then the ports, MSRs and MMIO behind them).

@@ -34,6 +34,11 @@ Result<analysis::ReportModel> BuildReport(const std::string& path, const analysi
 Result<std::unique_ptr<perfdata::Reader>> OpenRecording(const std::string& path);
 int ReportError(const Error& error);
 
+// Device attribution for report (and top): the map of a running QEMU (`qmp`), else the file
+// given, else the recording's side file INPUT.devices.json; without any, the report says why.
+Result<void> AttributeReportDevices(analysis::ReportModel& model, const std::string& input, const std::string& qmp,
+                                    const std::string& device_map);
+
 // Parses perf's --time "START,STOP" (seconds, either side may be empty) into nanoseconds.
 Result<std::pair<std::optional<uint64_t>, std::optional<uint64_t>>> ParseTimeRange(const std::string& text);
 

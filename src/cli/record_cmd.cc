@@ -7,6 +7,8 @@
 #include "capture/recorder.h"
 #include "capture/workload.h"
 #include "cli/commands.h"
+#include "vmm/device_map_poller.h"
+#include "vmm/qmp.h"
 
 namespace exitprof::cli {
 
@@ -22,6 +24,41 @@ void PrintSummary(const std::string& path, const capture::CaptureCounts& counts)
     std::fprintf(stderr, "exitprof record: %llu events were lost (the ring buffers overflowed): raise -m PAGES or record fewer events\n",
                  static_cast<unsigned long long>(counts.lost));
   }
+}
+
+// The QMP socket whose device map the recording keeps: --qmp, else the one on the command's
+// QEMU command line, else the first -p process's. "" when there is none.
+std::string DeviceMapSocket(const std::string& given, const std::vector<std::string>& command,
+                            const std::vector<pid_t>& pids) {
+  if (!given.empty()) return given;
+  if (!command.empty()) {
+    if (auto s = vmm::QmpSocketFromArgs(command)) return *s;
+  }
+  for (pid_t pid : pids) {
+    if (auto s = vmm::FindQmpSocket(pid)) return *s;
+  }
+  return {};
+}
+
+void SaveDeviceMap(vmm::DeviceMapPoller& poller, const std::string& path, pid_t pid, const std::vector<std::string>& command) {
+  vmm::DeviceMapHistory history = poller.Finish();
+  history.pid = pid;
+  history.vm_name = vmm::QemuNameFromArgs(command.empty() ? vmm::ProcessArgs(pid) : command);
+  if (history.snapshots.empty()) {
+    std::fprintf(stderr, "exitprof record: no device map kept (QMP never answered: %s); report will not name PCI devices\n",
+                 poller.last_error().c_str());
+    return;
+  }
+  if (path.empty()) {
+    std::fprintf(stderr, "exitprof record: with -o -, give --device-map FILE to keep the device map\n");
+    return;
+  }
+  if (auto r = vmm::SaveDeviceMapFile(path, history); !r) {
+    std::fprintf(stderr, "exitprof record: %s\n", r.error().message.c_str());
+    return;
+  }
+  std::fprintf(stderr, "exitprof record: device map (%zu layout%s) saved to %s\n", history.snapshots.size(),
+               history.snapshots.size() == 1 ? "" : "s", path.c_str());
 }
 
 }  // namespace
@@ -48,6 +85,8 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     std::string output = "perf.data";
     double duration = 0;
     std::vector<std::string> command;
+    std::string qmp;
+    std::string device_map;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("record", "Record kvm tracepoints into a perf.data that perf and exitprof read");
@@ -60,12 +99,18 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
   cmd->add_option("-o,--output", o->output, "Output file; - writes pipe mode to stdout")->capture_default_str();
   cmd->add_option("--duration", o->duration, "Stop after this many seconds");
   cmd->add_option("command", o->command, "Command to run and record (after --)");
+  cmd->add_option("--qmp", o->qmp,
+                  "QEMU's QMP socket: keep the VM's device map (PCI BARs, memory regions) for report's device "
+                  "attribution (default: found on the QEMU command line of -p PID or of the command)");
+  cmd->add_option("--device-map", o->device_map, "Where to save the device map (default: OUTPUT.devices.json)");
   cmd->footer(
       "\nExamples:\n"
       "  exitprof record -a --duration 5                      all kvm events on the host for 5 s\n"
       "  exitprof record -p $(pidof qemu-system-x86_64) -o vm.data\n"
       "  exitprof record -e kvm:kvm_pio --filter 'port == 0x3f8' -- exitprof-guest\n"
-      "  exitprof record -o - -a --duration 1 | exitprof report -i -\n");
+      "  exitprof record -o - -a --duration 1 | exitprof report -i -\n"
+      "  exitprof record -o vm.data -- qemu-system-x86_64 -qmp unix:/tmp/vm.sock,server=on,wait=off ...\n"
+      "      (also writes vm.data.devices.json: report names the device, BAR and register of each port)\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     if (o->pages == 0 || (o->pages & (o->pages - 1)) != 0) return ReportError(Error{"-m " + std::to_string(o->pages) + ": expected a power of two"});
@@ -101,6 +146,9 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     if (workload) {
       if (auto r = workload->Start(); !r) return ReportError(r.error());
     }
+    std::unique_ptr<vmm::DeviceMapPoller> devices;
+    std::string qmp = DeviceMapSocket(o->qmp, o->command, options.pids);
+    if (!qmp.empty()) devices = std::make_unique<vmm::DeviceMapPoller>(qmp, std::chrono::milliseconds(200));
     const auto start = std::chrono::steady_clock::now();
     int child_status = 0;
     auto stop = [&]() {
@@ -116,6 +164,10 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     };
     if (auto r = capture::RunCaptureLoop(**recorder, *writer, stop); !r) return ReportError(r.error());
     PrintSummary(o->output == "-" ? "<stdout>" : o->output, (*recorder)->counts());
+    if (devices) {
+      std::string path = !o->device_map.empty() ? o->device_map : o->output == "-" ? "" : vmm::DeviceMapPathFor(o->output);
+      SaveDeviceMap(*devices, path, workload ? workload->pid() : (options.pids.empty() ? 0 : options.pids[0]), o->command);
+    }
     WarnIfKvmExitSilent((*recorder)->counts());
     if (child_status != 0) std::fprintf(stderr, "exitprof record: the command exited with status %d\n", child_status);
     return 0;

@@ -1,7 +1,10 @@
+#include <unistd.h>
+
 #include <cstdio>
 #include <map>
 #include <sstream>
 
+#include "analysis/device_attribution.h"
 #include "analysis/exit_stats.h"
 #include "analysis/report_model.h"
 #include "cli/commands.h"
@@ -11,7 +14,7 @@ namespace exitprof::cli {
 
 namespace {
 
-const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected"};
+const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected", "device"};
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -43,6 +46,32 @@ Result<uint64_t> ParseDuration(const std::string& text) {
 
 }  // namespace
 
+Result<void> AttributeReportDevices(analysis::ReportModel& model, const std::string& input, const std::string& qmp,
+                                    const std::string& device_map) {
+  if (!qmp.empty()) {
+    auto map = vmm::SnapshotDeviceMap(qmp);
+    if (!map) return tl::unexpected(map.error());
+    vmm::DeviceMapHistory history;
+    history.qmp_path = qmp;
+    history.Add(std::move(*map));
+    analysis::AttributeDevices(model, &history, "QMP " + qmp + " (now)", "");
+    return {};
+  }
+  std::string path = !device_map.empty() ? device_map : input == "-" ? "" : vmm::DeviceMapPathFor(input);
+  if (!path.empty() && (!device_map.empty() || ::access(path.c_str(), F_OK) == 0)) {
+    auto history = vmm::LoadDeviceMapFile(path);
+    if (!history) return tl::unexpected(history.error());
+    analysis::AttributeDevices(model, &*history, path, "");
+    return {};
+  }
+  analysis::AttributeDevices(
+      model, nullptr, "",
+      "no device map: " + (path.empty() ? std::string("a piped recording has no side file") : "no " + path) +
+          " (`exitprof record` keeps one when QEMU has a QMP socket, -qmp unix:PATH,server=on,wait=off), and no "
+          "--qmp PATH of the running VM was given; PCI BARs cannot be told apart");
+  return {};
+}
+
 Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top) {
   auto reader = OpenRecording(path);
   if (!reader) return tl::unexpected(reader.error());
@@ -65,6 +94,8 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     bool latency = false;
     bool explain = false;
     std::string timeline;
+    std::string qmp;
+    std::string device_map;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
@@ -84,13 +115,17 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json", "csv"}))
       ->capture_default_str();
   cmd->add_option("--by", o->by,
-                  "Tables to show: reason,latency,vm,vcpu,rip,pio,mmio,msr,userspace (csv: the one table; default reason)");
+                  "Tables to show: reason,latency,vm,vcpu,rip,pio,mmio,msr,userspace,device (csv: the one table; default reason)");
+  cmd->add_option("--qmp", o->qmp, "Attribute ports and MMIO to devices with the device map of this running QEMU (QMP socket)");
+  cmd->add_option("--device-map", o->device_map, "Device map file to attribute with (default: INPUT.devices.json when it exists)");
   cmd->footer(
       "\nExamples:\n"
       "  perf record -e kvm:kvm_exit -e kvm:kvm_entry -a -- sleep 1 && exitprof report\n"
       "  exitprof report -i perf.data --reason IO_INSTRUCTION --top 20\n"
       "  exitprof report -i perf.data --format json | jq '.exits.by_reason'\n"
-      "  exitprof report -i perf.data --format csv --by vcpu\n");
+      "  exitprof report -i perf.data --format csv --by vcpu\n"
+      "  exitprof report -i vm.data --by device             which device, BAR and register (vm.data.devices.json)\n"
+      "  exitprof report -i vm.data --qmp /tmp/vm.sock --by pio,device\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     analysis::ExitFilter filter;
@@ -113,7 +148,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     auto by = SplitCommas(o->by);
     for (const auto& section : by) {
       if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
-        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, latency, vm, vcpu, rip, pio, mmio, msr, userspace, timeline, injected"});
+        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, latency, vm, vcpu, rip, pio, mmio, msr, userspace, timeline, injected, device"});
       }
     }
     if (o->format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});
@@ -121,6 +156,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     auto built = BuildReport(o->input, filter, o->top);
     if (!built) return ReportError(built.error());
     auto& model = *built;
+    if (auto r = AttributeReportDevices(model, o->input, o->qmp, o->device_map); !r) return ReportError(r.error());
     if (o->explain) analysis::AddExplanations(model, 5);
     std::string out;
     if (o->format == "json") out = render::RenderJson(model);

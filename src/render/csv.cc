@@ -56,6 +56,8 @@ std::string RenderCsv(const analysis::ReportModel& m, const std::string& table) 
         out += fmt::format("{}.{:09},{},{}\n", t / 1000000000, t % 1000000000, Field(s.name), s.counts[i]);
       }
     }
+  } else if (table == "device") {
+    out = RenderDeviceCsv(m);
   } else if (table == "userspace") {
     out = "reason,count\n";
     for (const auto& r : m.userspace_exits) out += fmt::format("{},{}\n", Field(r.name), r.count);

@@ -68,10 +68,10 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
     j["userspace_exits_by_thread"].push_back({{"pid", r.pid}, {"tid", r.tid}, {"comm", r.comm}, {"count", r.count}});
   j["pio"] = ordered_json::array();
   for (const auto& r : m.pio)
-    j["pio"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}, {"name", r.name}});
+    j["pio"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}, {"name", r.name}, {"device", DeviceJson(r.device)}});
   j["pio_from_exits"] = ordered_json::array();
   for (const auto& r : m.pio_from_exits)
-    j["pio_from_exits"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}, {"name", r.name}});
+    j["pio_from_exits"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}, {"name", r.name}, {"device", DeviceJson(r.device)}});
   j["pio_by_thread"] = ordered_json::array();
   for (const auto& r : m.pio_by_thread)
     j["pio_by_thread"].push_back({{"pid", r.pid}, {"tid", r.tid}, {"comm", r.comm}, {"port", Hex(r.access.port)},
@@ -80,7 +80,8 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   for (const auto& r : m.mmio) {
     // kvm_mmio's types: read, write and unsatisfied-read (the exit half of a read).
     std::string direction = r.type == "write" ? "write" : "read";
-    j["mmio"].push_back({{"gpa", Hex(r.gpa)}, {"direction", direction}, {"type", r.type}, {"len", r.len}, {"count", r.count}, {"name", r.name}});
+    j["mmio"].push_back({{"gpa", Hex(r.gpa)}, {"direction", direction}, {"type", r.type}, {"len", r.len}, {"count", r.count}, {"name", r.name},
+                          {"device", DeviceJson(r.device)}});
   }
   j["mmio_pages"] = ordered_json::array();
   for (const auto& r : m.mmio_pages)
@@ -90,6 +91,7 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   j["msr"] = ordered_json::array();
   for (const auto& r : m.msr)
     j["msr"].push_back({{"index", Hex(r.index)}, {"direction", r.write ? "write" : "read"}, {"count", r.count}, {"name", r.name}});
+  AddDeviceJson(j, m);
   if (m.has_timeline) {
     ordered_json series = ordered_json::object();
     for (const auto& s : m.timeline.series) series[s.name] = s.counts;

@@ -1,6 +1,8 @@
 // Renders a ReportModel: text in perf --stdio's spirit, JSON with stable keys, CSV.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -24,5 +26,12 @@ std::string Hex(uint64_t value);
 std::string Duration(double ns);
 // The exit-cost section (--latency): table per reason and log2 histograms of the costliest.
 std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms);
+// Device attribution: the device column's text (the attribution, else the fixed name), the
+// "Exits by device" table (when `table`) and the list of what could not be attributed.
+std::string DeviceText(const vmm::Attribution& a, const std::string& fixed_name);
+void RenderDeviceText(std::string& out, const analysis::ReportModel& m, bool unattributed, bool table);
+nlohmann::ordered_json DeviceJson(const vmm::Attribution& a);
+void AddDeviceJson(nlohmann::ordered_json& j, const analysis::ReportModel& m);
+std::string RenderDeviceCsv(const analysis::ReportModel& m);
 
 }  // namespace exitprof::render

@@ -129,7 +129,8 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
     out += title;
     out += fmt::format("#\n# {:>10}  {:>6}  {:>5}  {:>4}  {}\n", "Count", "Port", "Dir", "Size", "Device");
     for (const auto& r : rows)
-      out += fmt::format("  {:>10}  {:>#6x}  {:>5}  {:>4}  {}\n", r.count, r.port, r.write ? "write" : "read", r.size, r.name);
+      out += fmt::format("  {:>10}  {:>#6x}  {:>5}  {:>4}  {}\n", r.count, r.port, r.write ? "write" : "read", r.size,
+                         DeviceText(r.device, r.name));
     out += "\n";
   };
   if (!m.pio.empty() && Want(o, "pio")) pio_table(m.pio, "# Port IO (kvm_pio)\n");
@@ -139,9 +140,12 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
     out += "# MMIO (kvm_mmio)\n#\n";
     out += fmt::format("# {:>10}  {:>18}  {:>16}  {:>4}  {}\n", "Count", "GPA", "Type", "Len", "Region");
     for (const auto& r : m.mmio)
-      out += fmt::format("  {:>10}  {:>#18x}  {:>16}  {:>4}  {}\n", r.count, r.gpa, r.type, r.len, r.name);
+      out += fmt::format("  {:>10}  {:>#18x}  {:>16}  {:>4}  {}\n", r.count, r.gpa, r.type, r.len, DeviceText(r.device, r.name));
     out += "\n";
   }
+  RenderDeviceText(out, m, Want(o, "pio") || Want(o, "mmio"),
+                   std::find(o.sections.begin(), o.sections.end(), "device") != o.sections.end() ||
+                       (o.sections.empty() && !m.device_map_source.empty()));
   if (!m.mmio_pages.empty() && Want(o, "mmio")) {
     out += "# MMIO by 4 KiB page\n#\n";
     out += fmt::format("# {:>10}  {:>10}  {:>18}  {}\n", "Reads", "Writes", "Page", "Region");

@@ -1,0 +1,20 @@
+// Joins the report's port IO and MMIO rows to the VM's device map: each row gets the device,
+// BAR, offset and register it went to; `by_device` groups the accesses per device register;
+// what cannot be attributed is listed with the reason. Work is per distinct port/address row,
+// never per event.
+#pragma once
+
+#include <string>
+
+#include "analysis/report_model.h"
+#include "vmm/device_map.h"
+
+namespace exitprof::analysis {
+
+// map may be null (no QMP access, no side file): ISA ports and the PC's fixed MMIO regions are
+// still named from the fixed tables; everything else is listed as unattributed with `missing`
+// as the reason. `source` says where the map came from ("vm.data.devices.json", "QMP PATH").
+void AttributeDevices(ReportModel& m, const vmm::DeviceMapHistory* map, const std::string& source,
+                      const std::string& missing);
+
+}  // namespace exitprof::analysis
