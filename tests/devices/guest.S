@@ -13,7 +13,10 @@
 #        RNG_LEGACY times (outw) to virtio-rng's legacy QUEUE_NOTIFY,
 #        BLK_MODERN times (movw) to virtio-blk's modern notify region (BAR4 + NOTIFY_OFF),
 #        RNG_MODERN times (movw) to virtio-rng's modern notify region;
-#   4. waits about DELAY TSC cycles (no exits: rdtsc does not exit), so that whoever watches
+#   4. reads the HPET capabilities register (0xfed00000) HPET_READS times, selects and reads
+#      IOAPIC register 1 (write 0xfec00000, read 0xfec00010) IOAPIC_READS times: regions that
+#      info mtree names exactly (hpet is QEMU's, kvm-ioapic the kernel's; both fire kvm_mmio);
+#   5. waits about DELAY TSC cycles (no exits: rdtsc does not exit), so that whoever watches
 #      the VM over QMP can see the programmed BARs, then writes 0 to port 0xf4, where
 #      -device isa-debug-exit,iobase=0xf4 makes QEMU exit with status 1.
 # A device that is missing is skipped (its counts are then 0 and the test says so).
@@ -45,6 +48,12 @@
 .endif
 .ifndef NOTIFY_OFF
 .set NOTIFY_OFF, 0x3000   # QEMU's virtio-pci-notify region within the modern BAR
+.endif
+.ifndef HPET_READS
+.set HPET_READS, 200
+.endif
+.ifndef IOAPIC_READS
+.set IOAPIC_READS, 100
 .endif
 .ifndef DELAY
 .set DELAY, 0xc0000000    # about 1 s at 3 GHz
@@ -106,6 +115,17 @@ _start:
     mov rng_bar4, %ebx
     mov $RNG_MODERN, %ecx
     call notify_mmio
+
+    # Fixed platform regions.
+    mov $HPET_READS, %ecx
+12: movl 0xfed00000, %eax
+    dec %ecx
+    jnz 12b
+    mov $IOAPIC_READS, %ecx
+13: movl $1, 0xfec00000
+    movl 0xfec00010, %eax
+    dec %ecx
+    jnz 13b
 
     # Wait about DELAY TSC cycles.
     rdtsc

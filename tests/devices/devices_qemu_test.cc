@@ -1,0 +1,157 @@
+// Device attribution end to end: Debian's QEMU runs guest.S with a virtio-blk-pci and a
+// virtio-rng-pci; the guest programs their BARs itself and notifies their queues a known number
+// of times through the legacy I/O header and the modern notify region. `exitprof record` keeps
+// the device map it reads over QMP while the guest runs, and `exitprof report` must attribute
+// exactly those notifies to each device's queue-notify register, with BAR and offset.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "test_support.h"
+
+namespace exitprof::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kQboot = "/usr/share/qemu/qboot.rom";
+constexpr const char* kQemu = "qemu-system-x86_64";
+
+class DevicesQemu : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (perf_event_open on tracepoints)";
+    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
+    if (RunCommand(std::string("command -v ") + kQemu).status != 0)
+      GTEST_SKIP() << "needs " << kQemu << " (Debian package qemu-system-x86)";
+    if (!FileExists(kQboot)) GTEST_SKIP() << "needs " << kQboot << " (Debian package qemu-system-data)";
+    ASSERT_TRUE(FileExists(DEVICES_GUEST_ELF)) << DEVICES_GUEST_ELF << " was not built";
+  }
+
+  // The guest ends QEMU itself through isa-debug-exit (status 1). The block device needs a
+  // backend: null-co reads zeros and takes nothing on disk.
+  static std::string Qemu(const std::string& qmp_socket) {
+    return std::string(kQemu) + " -name devices-test,debug-threads=on -enable-kvm -cpu qemu64,pni=off -nodefaults" +
+           " -display none -no-reboot -bios " + kQboot + " -kernel " DEVICES_GUEST_ELF +
+           " -device isa-debug-exit,iobase=0xf4,iosize=0x04" +
+           " -blockdev driver=null-co,node-name=null0 -device virtio-blk-pci,drive=null0,id=blk0" +
+           " -device virtio-rng-pci,id=rng0 -qmp unix:" + qmp_socket + ",server=on,wait=off";
+  }
+};
+
+json Report(const std::string& args) {
+  auto r = RunCommand(Exitprof() + " report --format json " + args);
+  EXPECT_EQ(r.status, 0) << r.err;
+  return json::parse(r.out);
+}
+
+// Accesses attributed to this device, BAR, offset and register, over the rows of a table.
+uint64_t Attributed(const json& rows, const std::string& device, int bar, const std::string& offset, const std::string& reg) {
+  uint64_t n = 0;
+  for (const auto& row : rows) {
+    const auto& d = row["device"];
+    if (d.is_null() || d["name"] != device || d["bar"] != bar || d["offset"] != offset || d["register"] != reg) continue;
+    if (row.contains("type") && row["type"] == "unsatisfied-read") continue;
+    n += row["count"].get<uint64_t>();
+  }
+  return n;
+}
+
+uint64_t ToRegion(const json& rows, const std::string& device) {
+  uint64_t n = 0;
+  for (const auto& row : rows) {
+    if (row["device"].is_null() || row["device"]["name"] != device || row["type"] == "unsatisfied-read") continue;
+    n += row["count"].get<uint64_t>();
+  }
+  return n;
+}
+
+TEST_F(DevicesQemu, RecordKeepsTheDeviceMapAndReportAttributesEveryNotify) {
+  const std::string data = TempPath("devices.data"), sock = TempPath("devices-qmp.sock");
+  const std::string side = data + ".devices.json";
+  std::remove(side.c_str());
+  ::unlink(sock.c_str());
+  // -e: only the events this test counts (kvm_exit never fires on PVM hosts, and on others
+  // adds nothing here). --duration: should the guest hang, the counts below fail.
+  auto rec = RunCommand(Exitprof() + " record -e kvm:kvm_pio -e kvm:kvm_mmio -e kvm:kvm_userspace_exit --duration 30 -o " +
+                        data + " -- " + Qemu(sock));
+  ASSERT_EQ(rec.status, 0) << rec.err;
+  ASSERT_NE(rec.err.find("the command exited with status 1\n"), std::string::npos) << rec.err;
+  ASSERT_NE(rec.err.find("saved to " + side), std::string::npos) << rec.err;
+  ASSERT_TRUE(FileExists(side));
+
+  json r = Report("-i " + data);
+  EXPECT_EQ(r["device_map"]["source"], side);
+  EXPECT_EQ(Attributed(r["pio"], "virtio-blk-pci", 0, "0x10", "queue notify"), uint64_t{DEVICES_BLK_LEGACY}) << r["pio"].dump();
+  EXPECT_EQ(Attributed(r["pio"], "virtio-rng-pci", 0, "0x10", "queue notify"), uint64_t{DEVICES_RNG_LEGACY}) << r["pio"].dump();
+  EXPECT_EQ(Attributed(r["mmio"], "virtio-blk-pci", 4, "0x3000", "queue notify (queue 0)"), uint64_t{DEVICES_BLK_MODERN})
+      << r["mmio"].dump();
+  EXPECT_EQ(Attributed(r["mmio"], "virtio-rng-pci", 4, "0x3000", "queue notify (queue 0)"), uint64_t{DEVICES_RNG_MODERN})
+      << r["mmio"].dump();
+  // Nothing else touches those devices (the firmware leaves them alone).
+  EXPECT_EQ(ToRegion(r["pio"], "virtio-blk-pci") + ToRegion(r["mmio"], "virtio-blk-pci"),
+            uint64_t{DEVICES_BLK_LEGACY + DEVICES_BLK_MODERN});
+  EXPECT_EQ(ToRegion(r["pio"], "virtio-rng-pci") + ToRegion(r["mmio"], "virtio-rng-pci"),
+            uint64_t{DEVICES_RNG_LEGACY + DEVICES_RNG_MODERN});
+  // Regions info mtree names, exactly; the ISA port keeps its fixed name.
+  EXPECT_EQ(ToRegion(r["mmio"], "hpet"), uint64_t{DEVICES_HPET_READS}) << r["mmio"].dump();
+  EXPECT_EQ(ToRegion(r["mmio"], "kvm-ioapic"), uint64_t{2 * DEVICES_IOAPIC_READS}) << r["mmio"].dump();
+  EXPECT_EQ(ToRegion(r["pio"], "isa-debug-exit"), 1u);
+  EXPECT_EQ(r["unattributed"], json::array()) << r["unattributed"].dump();
+
+  // --by device: one row per device register, biggest first.
+  const auto& by = r["by_device"];
+  ASSERT_GE(by.size(), 4u) << by.dump();
+  EXPECT_EQ(by[0]["device"]["name"], "virtio-blk-pci");
+  EXPECT_EQ(by[0]["device"]["id"], "blk0");
+  EXPECT_EQ(by[0]["device"]["register"], "queue notify");
+  EXPECT_EQ(by[0]["pio"], DEVICES_BLK_LEGACY);
+  EXPECT_EQ(by[1]["device"]["name"], "virtio-rng-pci");
+  EXPECT_EQ(by[1]["pio"], DEVICES_RNG_LEGACY);
+
+  auto text = RunCommand(Exitprof() + " report -i " + data + " --by pio,mmio,device");
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find(std::to_string(DEVICES_BLK_LEGACY) +
+                          "  0xc010  write     2  virtio-blk-pci blk0 00:02.0 BAR0+0x10 queue notify\n"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("virtio-rng-pci rng0 00:03.0 BAR4+0x3000 queue notify (queue 0)\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("# Exits by device (device map: " + side + ")"), std::string::npos) << text.out;
+  auto csv = RunCommand(Exitprof() + " report -i " + data + " --format csv --by device");
+  ASSERT_EQ(csv.status, 0) << csv.err;
+  EXPECT_NE(csv.out.find("virtio-blk-pci,blk0,00:02.0,0,0x10,queue notify,virtio-pci," + std::to_string(DEVICES_BLK_LEGACY) +
+                         ",0," + std::to_string(DEVICES_BLK_LEGACY) + "\n"),
+            std::string::npos)
+      << csv.out;
+
+  // Without the map: the same exits, listed as not attributed, and why.
+  const std::string away = data + ".elsewhere.json";
+  ASSERT_EQ(std::rename(side.c_str(), away.c_str()), 0);
+  json bare = Report("-i " + data);
+  EXPECT_TRUE(bare["device_map"]["source"].is_null());
+  EXPECT_NE(bare["device_map"]["missing"].get<std::string>().find("no device map"), std::string::npos);
+  std::map<std::string, uint64_t> unattributed;
+  for (const auto& u : bare["unattributed"]) unattributed[u["kind"].get<std::string>() + " " + u["address"].get<std::string>()] = u["count"];
+  EXPECT_EQ(unattributed["pio 0xc010"], uint64_t{DEVICES_BLK_LEGACY}) << bare["unattributed"].dump();
+  EXPECT_EQ(unattributed["pio 0xc110"], uint64_t{DEVICES_RNG_LEGACY});
+  EXPECT_EQ(unattributed["mmio 0xe0007000"], uint64_t{DEVICES_BLK_MODERN});
+  EXPECT_EQ(unattributed["mmio 0xe0017000"], uint64_t{DEVICES_RNG_MODERN});
+  EXPECT_EQ(ToRegion(bare["mmio"], "HPET"), uint64_t{DEVICES_HPET_READS});  // fixed PC names still apply
+  auto bare_text = RunCommand(Exitprof() + " report -i " + data + " --by pio");
+  EXPECT_NE(bare_text.out.find("# Not attributed to a device: " + std::to_string(DEVICES_BLK_LEGACY + DEVICES_RNG_LEGACY) +
+                               " port accesses"),
+            std::string::npos)
+      << bare_text.out;
+  // The map can also be named explicitly.
+  json named = Report("-i " + data + " --device-map " + away);
+  EXPECT_EQ(Attributed(named["pio"], "virtio-blk-pci", 0, "0x10", "queue notify"), uint64_t{DEVICES_BLK_LEGACY});
+  auto broken = RunCommand(Exitprof() + " report -i " + data + " --device-map " + data);
+  EXPECT_EQ(broken.status, 2);
+  EXPECT_NE(broken.err.find("device map " + data + ": expected JSON"), std::string::npos) << broken.err;
+}
+
+}  // namespace
+}  // namespace exitprof::testing
