@@ -262,7 +262,8 @@ void AddExplanations(ReportModel& m, size_t n) {
   if (!ports.empty()) {
     const auto& p = ports.front();
     std::string advice = kvm::AdviceForPort(p.port);
-    top_port_detail = fmt::format("port {:#x}{} takes {} of them{}", p.port, p.name.empty() ? "" : " (" + p.name + ")",
+    const std::string name = p.device.attributed() ? p.device.Label() : p.name;
+    top_port_detail = fmt::format("port {:#x}{} takes {} of them{}", p.port, name.empty() ? "" : " (" + name + ")",
                                   p.count, advice.empty() ? "" : "; " + advice);
   }
   std::string top_msr_detail;
@@ -275,7 +276,8 @@ void AddExplanations(ReportModel& m, size_t n) {
   std::string top_mmio_detail;
   for (const auto& r : m.mmio) {
     if (r.type == "unsatisfied-read") continue;
-    top_mmio_detail = fmt::format("{:#x}{} is the busiest address ({} accesses)", r.gpa, r.name.empty() ? "" : " (" + r.name + ")", r.count);
+    const std::string name = r.device.attributed() ? r.device.Label() : r.name;
+    top_mmio_detail = fmt::format("{:#x}{} is the busiest address ({} accesses)", r.gpa, name.empty() ? "" : " (" + name + ")", r.count);
     break;
   }
   auto detail_for = [&](const std::string& reason) -> std::string {

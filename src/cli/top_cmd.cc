@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "analysis/device_attribution.h"
 #include "analysis/exit_stats.h"
 #include "capture/capture_loop.h"
 #include "capture/live_decoder.h"
@@ -15,6 +16,8 @@
 #include "cli/commands.h"
 #include "perfdata/abi.h"
 #include "render/report_render.h"
+#include "vmm/device_map_poller.h"
+#include "vmm/qmp.h"
 
 namespace exitprof::cli {
 
@@ -26,6 +29,7 @@ std::function<int()> AddTopCommand(CLI::App& app) {
     uint64_t iterations = 0;
     bool once = false, json = false;
     size_t top = 5;
+    std::string qmp;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("top", "Live view of exits per second by reason, VM, vCPU, RIP and port");
@@ -36,11 +40,15 @@ std::function<int()> AddTopCommand(CLI::App& app) {
   cmd->add_flag("--once", o->once, "One interval, then exit (same as -n 1)");
   cmd->add_flag("--json", o->json, "One JSON object per interval, one per line, for scripts");
   cmd->add_option("--top", o->top, "Rows of RIPs per reason")->capture_default_str();
+  cmd->add_option("--qmp", o->qmp,
+                  "Name the device, BAR and register of each port and MMIO address from this QEMU's QMP socket "
+                  "(default: found on the command line of the -p process)");
   cmd->footer(
       "\nExamples:\n"
       "  exitprof top                          all VMs on this host, refreshed every second\n"
       "  exitprof top -p $(pidof qemu-system-x86_64) -s 5\n"
-      "  exitprof top --json -n 10 > exits.jsonl\n");
+      "  exitprof top --json -n 10 > exits.jsonl\n"
+      "  exitprof top -p $(pidof qemu-system-x86_64) --qmp /run/vm.sock   ports and MMIO by device\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     if (o->once) o->iterations = 1;
@@ -62,6 +70,11 @@ std::function<int()> AddTopCommand(CLI::App& app) {
       comm.comm = t.comm;
       stats.OnEvent(comm);
     }
+    // The device map is refreshed on a thread of its own, so BARs a guest moves are followed.
+    std::unique_ptr<vmm::DeviceMapPoller> devices;
+    std::string qmp = o->qmp;
+    for (size_t i = 0; qmp.empty() && i < o->pids.size(); ++i) qmp = vmm::FindQmpSocket(o->pids[i]).value_or("");
+    if (!qmp.empty()) devices = std::make_unique<vmm::DeviceMapPoller>(qmp, std::chrono::milliseconds(1000));
     capture::LiveDecoder decoder(header);
     capture::InstallStopSignals();
     if (auto r = (*recorder)->Enable(); !r) return ReportError(r.error());
@@ -86,6 +99,10 @@ std::function<int()> AddTopCommand(CLI::App& app) {
       auto model = analysis::BuildReportModel(header, read, stats, o->top);
       model.path = "live";
       analysis::SetInterval(model, seconds);
+      if (devices) {
+        vmm::DeviceMapHistory map = devices->Current();
+        if (!map.snapshots.empty()) analysis::AttributeDevices(model, &map, "QMP " + devices->path(), "");
+      }
       ++done;
       if (o->json) {
         std::string line = render::RenderJson(model, true);

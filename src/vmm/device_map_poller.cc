@@ -50,6 +50,11 @@ DeviceMapHistory DeviceMapPoller::Finish() {
   return history_;
 }
 
+DeviceMapHistory DeviceMapPoller::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return history_;
+}
+
 std::string DeviceMapPoller::last_error() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_error_;

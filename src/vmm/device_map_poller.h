@@ -23,6 +23,9 @@ class DeviceMapPoller {
 
   // Takes one last snapshot (when QEMU still answers), stops, and returns what was seen.
   DeviceMapHistory Finish();
+  // What was seen so far (live views attribute with it while the poller runs).
+  DeviceMapHistory Current() const;
+  const std::string& path() const { return path_; }
   // The last error when no snapshot could be taken at all ("" otherwise).
   std::string last_error() const;
 
