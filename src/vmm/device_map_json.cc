@@ -142,7 +142,7 @@ Result<DeviceMapHistory> LoadDeviceMapFile(const std::string& path) {
 Result<void> SaveDeviceMapFile(const std::string& path, const DeviceMapHistory& history) {
   std::ofstream out(path, std::ios::trunc);
   if (!out) return Fail("device map " + path + ": cannot create it", 1);
-  out << ToJson(history).dump(1) << "\n";
+  out << ToJson(history).dump(1, ' ', false, json::error_handler_t::replace) << "\n";
   if (!out.flush()) return Fail("device map " + path + ": write failed", 1);
   return {};
 }
