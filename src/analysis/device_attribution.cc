@@ -53,9 +53,13 @@ class Attributor {
     if (map_) a = map_->Attribute(gpa, false);
     if (!a.attributed()) a = FixedMmio(gpa);
     else if (a.bar < 0 && a.reg.empty()) {
-      // The map gives the region's exact bounds; the fixed table knows LAPIC registers.
+      // A vCPU's own accesses to 0xfee00000 reach its local APIC, which info mtree does not
+      // list (its "kvm-apic-msi" region is where devices' MSI writes land).
       std::string name = kvm::MmioName(gpa);
-      if (name.rfind("LAPIC", 0) == 0) a.reg = name;
+      if (name.rfind("LAPIC", 0) == 0) {
+        a.device = "LAPIC";
+        a.reg = name;
+      }
     }
     return a;
   }

@@ -189,7 +189,8 @@ TEST(AttributeDevices, RowsTablesAndWhatIsLeft) {
   EXPECT_EQ(m.pio[2].device.region, "pci-conf-idx");
   EXPECT_EQ(m.pio[3].device.device, "isa-debug-exit");
   EXPECT_EQ(m.mmio[1].device.device, "hpet");
-  EXPECT_EQ(m.mmio[3].device.device, "kvm-apic-msi");
+  EXPECT_EQ(m.mmio[3].device.device, "LAPIC");
+  EXPECT_EQ(m.mmio[3].device.region, "kvm-apic-msi");
   EXPECT_EQ(m.mmio[3].device.reg, "LAPIC EOI");
   ASSERT_GE(m.by_device.size(), 5u);
   EXPECT_EQ(m.by_device[0].device.device, "virtio-blk-pci");
