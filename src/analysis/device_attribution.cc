@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "kvm/known_names.h"
@@ -81,6 +82,23 @@ void AttributeDevices(ReportModel& m, const vmm::DeviceMapHistory* map, const st
                       const std::string& missing) {
   m.device_map_source = map ? source : "";
   m.device_map_missing = map ? "" : missing;
+  m.device_map_warning.clear();
+  if (map && map->pid > 0) {
+    // One VM's map names only that VM's devices: say so when other VMMs exited too.
+    std::set<uint32_t> others;
+    for (const auto& r : m.by_vm) others.insert(r.pid);
+    for (const auto& r : m.userspace_exits_by_thread) others.insert(r.pid);
+    for (const auto& r : m.pio_by_thread) others.insert(r.pid);
+    others.erase(static_cast<uint32_t>(map->pid));
+    if (!others.empty()) {
+      std::string list;
+      for (uint32_t pid : others) list += (list.empty() ? "" : ", ") + std::to_string(pid);
+      m.device_map_warning = "the device map is of PID " + std::to_string(map->pid) +
+                             (map->vm_name.empty() ? "" : " (" + map->vm_name + ")") +
+                             ", but processes " + list +
+                             " exited too: their ports and addresses were attributed with it as well (use -p PID)";
+    }
+  }
   Attributor attributor(map, missing);
   std::map<uint16_t, vmm::Attribution> ports;
   auto port = [&](uint16_t p) -> const vmm::Attribution& {

@@ -160,6 +160,7 @@ struct ReportModel {
   };
   std::string device_map_source;  // "vm.data.devices.json", "QMP /run/vm.sock", "" = none
   std::string device_map_missing;  // why there is no map, when there is none
+  std::string device_map_warning;  // e.g. the map is one VM's but the recording holds several
   std::vector<DeviceRow> by_device;
   std::vector<UnattributedRow> unattributed;
 };

@@ -15,6 +15,7 @@ void RenderDeviceText(std::string& out, const analysis::ReportModel& m, bool una
   if (table && !m.by_device.empty()) {
     out += "# Exits by device" + (m.device_map_source.empty() ? std::string(" (fixed names only: no device map)")
                                                               : " (device map: " + m.device_map_source + ")");
+    if (!m.device_map_warning.empty()) out += "\n# warning: " + m.device_map_warning;
     out += fmt::format("\n#\n# {:>10}  {:>8}  {:>8}  {:<24} {:<8} {:>5}  {:>8}  {}\n", "Exits", "PIO", "MMIO", "Device",
                        "PCI", "BAR", "Offset", "Register / region");
     for (const auto& r : m.by_device) {
@@ -56,7 +57,8 @@ ordered_json DeviceJson(const vmm::Attribution& a) {
 
 void AddDeviceJson(ordered_json& j, const analysis::ReportModel& m) {
   j["device_map"] = {{"source", m.device_map_source.empty() ? ordered_json(nullptr) : ordered_json(m.device_map_source)},
-                     {"missing", m.device_map_missing.empty() ? ordered_json(nullptr) : ordered_json(m.device_map_missing)}};
+                     {"missing", m.device_map_missing.empty() ? ordered_json(nullptr) : ordered_json(m.device_map_missing)},
+                     {"warning", m.device_map_warning.empty() ? ordered_json(nullptr) : ordered_json(m.device_map_warning)}};
   j["by_device"] = ordered_json::array();
   for (const auto& r : m.by_device) {
     ordered_json row = {{"device", DeviceJson(r.device)}, {"pio", r.pio}, {"mmio", r.mmio}, {"count", r.count()}};

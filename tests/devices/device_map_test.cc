@@ -181,9 +181,11 @@ TEST(AttributeDevices, RowsTablesAndWhatIsLeft) {
            {0xf4, true, 1, 1, "isa-debug-exit", {}}, {0xd000, true, 1, 3, "", {}}};
   m.mmio = {{0xe0007000, "write", 2, 500, "", {}}, {0xfed00000, "read", 4, 200, "HPET", {}},
             {0xfed00000, "unsatisfied-read", 4, 200, "HPET", {}}, {0xfee000b0, "write", 4, 9, "LAPIC EOI", {}}};
+  m.pio_from_exits = {{0xc110, true, 2, 7, "", {}}};  // from kvm_exit IO qualifications (VMX, SVM)
   vmm::DeviceMapHistory h;
   h.Add(Captured());
   analysis::AttributeDevices(m, &h, "test.devices.json", "");
+  EXPECT_EQ(m.pio_from_exits[0].device.Label(), "virtio-rng-pci rng0 00:03.0 BAR0+0x10 queue notify");
   EXPECT_EQ(m.pio[0].device.Label(), "virtio-blk-pci blk0 00:02.0 BAR0+0x10 queue notify");
   EXPECT_EQ(m.pio[2].device.device, "PCI config address");  // the fixed name, with QEMU's region
   EXPECT_EQ(m.pio[2].device.region, "pci-conf-idx");
@@ -202,6 +204,16 @@ TEST(AttributeDevices, RowsTablesAndWhatIsLeft) {
   ASSERT_EQ(m.unattributed.size(), 1u);  // 0xd000: nothing there
   EXPECT_EQ(m.unattributed[0].address, 0xd000u);
   EXPECT_EQ(m.unattributed[0].why, "no device or region in the device map covers this port");
+  EXPECT_EQ(m.device_map_warning, "");
+
+  // A map of one VM, a recording of two: attributed all the same, with a warning.
+  h.pid = 100;
+  h.vm_name = "web1";
+  m.userspace_exits_by_thread = {{100, 101, -1, "CPU 0/KVM", 5, 50}, {200, 201, -1, "CPU 0/KVM", 5, 50}};
+  analysis::AttributeDevices(m, &h, "test.devices.json", "");
+  EXPECT_EQ(m.device_map_warning,
+            "the device map is of PID 100 (web1), but processes 200 exited too: their ports and addresses were "
+            "attributed with it as well (use -p PID)");
 
   analysis::AttributeDevices(m, nullptr, "", "no device map: test");
   EXPECT_FALSE(m.pio[0].device.attributed());
