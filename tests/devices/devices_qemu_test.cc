@@ -154,5 +154,17 @@ TEST_F(DevicesQemu, RecordKeepsTheDeviceMapAndReportAttributesEveryNotify) {
   EXPECT_NE(broken.err.find("device map " + data + ": expected JSON"), std::string::npos) << broken.err;
 }
 
+TEST_F(DevicesQemu, RecordSaysWhenQmpNeverAnswers) {
+  const std::string data = TempPath("devices-noqmp.data"), sock = TempPath("devices-none.sock");
+  ::unlink(sock.c_str());
+  auto rec = RunCommand(Exitprof() + " record -e kvm:kvm_pio --qmp " + sock + " -o " + data + " -- sleep 0.3");
+  ASSERT_EQ(rec.status, 0) << rec.err;
+  EXPECT_NE(rec.err.find("exitprof record: no device map kept (QMP never answered: QMP socket " + sock +
+                         ": connect: No such file or directory"),
+            std::string::npos)
+      << rec.err;
+  EXPECT_FALSE(FileExists(data + ".devices.json"));
+}
+
 }  // namespace
 }  // namespace exitprof::testing
