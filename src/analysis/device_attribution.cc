@@ -65,7 +65,7 @@ class Attributor {
     return a;
   }
 
-  std::string Why(bool io, uint64_t address) const {
+  std::string Why(bool io) const {
     if (!map_) return missing_;
     return io ? "no device or region in the device map covers this port"
               : "no device or region in the device map covers this address";
@@ -116,8 +116,8 @@ void AttributeDevices(ReportModel& m, const vmm::DeviceMapHistory* map, const st
     r.device = it->second;
   }
 
-  // Per device register: the same register at another offset (a 2-byte access at +0x11) is
-  // still that register, so rows are keyed by what a reader tells apart.
+  // One row per device register; a BAR without register names is split by offset, a fixed
+  // port or region is one row per name whatever the offset.
   using Key = std::tuple<std::string, std::string, int, std::string, uint64_t>;
   std::map<Key, ReportModel::DeviceRow> rows;
   std::map<std::pair<bool, uint64_t>, uint64_t> missing_rows;
@@ -150,7 +150,7 @@ void AttributeDevices(ReportModel& m, const vmm::DeviceMapHistory* map, const st
   }
   m.unattributed.clear();
   for (const auto& [key, count] : missing_rows)
-    m.unattributed.push_back({key.first, key.second, count, attributor.Why(key.first, key.second)});
+    m.unattributed.push_back({key.first, key.second, count, attributor.Why(key.first)});
   std::stable_sort(m.unattributed.begin(), m.unattributed.end(),
                    [](const auto& a, const auto& b) { return a.count > b.count; });
 }
