@@ -37,6 +37,34 @@ void WarnIfKvmExitSilent(const capture::CaptureCounts& counts) {
                static_cast<unsigned long long>(others));
 }
 
+namespace {
+
+struct CallGraphMode {
+  bool dwarf = false;
+  uint32_t stack_size = 8192;
+};
+
+// perf record's --call-graph: "fp" or "dwarf[,SIZE]" (SIZE a multiple of 8, at most 65528).
+Result<CallGraphMode> ParseCallGraphMode(const std::string& text) {
+  if (text == "fp") return CallGraphMode{};
+  if (text.rfind("dwarf", 0) != 0 || (text.size() > 5 && text[5] != ',')) {
+    return Fail("--call-graph " + text + ": expected fp or dwarf[,SIZE]");
+  }
+  CallGraphMode mode{true, 8192};
+  if (text.size() > 6) {
+    std::string size = text.substr(6);
+    char* end = nullptr;
+    unsigned long v = std::strtoul(size.c_str(), &end, 0);
+    if (size.empty() || *end || v == 0 || v > 65528 || v % 8) {
+      return Fail("--call-graph " + text + ": SIZE must be a multiple of 8 between 8 and 65528 bytes");
+    }
+    mode.stack_size = static_cast<uint32_t>(v);
+  }
+  return mode;
+}
+
+}  // namespace
+
 std::function<int()> AddRecordCommand(CLI::App& app) {
   struct Options {
     bool all = false;
@@ -44,6 +72,7 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     std::vector<std::string> events;
     std::string filter;
     bool callchain = false;
+    std::string call_graph;
     size_t pages = 256;
     std::string output = "perf.data";
     double duration = 0;
@@ -55,7 +84,9 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
   cmd->add_option("-p,--pid", o->pids, "Follow these processes (a VMM such as QEMU), repeatable");
   cmd->add_option("-e,--event", o->events, "Tracepoint SYSTEM:EVENT, repeatable (default: the kvm events that exist)");
   cmd->add_option("--filter", o->filter, "ftrace filter for the last -e event, e.g. 'port == 0x3f8'");
-  cmd->add_flag("-g", o->callchain, "Record kernel callchains");
+  cmd->add_flag("-g", o->callchain, "Record callchains, kernel and user (frame pointers; same as --call-graph fp)");
+  cmd->add_option("--call-graph", o->call_graph,
+                  "fp, or dwarf[,SIZE]: user frames unwound later with DWARF from SIZE bytes of stack (default 8192)");
   cmd->add_option("-m,--mmap-pages", o->pages, "Ring buffer pages per CPU (power of two)")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "Output file; - writes pipe mode to stdout")->capture_default_str();
   cmd->add_option("--duration", o->duration, "Stop after this many seconds");
@@ -65,7 +96,8 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
       "  exitprof record -a --duration 5                      all kvm events on the host for 5 s\n"
       "  exitprof record -p $(pidof qemu-system-x86_64) -o vm.data\n"
       "  exitprof record -e kvm:kvm_pio --filter 'port == 0x3f8' -- exitprof-guest\n"
-      "  exitprof record -o - -a --duration 1 | exitprof report -i -\n");
+      "  exitprof record -o - -a --duration 1 | exitprof report -i -\n"
+      "  exitprof record -e probe_app:f --call-graph dwarf -- ./app   user stacks unwound with DWARF\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     if (o->pages == 0 || (o->pages & (o->pages - 1)) != 0) return ReportError(Error{"-m " + std::to_string(o->pages) + ": expected a power of two"});
@@ -76,6 +108,13 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     options.events = o->events;
     options.filter = o->filter;
     options.callchain = o->callchain;
+    if (!o->call_graph.empty()) {
+      auto mode = ParseCallGraphMode(o->call_graph);
+      if (!mode) return ReportError(mode.error());
+      options.callchain = true;
+      options.dwarf_callchain = mode->dwarf;
+      options.stack_dump_size = mode->stack_size;
+    }
     options.mmap_pages = o->pages;
     options.pids = o->pids;
     options.cmdline = {"exitprof", "record"};
