@@ -33,7 +33,38 @@ struct CompileUnit {
 struct UnitIndex {
   bool built = false;
   std::vector<FunctionRange> functions;  // sorted by low
+  bool names_from_symbols = false;       // a mangling language (C++...): see FunctionName's caller
+  Dwarf_Lines* lines = nullptr;          // owned by libdw
+  size_t line_count = 0;
+  // Rows addr2line attributes to file 0: DWARF 5 rows that still have the initial file
+  // register (bfd starts it at 0 where the standard says 1).
+  std::vector<bool> initial_file_row;
 };
+
+// Languages whose DW_AT_name is not the linkage name; bfd (binutils' dwarf2.c) then names
+// functions after the ELF symbol at their start (C, assembler: never).
+bool MangledLanguage(int lang) {
+  switch (lang) {
+    case DW_LANG_C89: case DW_LANG_C: case DW_LANG_C99: case DW_LANG_C11:
+    case DW_LANG_Mips_Assembler: case DW_LANG_UPC: case -1:
+      return false;
+    default:
+      return true;
+  }
+}
+
+bool EndsSequence(Dwarf_Line* line) {
+  bool end = false;
+  dwarf_lineendsequence(line, &end);
+  return end;
+}
+
+size_t FileIndex(Dwarf_Line* line) {
+  Dwarf_Files* files;
+  size_t index = 0;
+  if (dwarf_line_file(line, &files, &index) != 0) return SIZE_MAX;
+  return index;
+}
 
 const char* StringAttr(Dwarf_Die* die, int name) {
   Dwarf_Attribute attr;
@@ -111,9 +142,16 @@ void CollectFunctions(Dwarf_Die* parent, std::vector<FunctionRange>& out, int de
   } while (dwarf_siblingof(&child, &child) == 0);
 }
 
-std::string FileOfLine(Dwarf_Line* line) {
-  const char* file = dwarf_linesrc(line, nullptr, nullptr);
-  return file ? file : "";
+// A source file name as addr2line (bfd) prints it: a relative name (libdw joins only the
+// line table's own directories) goes below the unit's DW_AT_comp_dir, even a relative one
+// (Debian's kernels are built with a relative comp_dir).
+std::string SourcePath(const char* file, const char* comp_dir) {
+  if (file == nullptr) return "";
+  if (file[0] == '/' || comp_dir == nullptr || comp_dir[0] == '\0') return file;
+  std::string out(comp_dir);
+  out += '/';
+  out += file;
+  return out;
 }
 
 }  // namespace
@@ -171,8 +209,43 @@ struct ElfSymbolizer::Impl {
       CollectFunctions(cu, index.functions);
       std::sort(index.functions.begin(), index.functions.end(),
                 [](const FunctionRange& a, const FunctionRange& b) { return a.low < b.low; });
+      index.names_from_symbols = MangledLanguage(dwarf_srclang(cu));
+      Dwarf_Half version = 0;
+      if (dwarf_getsrclines(cu, &index.lines, &index.line_count) != 0) {
+        index.lines = nullptr;
+        index.line_count = 0;
+      } else if (dwarf_cu_info(cu->cu, &version, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr) == 0 && version >= 5) {
+        index.initial_file_row.assign(index.line_count, false);
+        bool at_start = true, changed = false;
+        for (size_t i = 0; i < index.line_count; ++i) {
+          Dwarf_Line* line = dwarf_onesrcline(index.lines, i);
+          if (at_start) changed = false;
+          size_t file = FileIndex(line);
+          if (file != 1) changed = true;
+          index.initial_file_row[i] = file == 1 && !changed;
+          at_start = EndsSequence(line);
+        }
+      }
     }
     return index;
+  }
+
+  // The row addr2line uses: the last one at or below the address that does not end a
+  // sequence (as dwarf_getsrc_die picks it), with its index.
+  Dwarf_Line* FindLine(const UnitIndex& index, uint64_t address, size_t* at) {
+    size_t lo = 0, hi = index.line_count;  // first row above the address
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      Dwarf_Addr a = 0;
+      dwarf_lineaddr(dwarf_onesrcline(index.lines, mid), &a);
+      if (a <= address) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo == 0) return nullptr;
+    Dwarf_Line* line = dwarf_onesrcline(index.lines, lo - 1);
+    if (line == nullptr || EndsSequence(line)) return nullptr;
+    *at = lo - 1;
+    return line;
   }
 
   // The smallest top-level function range holding the address.
@@ -255,11 +328,21 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
   Dwarf_Die cu;
   if (impl.dwarf != nullptr && impl.FindUnit(address, &cu)) {
     Frame innermost;
-    if (Dwarf_Line* line = dwarf_getsrc_die(&cu, address)) {
+    Dwarf_Attribute comp_dir_attr;
+    const char* comp_dir = dwarf_attr(&cu, DW_AT_comp_dir, &comp_dir_attr) ? dwarf_formstring(&comp_dir_attr) : nullptr;
+    const UnitIndex& unit = impl.IndexOf(&cu);
+    size_t row = 0;
+    if (Dwarf_Line* line = impl.FindLine(unit, address, &row)) {
       int lineno = 0;
       dwarf_lineno(line, &lineno);
       innermost.line = static_cast<uint32_t>(lineno);
-      innermost.file = FileOfLine(line);
+      const char* file = dwarf_linesrc(line, nullptr, nullptr);
+      Dwarf_Files* files = nullptr;
+      size_t index = 0;
+      if (row < unit.initial_file_row.size() && unit.initial_file_row[row] && dwarf_line_file(line, &files, &index) == 0) {
+        file = dwarf_filesrc(files, 0, nullptr, nullptr);
+      }
+      innermost.file = SourcePath(file, comp_dir);
       unsigned disc = 0;
       dwarf_linediscriminator(line, &disc);
       innermost.discriminator = disc;
@@ -286,13 +369,12 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
         Dwarf_Word value;
         if (dwarf_attr(&callee, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &value) == 0) f.line = static_cast<uint32_t>(value);
         if (files && dwarf_attr(&callee, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0 && value < nfiles) {
-          const char* file = dwarf_filesrc(files, value, nullptr, nullptr);
-          if (file) f.file = file;
+          f.file = SourcePath(dwarf_filesrc(files, value, nullptr, nullptr), comp_dir);
         }
         f.discriminator = innermost.discriminator;
       }
       const char* name = FunctionName(&chain[i]);
-      if (i + 1 == chain.size() && !HasLinkageName(&chain[i])) {
+      if (unit.names_from_symbols && !HasLinkageName(&chain[i])) {
         // addr2line (bfd) names the innermost function without a linkage name after the
         // ELF symbol that starts where it starts (a clone's "foo.constprop.0"), once it has
         // looked it up; see docs/SYMBOLIZE.md for its first-lookup quirk.
