@@ -36,9 +36,7 @@ struct UnitIndex {
   bool names_from_symbols = false;       // a mangling language (C++...): see FunctionName's caller
   Dwarf_Lines* lines = nullptr;          // owned by libdw
   size_t line_count = 0;
-  // Rows addr2line attributes to file 0: DWARF 5 rows that still have the initial file
-  // register (bfd starts it at 0 where the standard says 1).
-  std::vector<bool> initial_file_row;
+  bool dwarf5 = false;
 };
 
 // Languages whose DW_AT_name is not the linkage name; bfd (binutils' dwarf2.c) then names
@@ -64,6 +62,19 @@ size_t FileIndex(Dwarf_Line* line) {
   size_t index = 0;
   if (dwarf_line_file(line, &files, &index) != 0) return SIZE_MAX;
   return index;
+}
+
+// Whether addr2line attributes this row to file 0: a DWARF 5 row that still has the initial
+// file register (bfd starts it at 0 where the standard says 1), i.e. file 1 with no other
+// file earlier in its sequence.
+bool HasInitialFile(const UnitIndex& index, size_t row) {
+  if (!index.dwarf5) return false;
+  for (size_t i = row + 1; i-- > 0;) {
+    Dwarf_Line* line = dwarf_onesrcline(index.lines, i);
+    if (i != row && EndsSequence(line)) return true;  // the previous sequence ended
+    if (FileIndex(line) != 1) return false;
+  }
+  return true;
 }
 
 const char* StringAttr(Dwarf_Die* die, int name) {
@@ -214,17 +225,8 @@ struct ElfSymbolizer::Impl {
       if (dwarf_getsrclines(cu, &index.lines, &index.line_count) != 0) {
         index.lines = nullptr;
         index.line_count = 0;
-      } else if (dwarf_cu_info(cu->cu, &version, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr) == 0 && version >= 5) {
-        index.initial_file_row.assign(index.line_count, false);
-        bool at_start = true, changed = false;
-        for (size_t i = 0; i < index.line_count; ++i) {
-          Dwarf_Line* line = dwarf_onesrcline(index.lines, i);
-          if (at_start) changed = false;
-          size_t file = FileIndex(line);
-          if (file != 1) changed = true;
-          index.initial_file_row[i] = file == 1 && !changed;
-          at_start = EndsSequence(line);
-        }
+      } else {
+        index.dwarf5 = dwarf_cu_info(cu->cu, &version, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr) == 0 && version >= 5;
       }
     }
     return index;
@@ -339,7 +341,7 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
       const char* file = dwarf_linesrc(line, nullptr, nullptr);
       Dwarf_Files* files = nullptr;
       size_t index = 0;
-      if (row < unit.initial_file_row.size() && unit.initial_file_row[row] && dwarf_line_file(line, &files, &index) == 0) {
+      if (HasInitialFile(unit, row) && dwarf_line_file(line, &files, &index) == 0) {
         file = dwarf_filesrc(files, 0, nullptr, nullptr);
       }
       innermost.file = SourcePath(file, comp_dir);
