@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 namespace exitprof::callgraph {
 
@@ -112,6 +113,33 @@ void PrintChildren(const CallNode& node, const std::string& indent, uint64_t gra
 
 std::string CallTree::Text(const TextOptions& options) const {
   std::string out;
+  if (options.children) {
+    // Children: the samples whose stack passes through the function (counted once per stack);
+    // Self: those sampled in it.
+    std::map<std::string, std::pair<uint64_t, uint64_t>> rows;
+    for (const auto& [stack, weight] : stacks_) {
+      std::set<std::string_view> seen;
+      for (const auto& f : stack) {
+        if (seen.insert(f).second) rows[f].first += weight;
+      }
+      if (!stack.empty()) rows[stack.back()].second += weight;
+    }
+    std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> sorted(rows.begin(), rows.end());
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      if (a.second.first != b.second.first) return a.second.first > b.second.first;
+      return a.first < b.first;
+    });
+    out += "#  Children      Self  Symbol\n";
+    for (const auto& [name, counts] : sorted) {
+      double share = 100.0 * static_cast<double>(counts.first) / static_cast<double>(total() ? total() : 1);
+      if (options.percent_limit > 0 && share < options.percent_limit) continue;
+      char line[64];
+      std::snprintf(line, sizeof(line), "%10s %9s  ", Percent(counts.first, total()).c_str(),
+                    Percent(counts.second, total()).c_str());
+      out += line + name + "\n";
+    }
+    return out;
+  }
   auto sorted = SortedCopy(options.caller_order ? root_ : leaves_);
   uint64_t grand = sorted->total;
   for (const auto& entry : sorted->children) {

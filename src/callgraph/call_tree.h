@@ -47,6 +47,7 @@ class CallTree {
     bool caller_order = false;  // --caller (root first); default callee like perf report
     double percent_limit = 0.5;  // branches under this share of the total are not shown
     size_t max_stack = 127;
+    bool children = false;  // perf's --children: a row per function with its callees' samples
   };
   // perf report --no-children --stdio's graph: per sampled function (share of all samples), its
   // call chains with absolute percentages where they branch.

@@ -21,6 +21,8 @@ namespace exitprof::capture {
 // perf's x86-64 user register set: every general register and ip/sp/flags, without the segment
 // registers ds, es, fs and gs (bits 12-15 of enum perf_event_x86_regs).
 constexpr uint64_t kX86UserRegsMask = 0xff0fffULL;
+// bp, sp and ip: enough to place the top of the stack.
+constexpr uint64_t kX86EntryRegsMask = (1ULL << 6) | (1ULL << 7) | (1ULL << 8);
 
 const std::vector<std::string>& DefaultKvmEvents() {
   static const std::vector<std::string> events = {"kvm:kvm_exit", "kvm:kvm_entry", "kvm:kvm_pio",
@@ -36,6 +38,8 @@ uint64_t CaptureCounts::samples() const {
 }
 
 namespace {
+
+bool IsUprobe(const Tracefs& tracefs, const std::string& group, const std::string& event);
 
 Result<std::pair<std::string, std::string>> SplitEvent(const std::string& event, const Tracefs& tracefs) {
   auto colon = event.find(':');
@@ -128,6 +132,12 @@ Result<std::unique_ptr<Recorder>> Recorder::Open(const RecordOptions& options, b
       header_attr.sample_type |= perfdata::kSampleRegsUser | perfdata::kSampleStackUser;
       header_attr.sample_regs_user = kX86UserRegsMask;
       header_attr.sample_stack_user = options.stack_dump_size;
+    } else if (options.callchain && options.caller_at_entry && IsUprobe(*tracefs, split->first, split->second)) {
+      // 8 bytes of user stack: at a probed function's first instruction that is the return
+      // address into its caller, which the frame-pointer chain skips.
+      header_attr.sample_type |= perfdata::kSampleRegsUser | perfdata::kSampleStackUser;
+      header_attr.sample_regs_user = kX86EntryRegsMask;
+      header_attr.sample_stack_user = 8;
     }
     header_attr.read_format = perfdata::kReadId;
     header_attr.name = events[i];
@@ -200,6 +210,17 @@ Result<std::unique_ptr<Recorder>> Recorder::Open(const RecordOptions& options, b
 }
 
 namespace {
+
+// A uprobe event (listed in uprobe_events as "p:GROUP/EVENT ..." or "r:GROUP/EVENT ...").
+bool IsUprobe(const Tracefs& tracefs, const std::string& group, const std::string& event) {
+  auto list = tracefs.ReadFile("uprobe_events");
+  if (!list) return false;
+  std::string wanted = group + "/" + event + " ";
+  for (size_t pos = 0; (pos = list->find(wanted, pos)) != std::string::npos; pos += wanted.size()) {
+    if (pos >= 2 && (*list)[pos - 1] == ':' && (pos == 2 || (*list)[pos - 3] == '\n')) return true;
+  }
+  return false;
+}
 
 struct ExecMap {
   uint64_t start = 0, end = 0, offset = 0;

@@ -26,6 +26,7 @@ struct RecordOptions {
   bool callchain = false;           // -g: kernel and user callchains (frame pointers)
   bool dwarf_callchain = false;     // --call-graph dwarf: user registers and stack for DWARF unwinding
   uint32_t stack_dump_size = 8192;  // bytes of user stack per sample with dwarf_callchain
+  bool caller_at_entry = true;      // with -g: 8 bytes of stack so entry probes keep their caller
   size_t mmap_pages = 128;          // per CPU, a power of two
   std::vector<std::string> cmdline;
 };

@@ -5,6 +5,7 @@
 #include "analysis/exit_stats.h"
 #include "analysis/report_model.h"
 #include "cli/commands.h"
+#include "cli/report_callgraph.h"
 #include "cli/report_symbols.h"
 #include "render/report_render.h"
 
@@ -69,6 +70,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     symbols::GuestSymbolOptions guest;
     std::string kaslr_offset;
     bool inline_chain = false;
+    CallgraphOptions callgraph;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
@@ -91,7 +93,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   cmd->add_option("--debug-dir", o->guest.debug_dirs, "Where to look for the vmlinux's separate debug file; repeatable");
   cmd->add_flag("--inline", o->inline_chain, "Show the functions each guest RIP's code was inlined into (needs --vmlinux with DWARF)");
   cmd->add_option("--format", o->format, "Output: text, json or csv")
-      ->check(CLI::IsMember({"text", "json", "csv"}))
+      ->check(CLI::IsMember({"text", "json", "csv", "folded"}))
       ->capture_default_str();
   cmd->add_option("--by", o->by,
                   "Tables to show: reason,latency,vm,vcpu,rip,pio,mmio,msr,userspace (csv: the one table; default reason)");
@@ -102,9 +104,13 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  exitprof report -i perf.data --format json | jq '.exits.by_reason'\n"
       "  exitprof report -i perf.data --format csv --by vcpu\n"
       "  exitprof report -i perf.data --kallsyms guest.kallsyms --by reason,sym,rip\n"
-      "  exitprof report -i perf.data --vmlinux vmlinux --kallsyms guest.kallsyms --inline --by rip\n");
+      "  exitprof report -i perf.data --vmlinux vmlinux --kallsyms guest.kallsyms --inline --by rip\n"
+      "  exitprof report -i probe.data --callgraph            call graphs (record -g / --call-graph dwarf)\n"
+      "  exitprof report -i probe.data --flamegraph f.svg     interactive flame graph; --format folded for FlameGraph\n");
+  AddCallgraphOptions(*cmd, o->callgraph);
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
+    if (o->callgraph.Wanted(o->format)) return RunCallgraphReport(o->input, o->format, o->callgraph);
     analysis::ExitFilter filter;
     filter.reasons = SplitCommas(o->reasons);
     filter.pid = o->pid;
