@@ -13,6 +13,7 @@
 #include "analysis/report_model.h"
 #include "capture/recorder.h"
 #include "perfdata/reader.h"
+#include "probe/probe_command.h"
 
 namespace exitprof::cli {
 
@@ -24,6 +25,7 @@ std::function<int()> AddDemoCommand(CLI::App& app);
 std::function<int()> AddTopCommand(CLI::App& app);
 std::function<int()> AddDiffCommand(CLI::App& app);
 std::function<int()> AddSymbolizeCommand(CLI::App& app);
+std::function<int()> AddProbeCommand(CLI::App& app);
 
 // Says once, plainly, when kvm_exit fired 0 times while other kvm events fired (PVM hosts).
 void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);
@@ -34,6 +36,10 @@ Result<analysis::ReportModel> BuildReport(const std::string& path, const analysi
 // Opens a recording for reading, with progress on stderr when it is a terminal.
 Result<std::unique_ptr<perfdata::Reader>> OpenRecording(const std::string& path);
 int ReportError(const Error& error);
+
+// A probe definition (exitprof probe's syntax) resolved against BINARY (uprobe) or, when
+// BINARY is empty, the running kernel's kallsyms (kprobe).
+Result<probe::ResolvedProbe> ResolveProbe(const std::string& definition, const std::string& binary);
 
 // Parses perf's --time "START,STOP" (seconds, either side may be empty) into nanoseconds.
 Result<std::pair<std::optional<uint64_t>, std::optional<uint64_t>>> ParseTimeRange(const std::string& text);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       exitprof::cli::AddTopCommand(app),
       exitprof::cli::AddDiffCommand(app),
       exitprof::cli::AddSymbolizeCommand(app),
+      exitprof::cli::AddProbeCommand(app),
   };
   try {
     app.parse(argc, argv);

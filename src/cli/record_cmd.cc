@@ -7,6 +7,7 @@
 #include "capture/recorder.h"
 #include "capture/workload.h"
 #include "cli/commands.h"
+#include "probe/probe_manager.h"
 
 namespace exitprof::cli {
 
@@ -38,6 +39,32 @@ void WarnIfKvmExitSilent(const capture::CaptureCounts& counts) {
 }
 
 namespace {
+
+class TemporaryProbes {
+ public:
+  Result<std::string> Add(const std::string& definition, const std::string& binary) {
+    auto resolved = ResolveProbe(definition, binary);
+    if (!resolved) return tl::unexpected(resolved.error());
+    if (!manager_) {
+      auto tracefs = capture::Tracefs::Open();
+      if (!tracefs) return tl::unexpected(tracefs.error());
+      manager_.emplace(tracefs->root());
+    }
+    auto name = manager_->Add(*resolved, /*force=*/true);
+    if (!name) return name;
+    added_.push_back(*name);
+    return name;
+  }
+  ~TemporaryProbes() {
+    for (const auto& name : added_) {
+      if (auto r = manager_->Delete(name); !r) std::fprintf(stderr, "exitprof record: %s\n", r.error().message.c_str());
+    }
+  }
+
+ private:
+  std::optional<probe::ProbeManager> manager_;
+  std::vector<std::string> added_;
+};
 
 struct CallGraphMode {
   bool dwarf = false;
@@ -73,6 +100,8 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     std::string filter;
     bool callchain = false;
     std::string call_graph;
+    std::vector<std::string> add_probes;
+    std::string probe_exec;
     size_t pages = 256;
     std::string output = "perf.data";
     double duration = 0;
@@ -87,6 +116,9 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
   cmd->add_flag("-g", o->callchain, "Record callchains, kernel and user (frame pointers; same as --call-graph fp)");
   cmd->add_option("--call-graph", o->call_graph,
                   "fp, or dwarf[,SIZE]: user frames unwound later with DWARF from SIZE bytes of stack (default 8192)");
+  cmd->add_option("--add-probe", o->add_probes,
+                  "Add this probe (exitprof probe's syntax) for the recording, record it, remove it at the end");
+  cmd->add_option("-x,--exec", o->probe_exec, "The binary --add-probe probes (uprobes); without it, the kernel");
   cmd->add_option("-m,--mmap-pages", o->pages, "Ring buffer pages per CPU (power of two)")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "Output file; - writes pipe mode to stdout")->capture_default_str();
   cmd->add_option("--duration", o->duration, "Stop after this many seconds");
@@ -103,6 +135,15 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     if (o->pages == 0 || (o->pages & (o->pages - 1)) != 0) return ReportError(Error{"-m " + std::to_string(o->pages) + ": expected a power of two"});
     if (!o->filter.empty() && o->events.empty()) return ReportError(Error{"--filter applies to the last -e EVENT: give one"});
     if (o->all && !o->pids.empty()) return ReportError(Error{"-a and -p exclude each other"});
+    // Probes made for this recording go again when it ends, however it ends (also Ctrl-C:
+    // the capture loop returns normally on SIGINT).
+    TemporaryProbes probes;
+    for (const auto& definition : o->add_probes) {
+      auto name = probes.Add(definition, o->probe_exec);
+      if (!name) return ReportError(name.error());
+      o->events.push_back(*name);
+      std::fprintf(stderr, "exitprof record: added probe %s (removed when the recording ends)\n", name->c_str());
+    }
     std::optional<capture::Workload> workload;
     capture::RecordOptions options;
     options.events = o->events;
