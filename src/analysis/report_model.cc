@@ -147,8 +147,12 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
 
   std::vector<std::vector<RipRow>> rips(c.by_reason.size());
   c.by_reason_rip.ForEach([&](uint64_t reason, uint64_t rip, uint64_t count) {
-    rips[reason].push_back({kvm.ReasonById(static_cast<uint32_t>(reason)), rip, count,
-                            Percent(count, c.by_reason[reason])});
+    RipRow row;
+    row.reason = kvm.ReasonById(static_cast<uint32_t>(reason));
+    row.rip = rip;
+    row.count = count;
+    row.percent_of_reason = Percent(count, c.by_reason[reason]);
+    rips[reason].push_back(std::move(row));
   });
   for (const auto& reason : m.by_reason) {
     for (auto& list : rips) {

@@ -22,6 +22,18 @@ struct RipRow {
   uint64_t rip = 0;
   uint64_t count = 0;
   double percent_of_reason = 0;
+  // Guest symbol (report --kallsyms/--vmlinux/--system-map); empty when not asked or unknown.
+  std::string symbol, module, srcline;
+  uint64_t symbol_offset = 0;
+  std::vector<std::string> inline_chain;  // "function at file:line", innermost first
+};
+// Exits grouped by the guest function their RIP is in (report --by sym).
+struct SymbolRow {
+  std::string reason;
+  std::string symbol, module;  // symbol "" = RIPs no symbol covers
+  uint64_t count = 0;
+  double percent_of_reason = 0;
+  uint64_t rips = 0;  // distinct RIPs
 };
 struct VcpuRow {
   uint32_t pid = 0, tid = 0;
@@ -111,6 +123,8 @@ struct ReportModel {
   uint64_t exits_total = 0;
   std::vector<ReasonRow> by_reason;
   std::vector<RipRow> by_rip;  // top N per reason, reasons in by_reason order
+  std::vector<SymbolRow> by_sym;  // per reason, biggest first (with guest symbols)
+  std::string guest_symbols;      // what symbolized the RIPs and which KASLR offset ("" = none)
   std::vector<VcpuRow> by_vcpu;
   std::vector<VmRow> by_vm;
 

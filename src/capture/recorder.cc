@@ -1,5 +1,8 @@
 #include "capture/recorder.h"
 
+#include <cstdio>
+#include <fstream>
+
 #include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -15,6 +18,12 @@
 
 namespace exitprof::capture {
 
+// perf's x86-64 user register set: every general register and ip/sp/flags, without the segment
+// registers ds, es, fs and gs (bits 12-15 of enum perf_event_x86_regs).
+constexpr uint64_t kX86UserRegsMask = 0xff0fffULL;
+// bp, sp and ip: enough to place the top of the stack.
+constexpr uint64_t kX86EntryRegsMask = (1ULL << 6) | (1ULL << 7) | (1ULL << 8);
+
 const std::vector<std::string>& DefaultKvmEvents() {
   static const std::vector<std::string> events = {"kvm:kvm_exit", "kvm:kvm_entry", "kvm:kvm_pio",
                                                   "kvm:kvm_mmio", "kvm:kvm_msr", "kvm:kvm_cpuid",
@@ -29,6 +38,8 @@ uint64_t CaptureCounts::samples() const {
 }
 
 namespace {
+
+bool IsUprobe(const Tracefs& tracefs, const std::string& group, const std::string& event);
 
 Result<std::pair<std::string, std::string>> SplitEvent(const std::string& event, const Tracefs& tracefs) {
   auto colon = event.find(':');
@@ -54,6 +65,7 @@ Result<std::unique_ptr<Recorder>> Recorder::Open(const RecordOptions& options, b
   if (!tracefs) return tl::unexpected(tracefs.error());
   std::unique_ptr<Recorder> rec(new Recorder());
   rec->options_ = options;
+  rec->enable_on_exec_ = enable_on_exec;
 
   std::vector<std::string> events = options.events;
   if (events.empty()) {
@@ -114,7 +126,19 @@ Result<std::unique_ptr<Recorder>> Recorder::Open(const RecordOptions& options, b
     header_attr.sample_type = perfdata::kSampleIp | perfdata::kSampleTid | perfdata::kSampleTime |
                               perfdata::kSampleCpu | perfdata::kSamplePeriod | perfdata::kSampleRaw |
                               perfdata::kSampleIdentifier;
-    if (options.callchain) header_attr.sample_type |= perfdata::kSampleCallchain;
+    const bool want_stacks = options.callchain || options.dwarf_callchain;
+    if (want_stacks) header_attr.sample_type |= perfdata::kSampleCallchain;
+    if (options.dwarf_callchain) {
+      header_attr.sample_type |= perfdata::kSampleRegsUser | perfdata::kSampleStackUser;
+      header_attr.sample_regs_user = kX86UserRegsMask;
+      header_attr.sample_stack_user = options.stack_dump_size;
+    } else if (options.callchain && options.caller_at_entry && IsUprobe(*tracefs, split->first, split->second)) {
+      // 8 bytes of user stack: at a probed function's first instruction that is the return
+      // address into its caller, which the frame-pointer chain skips.
+      header_attr.sample_type |= perfdata::kSampleRegsUser | perfdata::kSampleStackUser;
+      header_attr.sample_regs_user = kX86EntryRegsMask;
+      header_attr.sample_stack_user = 8;
+    }
     header_attr.read_format = perfdata::kReadId;
     header_attr.name = events[i];
 
@@ -130,15 +154,26 @@ Result<std::unique_ptr<Recorder>> Recorder::Open(const RecordOptions& options, b
     attr.enable_on_exec = enable_on_exec;
     attr.sample_id_all = 1;
     attr.exclude_guest = 1;
+    attr.sample_regs_user = header_attr.sample_regs_user;
+    attr.sample_stack_user = header_attr.sample_stack_user;
+    // With DWARF unwinding the user part comes from the stack dump, as perf does it.
+    attr.exclude_callchain_user = options.dwarf_callchain;
     attr.watermark = 1;
     attr.wakeup_watermark = static_cast<uint32_t>(options.mmap_pages * ::sysconf(_SC_PAGESIZE) / 4);
     if (i == 0) {  // one event carries thread names and lifetimes, as perf's tracking event does
       attr.comm = 1;
       attr.comm_exec = 1;
       attr.task = 1;
+      // User frames are placed through the maps of the processes they belong to.
+      attr.mmap = want_stacks;
+      attr.mmap2 = want_stacks;
+      // DWARF unwinders find .eh_frame_hdr through the read-only maps next to the text.
+      attr.mmap_data = options.dwarf_callchain;
     }
     header_attr.flags = (1ULL << 0) | (uint64_t{attr.inherit} << 1) | perfdata::kAttrFlagSampleIdAll |
-                        (1ULL << 20) | (i == 0 ? (1ULL << 9) | (1ULL << 13) | (1ULL << 24) : 0);
+                        (1ULL << 20) | (i == 0 ? (1ULL << 9) | (1ULL << 13) | (1ULL << 24) : 0) |
+                        (uint64_t{attr.mmap} << 8) | (uint64_t{attr.mmap2} << 23) | (uint64_t{attr.mmap_data} << 17) |
+                        (uint64_t{attr.exclude_callchain_user} << 22);
     for (pid_t target : targets) {
       for (int cpu = 0; cpu < ncpus; ++cpu) {
         auto fd = PerfEventFd::Open(attr, target, cpu);
@@ -174,6 +209,44 @@ Result<std::unique_ptr<Recorder>> Recorder::Open(const RecordOptions& options, b
   return rec;
 }
 
+namespace {
+
+// A uprobe event (listed in uprobe_events as "p:GROUP/EVENT ..." or "r:GROUP/EVENT ...").
+bool IsUprobe(const Tracefs& tracefs, const std::string& group, const std::string& event) {
+  auto list = tracefs.ReadFile("uprobe_events");
+  if (!list) return false;
+  std::string wanted = group + "/" + event + " ";
+  for (size_t pos = 0; (pos = list->find(wanted, pos)) != std::string::npos; pos += wanted.size()) {
+    if (pos >= 2 && (*list)[pos - 1] == ':' && (pos == 2 || (*list)[pos - 3] == '\n')) return true;
+  }
+  return false;
+}
+
+struct ExecMap {
+  uint64_t start = 0, end = 0, offset = 0;
+  std::string path;
+};
+
+// The executable file maps of a process ("r-xp" lines of /proc/PID/maps with a path).
+std::vector<ExecMap> ExecutableMaps(pid_t pid) {
+  std::vector<ExecMap> maps;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long start = 0, end = 0, offset = 0;
+    char perms[8] = {};
+    int path_at = -1;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &offset, &path_at) < 4) continue;
+    if (perms[2] != 'x' || path_at < 0 || static_cast<size_t>(path_at) >= line.size()) continue;
+    std::string path = line.substr(static_cast<size_t>(path_at));
+    if (path.empty() || (path[0] != '/' && path != "[vdso]")) continue;
+    maps.push_back({start, end, offset, path});
+  }
+  return maps;
+}
+
+}  // namespace
+
 Result<void> Recorder::WritePreamble(perfdata::Writer& writer) const {
   if (uint64_t text = KernelTextStart()) {
     constexpr uint16_t kMiscKernel = 1;
@@ -183,6 +256,21 @@ Result<void> Recorder::WritePreamble(perfdata::Writer& writer) const {
   for (pid_t p : options_.pids) pids.push_back(p);
   for (const auto& t : ListThreads(pids)) {
     if (auto w = writer.WriteComm(static_cast<uint32_t>(t.pid), static_cast<uint32_t>(t.tid), t.comm, 0); !w) return w;
+  }
+  // Processes that already run mapped their code before we started: their executable maps are
+  // synthesized from /proc, as perf does, so their user frames can be named.
+  // A workload not yet exec'd still has our maps: its own arrive as MMAP2 records at exec.
+  if ((options_.callchain || options_.dwarf_callchain) && !enable_on_exec_) {
+    for (pid_t pid : pids) {
+      for (const auto& m : ExecutableMaps(pid)) {
+        constexpr uint16_t kMiscUser = 2;
+        if (auto w = writer.WriteMmap(static_cast<uint32_t>(pid), static_cast<uint32_t>(pid), m.start, m.end - m.start,
+                                      m.offset, m.path, kMiscUser, 0);
+            !w) {
+          return w;
+        }
+      }
+    }
   }
   return {};
 }

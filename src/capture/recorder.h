@@ -23,7 +23,10 @@ struct RecordOptions {
   std::vector<std::string> events;  // "kvm:kvm_pio"; empty = the default kvm events that exist
   std::vector<pid_t> pids;          // processes to follow (with their future threads); empty = all
   std::string filter;               // ftrace filter for the last event
-  bool callchain = false;
+  bool callchain = false;           // -g: kernel and user callchains (frame pointers)
+  bool dwarf_callchain = false;     // --call-graph dwarf: user registers and stack for DWARF unwinding
+  uint32_t stack_dump_size = 8192;  // bytes of user stack per sample with dwarf_callchain
+  bool caller_at_entry = true;      // with -g: 8 bytes of stack so entry probes keep their caller
   size_t mmap_pages = 128;          // per CPU, a power of two
   std::vector<std::string> cmdline;
 };
@@ -63,6 +66,7 @@ class Recorder {
   Result<void> Count(std::span<const uint8_t> record);
 
   RecordOptions options_;
+  bool enable_on_exec_ = false;  // the target is a workload that has not exec'd yet
   perfdata::SessionInfo header_;
   std::vector<PerfEventFd> events_;
   std::vector<PerfRing> rings_;

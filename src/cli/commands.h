@@ -13,6 +13,7 @@
 #include "analysis/report_model.h"
 #include "capture/recorder.h"
 #include "perfdata/reader.h"
+#include "probe/probe_command.h"
 
 namespace exitprof::cli {
 
@@ -23,6 +24,8 @@ std::function<int()> AddRecordCommand(CLI::App& app);
 std::function<int()> AddDemoCommand(CLI::App& app);
 std::function<int()> AddTopCommand(CLI::App& app);
 std::function<int()> AddDiffCommand(CLI::App& app);
+std::function<int()> AddSymbolizeCommand(CLI::App& app);
+std::function<int()> AddProbeCommand(CLI::App& app);
 
 // Says once, plainly, when kvm_exit fired 0 times while other kvm events fired (PVM hosts).
 void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);
@@ -38,6 +41,9 @@ int ReportError(const Error& error);
 // given, else the recording's side file INPUT.devices.json; without any, the report says why.
 Result<void> AttributeReportDevices(analysis::ReportModel& model, const std::string& input, const std::string& qmp,
                                     const std::string& device_map);
+// A probe definition (exitprof probe's syntax) resolved against BINARY (uprobe) or, when
+// BINARY is empty, the running kernel's kallsyms (kprobe).
+Result<probe::ResolvedProbe> ResolveProbe(const std::string& definition, const std::string& binary);
 
 // Parses perf's --time "START,STOP" (seconds, either side may be empty) into nanoseconds.
 Result<std::pair<std::optional<uint64_t>, std::optional<uint64_t>>> ParseTimeRange(const std::string& text);

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
       exitprof::cli::AddDemoCommand(app),
       exitprof::cli::AddTopCommand(app),
       exitprof::cli::AddDiffCommand(app),
+      exitprof::cli::AddSymbolizeCommand(app),
+      exitprof::cli::AddProbeCommand(app),
   };
   try {
     app.parse(argc, argv);

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "vmm/device_map_poller.h"
 #include "vmm/qmp.h"
+#include "probe/probe_manager.h"
 
 namespace exitprof::cli {
 
@@ -74,6 +75,60 @@ void WarnIfKvmExitSilent(const capture::CaptureCounts& counts) {
                static_cast<unsigned long long>(others));
 }
 
+namespace {
+
+class TemporaryProbes {
+ public:
+  Result<std::string> Add(const std::string& definition, const std::string& binary) {
+    auto resolved = ResolveProbe(definition, binary);
+    if (!resolved) return tl::unexpected(resolved.error());
+    if (!manager_) {
+      auto tracefs = capture::Tracefs::Open();
+      if (!tracefs) return tl::unexpected(tracefs.error());
+      manager_.emplace(tracefs->root());
+    }
+    auto name = manager_->Add(*resolved, /*force=*/true);
+    if (!name) return name;
+    added_.push_back(*name);
+    return name;
+  }
+  ~TemporaryProbes() {
+    for (const auto& name : added_) {
+      if (auto r = manager_->Delete(name); !r) std::fprintf(stderr, "exitprof record: %s\n", r.error().message.c_str());
+    }
+  }
+
+ private:
+  std::optional<probe::ProbeManager> manager_;
+  std::vector<std::string> added_;
+};
+
+struct CallGraphMode {
+  bool dwarf = false;
+  uint32_t stack_size = 8192;
+};
+
+// perf record's --call-graph: "fp" or "dwarf[,SIZE]" (SIZE a multiple of 8, at most 65528).
+Result<CallGraphMode> ParseCallGraphMode(const std::string& text) {
+  if (text == "fp") return CallGraphMode{};
+  if (text.rfind("dwarf", 0) != 0 || (text.size() > 5 && text[5] != ',')) {
+    return Fail("--call-graph " + text + ": expected fp or dwarf[,SIZE]");
+  }
+  CallGraphMode mode{true, 8192};
+  if (text.size() > 6) {
+    std::string size = text.substr(6);
+    char* end = nullptr;
+    unsigned long v = std::strtoul(size.c_str(), &end, 0);
+    if (size.empty() || *end || v == 0 || v > 65528 || v % 8) {
+      return Fail("--call-graph " + text + ": SIZE must be a multiple of 8 between 8 and 65528 bytes");
+    }
+    mode.stack_size = static_cast<uint32_t>(v);
+  }
+  return mode;
+}
+
+}  // namespace
+
 std::function<int()> AddRecordCommand(CLI::App& app) {
   struct Options {
     bool all = false;
@@ -81,6 +136,9 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     std::vector<std::string> events;
     std::string filter;
     bool callchain = false;
+    std::string call_graph;
+    std::vector<std::string> add_probes;
+    std::string probe_exec;
     size_t pages = 256;
     std::string output = "perf.data";
     double duration = 0;
@@ -94,7 +152,12 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
   cmd->add_option("-p,--pid", o->pids, "Follow these processes (a VMM such as QEMU), repeatable");
   cmd->add_option("-e,--event", o->events, "Tracepoint SYSTEM:EVENT, repeatable (default: the kvm events that exist)");
   cmd->add_option("--filter", o->filter, "ftrace filter for the last -e event, e.g. 'port == 0x3f8'");
-  cmd->add_flag("-g", o->callchain, "Record kernel callchains");
+  cmd->add_flag("-g", o->callchain, "Record callchains, kernel and user (frame pointers; same as --call-graph fp)");
+  cmd->add_option("--call-graph", o->call_graph,
+                  "fp, or dwarf[,SIZE]: user frames unwound later with DWARF from SIZE bytes of stack (default 8192)");
+  cmd->add_option("--add-probe", o->add_probes,
+                  "Add this probe (exitprof probe's syntax) for the recording, record it, remove it at the end");
+  cmd->add_option("-x,--exec", o->probe_exec, "The binary --add-probe probes (uprobes); without it, the kernel");
   cmd->add_option("-m,--mmap-pages", o->pages, "Ring buffer pages per CPU (power of two)")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "Output file; - writes pipe mode to stdout")->capture_default_str();
   cmd->add_option("--duration", o->duration, "Stop after this many seconds");
@@ -110,17 +173,34 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
       "  exitprof record -e kvm:kvm_pio --filter 'port == 0x3f8' -- exitprof-guest\n"
       "  exitprof record -o - -a --duration 1 | exitprof report -i -\n"
       "  exitprof record -o vm.data -- qemu-system-x86_64 -qmp unix:/tmp/vm.sock,server=on,wait=off ...\n"
-      "      (also writes vm.data.devices.json: report names the device, BAR and register of each port)\n");
+      "      (also writes vm.data.devices.json: report names the device, BAR and register of each port)\n"
+      "  exitprof record -e probe_app:f --call-graph dwarf -- ./app   user stacks unwound with DWARF\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     if (o->pages == 0 || (o->pages & (o->pages - 1)) != 0) return ReportError(Error{"-m " + std::to_string(o->pages) + ": expected a power of two"});
     if (!o->filter.empty() && o->events.empty()) return ReportError(Error{"--filter applies to the last -e EVENT: give one"});
     if (o->all && !o->pids.empty()) return ReportError(Error{"-a and -p exclude each other"});
+    // Probes made for this recording go again when it ends, however it ends (also Ctrl-C:
+    // the capture loop returns normally on SIGINT).
+    TemporaryProbes probes;
+    for (const auto& definition : o->add_probes) {
+      auto name = probes.Add(definition, o->probe_exec);
+      if (!name) return ReportError(name.error());
+      o->events.push_back(*name);
+      std::fprintf(stderr, "exitprof record: added probe %s (removed when the recording ends)\n", name->c_str());
+    }
     std::optional<capture::Workload> workload;
     capture::RecordOptions options;
     options.events = o->events;
     options.filter = o->filter;
     options.callchain = o->callchain;
+    if (!o->call_graph.empty()) {
+      auto mode = ParseCallGraphMode(o->call_graph);
+      if (!mode) return ReportError(mode.error());
+      options.callchain = true;
+      options.dwarf_callchain = mode->dwarf;
+      options.stack_dump_size = mode->stack_size;
+    }
     options.mmap_pages = o->pages;
     options.pids = o->pids;
     options.cmdline = {"exitprof", "record"};

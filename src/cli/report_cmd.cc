@@ -8,13 +8,15 @@
 #include "analysis/exit_stats.h"
 #include "analysis/report_model.h"
 #include "cli/commands.h"
+#include "cli/report_callgraph.h"
+#include "cli/report_symbols.h"
 #include "render/report_render.h"
 
 namespace exitprof::cli {
 
 namespace {
 
-const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected", "device"};
+const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected", "device", "sym"};
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -96,6 +98,10 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     std::string timeline;
     std::string qmp;
     std::string device_map;
+    symbols::GuestSymbolOptions guest;
+    std::string kaslr_offset;
+    bool inline_chain = false;
+    CallgraphOptions callgraph;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
@@ -111,8 +117,14 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   cmd->add_option("--timeline", o->timeline, "Exits per reason per time bucket: a width like 10ms, 1s, or auto")
       ->expected(0, 1)
       ->default_str("auto");
+  cmd->add_option("--vmlinux", o->guest.vmlinux, "Guest kernel ELF (with DWARF: file:line and inline chains) to name guest RIPs");
+  cmd->add_option("--kallsyms", o->guest.kallsyms, "Guest /proc/kallsyms dump (runtime addresses, [module] symbols) to name guest RIPs");
+  cmd->add_option("--system-map", o->guest.system_map, "Guest System.map to name guest RIPs");
+  cmd->add_option("--kaslr-offset", o->kaslr_offset, "Guest KASLR offset (runtime - link-time address); default: kallsyms _text minus vmlinux/System.map _text");
+  cmd->add_option("--debug-dir", o->guest.debug_dirs, "Where to look for the vmlinux's separate debug file; repeatable");
+  cmd->add_flag("--inline", o->inline_chain, "Show the functions each guest RIP's code was inlined into (needs --vmlinux with DWARF)");
   cmd->add_option("--format", o->format, "Output: text, json or csv")
-      ->check(CLI::IsMember({"text", "json", "csv"}))
+      ->check(CLI::IsMember({"text", "json", "csv", "folded"}))
       ->capture_default_str();
   cmd->add_option("--by", o->by,
                   "Tables to show: reason,latency,vm,vcpu,rip,pio,mmio,msr,userspace,device (csv: the one table; default reason)");
@@ -125,9 +137,15 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  exitprof report -i perf.data --format json | jq '.exits.by_reason'\n"
       "  exitprof report -i perf.data --format csv --by vcpu\n"
       "  exitprof report -i vm.data --by device             which device, BAR and register (vm.data.devices.json)\n"
-      "  exitprof report -i vm.data --qmp /tmp/vm.sock --by pio,device\n");
+      "  exitprof report -i vm.data --qmp /tmp/vm.sock --by pio,device\n"
+      "  exitprof report -i perf.data --kallsyms guest.kallsyms --by reason,sym,rip\n"
+      "  exitprof report -i perf.data --vmlinux vmlinux --kallsyms guest.kallsyms --inline --by rip\n"
+      "  exitprof report -i probe.data --callgraph            call graphs (record -g / --call-graph dwarf)\n"
+      "  exitprof report -i probe.data --flamegraph f.svg     interactive flame graph; --format folded for FlameGraph\n");
+  AddCallgraphOptions(*cmd, o->callgraph);
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
+    if (o->callgraph.Wanted(o->format)) return RunCallgraphReport(o->input, o->format, o->callgraph);
     analysis::ExitFilter filter;
     filter.reasons = SplitCommas(o->reasons);
     filter.pid = o->pid;
@@ -148,20 +166,38 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     auto by = SplitCommas(o->by);
     for (const auto& section : by) {
       if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
-        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, latency, vm, vcpu, rip, pio, mmio, msr, userspace, timeline, injected, device"});
+        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, latency, vm, vcpu, rip, pio, mmio, msr, userspace, timeline, injected, device, sym"});
       }
     }
     if (o->format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});
 
-    auto built = BuildReport(o->input, filter, o->top);
+    bool with_symbols = !o->guest.vmlinux.empty() || !o->guest.kallsyms.empty() || !o->guest.system_map.empty();
+    if (!o->kaslr_offset.empty()) {
+      auto offset = symbols::ParseKaslrOffset(o->kaslr_offset);
+      if (!offset) return ReportError(offset.error());
+      o->guest.kaslr_offset = *offset;
+    }
+    if (!with_symbols && std::find(by.begin(), by.end(), "sym") != by.end()) {
+      return ReportError(Error{"--by sym needs guest symbols: give --kallsyms FILE, --system-map FILE or --vmlinux ELF"});
+    }
+    // With symbols, every RIP is read so that --by sym counts all of them; the top N are kept after.
+    auto built = BuildReport(o->input, filter, with_symbols ? 0 : o->top);
     if (!built) return ReportError(built.error());
     auto& model = *built;
     if (auto r = AttributeReportDevices(model, o->input, o->qmp, o->device_map); !r) return ReportError(r.error());
+    if (with_symbols) {
+      auto added = AddGuestSymbols(model, o->guest, o->top);
+      if (!added) return ReportError(added.error());
+    }
     if (o->explain) analysis::AddExplanations(model, 5);
     std::string out;
     if (o->format == "json") out = render::RenderJson(model);
     else if (o->format == "csv") out = render::RenderCsv(model, by.empty() ? "reason" : by[0]);
-    else out = render::RenderText(model, {by, o->top});
+    else {
+      render::TextOptions text{by, o->top};
+      text.inline_chain = o->inline_chain;
+      out = render::RenderText(model, text);
+    }
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;
   };

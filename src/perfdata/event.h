@@ -22,11 +22,21 @@ struct Event {
   uint64_t id = 0, ip = 0, addr = 0, period = 0, stream_id = 0;
   std::span<const uint8_t> raw;        // PERF_SAMPLE_RAW payload
   std::span<const uint8_t> callchain;  // nr u64 instruction pointers
+  // PERF_SAMPLE_REGS_USER / STACK_USER (--call-graph dwarf): the registers in sample_regs_user
+  // bit order (u64 each) and the filled part of the user stack dump, starting at the user SP.
+  uint64_t regs_abi = 0;  // 0 = none (kernel thread), 1 = 32-bit, 2 = 64-bit
+  std::span<const uint8_t> regs_user;
+  std::span<const uint8_t> stack_user;
 
   // COMM / FORK / EXIT / LOST specifics.
   std::string_view comm;
   uint32_t ppid = 0, ptid = 0;
   uint64_t lost = 0;
+
+  // MMAP / MMAP2: where a file (or [kernel.kallsyms]_text, [vdso] ...) is mapped.
+  uint64_t map_start = 0, map_len = 0, map_pgoff = 0;
+  uint32_t map_prot = 0;  // MMAP2 only (PROT_EXEC = 4); MMAP records are executable maps
+  std::string_view filename;
 
   uint64_t callchain_size() const { return callchain.size() / 8; }
   uint64_t callchain_at(size_t i) const;

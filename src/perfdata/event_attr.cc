@@ -12,7 +12,7 @@ namespace {
 // Byte offsets inside perf_event_attr (stable across versions; newer fields only append).
 constexpr size_t kOffType = 0, kOffSize = 4, kOffConfig = 8, kOffPeriod = 16,
                  kOffSampleType = 24, kOffReadFormat = 32, kOffFlags = 40,
-                 kOffBranchSampleType = 72, kOffRegsUser = 80, kOffRegsIntr = 96;
+                 kOffBranchSampleType = 72, kOffRegsUser = 80, kOffStackUser = 88, kOffRegsIntr = 96;
 }  // namespace
 
 bool EventAttr::sample_id_all() const { return (flags & kAttrFlagSampleIdAll) != 0; }
@@ -34,6 +34,7 @@ Result<EventAttr> ParseEventAttr(std::span<const uint8_t> bytes, const std::stri
   attr.flags = LoadLE<uint64_t>(buf + kOffFlags);
   attr.branch_sample_type = LoadLE<uint64_t>(buf + kOffBranchSampleType);
   attr.sample_regs_user = LoadLE<uint64_t>(buf + kOffRegsUser);
+  attr.sample_stack_user = LoadLE<uint32_t>(buf + kOffStackUser);
   attr.sample_regs_intr = LoadLE<uint64_t>(buf + kOffRegsIntr);
   if (attr.sample_type & ~kSampleKnownMask) {
     return Fail(where + ": perf_event_attr sample_type " + HexOffset(attr.sample_type) +
@@ -55,6 +56,7 @@ std::vector<uint8_t> EncodeEventAttr(const EventAttr& attr) {
   put64(kOffFlags, attr.flags);
   put64(kOffBranchSampleType, attr.branch_sample_type);
   put64(kOffRegsUser, attr.sample_regs_user);
+  put32(kOffStackUser, attr.sample_stack_user);
   put64(kOffRegsIntr, attr.sample_regs_intr);
   return out;
 }

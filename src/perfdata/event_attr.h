@@ -21,6 +21,7 @@ struct EventAttr {
   uint64_t branch_sample_type = 0;
   uint64_t sample_regs_user = 0;
   uint64_t sample_regs_intr = 0;
+  uint32_t sample_stack_user = 0;  // bytes of user stack each sample copies (--call-graph dwarf)
   std::string name;  // "kvm:kvm_exit"; from EVENT_DESC, EVENT_UPDATE or the tracepoint format
   std::vector<uint64_t> ids;
 

@@ -49,6 +49,31 @@ DecodeResult DecodeRecord(const SampleParser& parser, std::span<const uint8_t> r
       }
       break;
     }
+    case kRecordMmap:
+    case kRecordMmap2: {
+      uint32_t pid = body.Read<uint32_t>();
+      uint32_t tid = body.Read<uint32_t>();
+      e.map_start = body.Read<uint64_t>();
+      e.map_len = body.Read<uint64_t>();
+      e.map_pgoff = body.Read<uint64_t>();
+      e.map_prot = 5;  // PROT_READ | PROT_EXEC: plain MMAP records describe executable maps
+      if (e.type == kRecordMmap2) {
+        body.Skip(24);  // maj, min, ino, ino_generation (or build id)
+        e.map_prot = body.Read<uint32_t>();
+        body.Skip(4);  // flags
+      }
+      auto rest = body.ReadBytes(body.remaining());
+      const void* nul = std::memchr(rest.data(), 0, rest.size());
+      e.filename = std::string_view(reinterpret_cast<const char*>(rest.data()),
+                                    nul ? static_cast<const uint8_t*>(nul) - rest.data() : 0);
+      ok = body.ok() && nul;
+      if (ok) {
+        parser.ParseTrailer(rec, e);
+        e.pid = pid;
+        e.tid = tid;
+      }
+      break;
+    }
     case kRecordLost:
       e.id = body.Read<uint64_t>();
       e.lost = body.Read<uint64_t>();

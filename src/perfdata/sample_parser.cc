@@ -233,13 +233,18 @@ bool SampleParser::ParseSampleAs(int index, std::span<const uint8_t> record, Eve
     r.Skip(nr * 24);
   }
   if (st & kSampleRegsUser) {
-    uint64_t abi = r.Read<uint64_t>();
-    if (abi) r.Skip(8 * std::popcount(attr.sample_regs_user));
+    e.regs_abi = r.Read<uint64_t>();
+    if (e.regs_abi) e.regs_user = r.ReadBytes(8 * static_cast<size_t>(std::popcount(attr.sample_regs_user)));
   }
   if (st & kSampleStackUser) {
     uint64_t size = r.Read<uint64_t>();
-    r.Skip(size);
-    if (size) r.Skip(8);  // dyn_size
+    if (size > r.remaining()) return false;
+    auto stack = r.ReadBytes(size);
+    if (size) {
+      // dyn_size: how much of the dump the kernel really filled (the rest is zero padding).
+      uint64_t dyn = r.Read<uint64_t>();
+      e.stack_user = stack.subspan(0, std::min<uint64_t>(dyn, size));
+    }
   }
   // Fields after these are not needed by any analysis; their absence is not damage.
   return r.ok();

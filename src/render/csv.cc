@@ -23,8 +23,18 @@ std::string RenderCsv(const analysis::ReportModel& m, const std::string& table) 
     out = "reason,count,percent,rate_per_s\n";
     for (const auto& r : m.by_reason) out += fmt::format("{},{},{:.4f},{:.3f}\n", Field(r.reason), r.count, r.percent, r.rate_per_s);
   } else if (table == "rip") {
-    out = "reason,rip,count\n";
-    for (const auto& r : m.by_rip) out += fmt::format("{},{:#x},{}\n", Field(r.reason), r.rip, r.count);
+    if (m.guest_symbols.empty()) {
+      out = "reason,rip,count\n";
+      for (const auto& r : m.by_rip) out += fmt::format("{},{:#x},{}\n", Field(r.reason), r.rip, r.count);
+    } else {
+      out = "reason,rip,count,symbol,offset,module,srcline\n";
+      for (const auto& r : m.by_rip)
+        out += fmt::format("{},{:#x},{},{},{:#x},{},{}\n", Field(r.reason), r.rip, r.count, Field(r.symbol), r.symbol_offset, Field(r.module), Field(r.srcline));
+    }
+  } else if (table == "sym") {
+    out = "reason,symbol,module,count,percent,rips\n";
+    for (const auto& r : m.by_sym)
+      out += fmt::format("{},{},{},{},{:.4f},{}\n", Field(r.reason), Field(r.symbol), Field(r.module), r.count, r.percent_of_reason, r.rips);
   } else if (table == "vcpu") {
     out = "pid,vcpu,tid,comm,count\n";
     for (const auto& r : m.by_vcpu)

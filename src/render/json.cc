@@ -28,8 +28,26 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   for (const auto& r : m.by_reason)
     exits["by_reason"].push_back({{"reason", r.reason}, {"count", r.count}, {"percent", r.percent}, {"rate_per_s", r.rate_per_s}});
   exits["by_rip"] = ordered_json::array();
-  for (const auto& r : m.by_rip)
-    exits["by_rip"].push_back({{"reason", r.reason}, {"rip", Hex(r.rip)}, {"count", r.count}});
+  for (const auto& r : m.by_rip) {
+    ordered_json row = {{"reason", r.reason}, {"rip", Hex(r.rip)}, {"count", r.count}};
+    if (!r.symbol.empty()) {
+      row["symbol"] = r.symbol;
+      row["offset"] = Hex(r.symbol_offset);
+      if (!r.module.empty()) row["module"] = r.module;
+      if (!r.srcline.empty()) row["srcline"] = r.srcline;
+      if (!r.inline_chain.empty()) row["inline_chain"] = r.inline_chain;
+    }
+    exits["by_rip"].push_back(row);
+  }
+  if (!m.guest_symbols.empty()) {
+    exits["guest_symbols"] = m.guest_symbols;
+    exits["by_sym"] = ordered_json::array();
+    for (const auto& r : m.by_sym) {
+      ordered_json row = {{"reason", r.reason}, {"symbol", r.symbol}, {"count", r.count}, {"percent", r.percent_of_reason}, {"rips", r.rips}};
+      if (!r.module.empty()) row["module"] = r.module;
+      exits["by_sym"].push_back(row);
+    }
+  }
   exits["by_vcpu"] = ordered_json::array();
   for (const auto& r : m.by_vcpu) {
     ordered_json row = {{"pid", r.pid}, {"vcpu", r.vcpu}, {"tid", r.tid}, {"comm", r.comm}, {"count", r.count}};

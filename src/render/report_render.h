@@ -14,6 +14,7 @@ struct TextOptions {
   std::vector<std::string> sections;  // reason, vm, vcpu, rip, pio, mmio, msr, userspace; empty = all
   size_t top = 10;
   size_t histograms = 3;  // log2 histograms drawn with --latency
+  bool inline_chain = false;  // --inline: guest RIPs also show what their code was inlined into
 };
 
 std::string RenderText(const analysis::ReportModel& m, const TextOptions& options);

@@ -55,6 +55,7 @@ void Header(std::string& out, const ReportModel& m) {
   if (m.lost_samples) out += fmt::format("  lost samples: {}", m.lost_samples);
   if (m.damaged_records) out += fmt::format("  damaged records: {}", m.damaged_records);
   if (m.unknown_sample_ids) out += fmt::format("  samples of unknown events: {}", m.unknown_sample_ids);
+  if (!m.guest_symbols.empty()) out += "\n# " + m.guest_symbols;
   out += "\n#\n";
 }
 
@@ -97,7 +98,31 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
           current = r.reason;
           out += fmt::format("#\n# {}\n# {:>10}  {:>7}  {}\n", current, "Count", "Share", "Guest RIP");
         }
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:#018x}\n", r.count, r.percent_of_reason, r.rip);
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:#018x}", r.count, r.percent_of_reason, r.rip);
+        if (!r.symbol.empty()) {
+          out += fmt::format("  {}+{:#x}", r.symbol, r.symbol_offset);
+          if (!r.module.empty()) out += " [" + r.module + "]";
+          if (!r.srcline.empty()) out += "  " + r.srcline;
+        }
+        out += "\n";
+        if (o.inline_chain) {
+          for (size_t i = 0; i < r.inline_chain.size(); ++i)
+            out += fmt::format("  {:>10}   {:>6}   {:>18}  {} {}\n", "", "", "", i == 0 ? "inlined:" : "     by:", r.inline_chain[i]);
+        }
+      }
+      out += "\n";
+    }
+    if (Want(o, "sym") && !m.by_sym.empty()) {
+      out += "# Exits by guest function\n";
+      std::string current;
+      for (const auto& r : m.by_sym) {
+        if (r.reason != current) {
+          current = r.reason;
+          out += fmt::format("#\n# {}\n# {:>10}  {:>7}  {:>6}  {}\n", current, "Count", "Share", "RIPs", "Function");
+        }
+        std::string name = r.symbol.empty() ? std::string("[unknown]") : r.symbol;
+        if (!r.module.empty()) name += " [" + r.module + "]";
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:>6}  {}\n", r.count, r.percent_of_reason, r.rips, name);
       }
       out += "\n";
     }
