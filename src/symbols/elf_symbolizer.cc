@@ -13,6 +13,7 @@
 #include <numeric>
 
 #include "base/unique_fd.h"
+#include "symbols/die_scanner.h"
 #include "symbols/elf_symbol_table.h"
 
 namespace exitprof::symbols {
@@ -178,6 +179,7 @@ struct ElfSymbolizer::Impl {
   std::vector<CompileUnit> units;  // sorted by low
   std::unordered_map<Dwarf_Off, UnitIndex> unit_index;
   std::unique_ptr<ElfSymbolTable> symtab;
+  std::unique_ptr<DieScanner> scanner;  // null: libdw walks the DIEs
 
   ~Impl() {
     if (dwfl) dwfl_end(dwfl);
@@ -217,7 +219,22 @@ struct ElfSymbolizer::Impl {
     UnitIndex& index = unit_index[dwarf_dieoffset(cu)];
     if (!index.built) {
       index.built = true;
-      CollectFunctions(cu, index.functions);
+      std::vector<uint64_t> dies;
+      uint64_t header = dwarf_dieoffset(cu) - dwarf_cuoffset(cu);
+      if (scanner && scanner->FunctionDies(header, dies)) {
+        for (uint64_t off : dies) {
+          Dwarf_Die fn;
+          if (dwarf_offdie(dwarf, off, &fn) == nullptr) continue;
+          Dwarf_Addr base, low, high;
+          ptrdiff_t r = 0;
+          while ((r = dwarf_ranges(&fn, r, &base, &low, &high)) > 0) {
+            if (high > low) index.functions.push_back({low, high, off});
+          }
+        }
+      } else {
+        index.functions.clear();
+        CollectFunctions(cu, index.functions);
+      }
       std::sort(index.functions.begin(), index.functions.end(),
                 [](const FunctionRange& a, const FunctionRange& b) { return a.low < b.low; });
       index.names_from_symbols = MangledLanguage(dwarf_srclang(cu));
@@ -312,6 +329,7 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::Open(const std::string& pa
     dwfl_module_info(impl.module, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, &debug_file);
     if (debug_file) s->debug_file_ = debug_file;
     impl.IndexUnits();
+    impl.scanner = DieScanner::Create(impl.dwarf);
   }
   (void)options.inlines;
   return s;
