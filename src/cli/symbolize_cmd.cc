@@ -68,7 +68,9 @@ std::function<int()> AddSymbolizeCommand(CLI::App& app) {
     options.debug_dirs = o->debug_dirs;
     auto opened = symbols::ElfSymbolizer::Open(o->exe, options);
     if (!opened) return ReportError(opened.error());
-    auto& symbolizer = **opened;
+    // Owned until exit on purpose: tearing down libdw's and our per-unit tables of a large
+    // kernel costs a tenth of the run, and the process ends right after.
+    auto& symbolizer = *opened->release();
     if (!symbolizer.warning().empty()) std::fprintf(stderr, "exitprof symbolize: %s\n", symbolizer.warning().c_str());
 
     auto print_batch = [&](const std::vector<uint64_t>& addresses) {

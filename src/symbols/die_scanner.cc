@@ -130,6 +130,8 @@ int FixedFormSize(uint32_t form, const UnitShape& u) {
 
 }  // namespace
 
+std::span<const uint8_t> DebugSection(Dwarf* dwarf, const char* name) { return SectionBytes(dwarf_getelf(dwarf), name); }
+
 std::unique_ptr<DieScanner> DieScanner::Create(Dwarf* dwarf) {
   Elf* elf = dwarf_getelf(dwarf);
   std::unique_ptr<DieScanner> s(new DieScanner());

@@ -15,6 +15,9 @@ typedef struct Dwarf Dwarf;
 
 namespace exitprof::symbols {
 
+// A debug section's bytes as libdw holds them (inflated), empty when absent or compressed.
+std::span<const uint8_t> DebugSection(Dwarf* dwarf, const char* name);
+
 class DieScanner {
  public:
   // Null when the sections are not there as plain bytes (e.g. still compressed).

@@ -5,6 +5,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "base/unique_fd.h"
 #include "symbols/die_scanner.h"
 #include "symbols/elf_symbol_table.h"
+#include "symbols/line_table.h"
 
 namespace exitprof::symbols {
 
@@ -38,6 +40,7 @@ struct UnitIndex {
   Dwarf_Lines* lines = nullptr;          // owned by libdw
   size_t line_count = 0;
   bool dwarf5 = false;
+  std::optional<LineTable> table;  // decoded here; when not, libdw's `lines` are used
 };
 
 // Languages whose DW_AT_name is not the linkage name; bfd (binutils' dwarf2.c) then names
@@ -180,6 +183,7 @@ struct ElfSymbolizer::Impl {
   std::unordered_map<Dwarf_Off, UnitIndex> unit_index;
   std::unique_ptr<ElfSymbolTable> symtab;
   std::unique_ptr<DieScanner> scanner;  // null: libdw walks the DIEs
+  LineSections line_sections;
 
   ~Impl() {
     if (dwfl) dwfl_end(dwfl);
@@ -239,7 +243,18 @@ struct ElfSymbolizer::Impl {
                 [](const FunctionRange& a, const FunctionRange& b) { return a.low < b.low; });
       index.names_from_symbols = MangledLanguage(dwarf_srclang(cu));
       Dwarf_Half version = 0;
-      if (dwarf_getsrclines(cu, &index.lines, &index.line_count) != 0) {
+      Dwarf_Attribute stmt;
+      Dwarf_Word stmt_offset = 0;
+      uint8_t address_size = 8;
+      if (!line_sections.line.empty() && dwarf_attr(cu, DW_AT_stmt_list, &stmt) && dwarf_formudata(&stmt, &stmt_offset) == 0 &&
+          dwarf_cu_info(cu->cu, nullptr, nullptr, nullptr, nullptr, nullptr, &address_size, nullptr) == 0) {
+        Dwarf_Attribute comp_dir_attr;
+        const char* comp_dir = dwarf_attr(cu, DW_AT_comp_dir, &comp_dir_attr) ? dwarf_formstring(&comp_dir_attr) : nullptr;
+        index.table = LineTable::Decode(line_sections, stmt_offset, address_size, comp_dir);
+      }
+      if (index.table) {
+        // Decoded here: libdw's copy is not needed.
+      } else if (dwarf_getsrclines(cu, &index.lines, &index.line_count) != 0) {
         index.lines = nullptr;
         index.line_count = 0;
       } else {
@@ -330,6 +345,8 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::Open(const std::string& pa
     if (debug_file) s->debug_file_ = debug_file;
     impl.IndexUnits();
     impl.scanner = DieScanner::Create(impl.dwarf);
+    impl.line_sections = {DebugSection(impl.dwarf, ".debug_line"), DebugSection(impl.dwarf, ".debug_line_str"),
+                          DebugSection(impl.dwarf, ".debug_str")};
   }
   (void)options.inlines;
   return s;
@@ -352,7 +369,13 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
     const char* comp_dir = dwarf_attr(&cu, DW_AT_comp_dir, &comp_dir_attr) ? dwarf_formstring(&comp_dir_attr) : nullptr;
     const UnitIndex& unit = impl.IndexOf(&cu);
     size_t row = 0;
-    if (Dwarf_Line* line = impl.FindLine(unit, address, &row)) {
+    if (unit.table) {
+      if (const LineTable::Row* found = unit.table->Find(address)) {
+        innermost.line = found->line;
+        innermost.file = unit.table->File(found->file);
+        innermost.discriminator = found->discriminator;
+      }
+    } else if (Dwarf_Line* line = impl.FindLine(unit, address, &row)) {
       int lineno = 0;
       dwarf_lineno(line, &lineno);
       innermost.line = static_cast<uint32_t>(lineno);
@@ -377,7 +400,7 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
     }
     Dwarf_Files* files = nullptr;
     size_t nfiles = 0;
-    if (chain.size() > 1) dwarf_getsrcfiles(&cu, &files, &nfiles);
+    if (chain.size() > 1 && !unit.table) dwarf_getsrcfiles(&cu, &files, &nfiles);
     for (size_t i = chain.size(); i-- > 0;) {
       Frame f;
       if (i + 1 == chain.size()) {
@@ -388,7 +411,9 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
         Dwarf_Attribute attr;
         Dwarf_Word value;
         if (dwarf_attr(&callee, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &value) == 0) f.line = static_cast<uint32_t>(value);
-        if (files && dwarf_attr(&callee, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0 && value < nfiles) {
+        if (unit.table && dwarf_attr(&callee, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0) {
+          f.file = unit.table->File(value);
+        } else if (files && dwarf_attr(&callee, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0 && value < nfiles) {
           f.file = SourcePath(dwarf_filesrc(files, value, nullptr, nullptr), comp_dir);
         }
         f.discriminator = innermost.discriminator;
@@ -424,7 +449,25 @@ const Symbolized& ElfSymbolizer::Symbolize(uint64_t address) {
   return cache_.emplace(address, Compute(address)).first->second;
 }
 
+// Maps the debug sections' pages in one call each instead of one fault per page: worth it
+// when many addresses will touch most of them.
+void Prefault(std::span<const uint8_t> bytes) {
+#ifdef MADV_POPULATE_READ
+  if (bytes.empty()) return;
+  uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(bytes.data()) & ~(page - 1);
+  uintptr_t end = reinterpret_cast<uintptr_t>(bytes.data()) + bytes.size();
+  (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);  // old kernels: EINVAL, harmless
+#else
+  (void)bytes;
+#endif
+}
+
 std::vector<const Symbolized*> ElfSymbolizer::SymbolizeBatch(std::span<const uint64_t> addresses) {
+  if (addresses.size() >= 4096 && impl_->dwarf != nullptr) {
+    for (const char* name : {".debug_info", ".debug_abbrev", ".debug_line", ".debug_str", ".debug_line_str", ".debug_rnglists"})
+      Prefault(DebugSection(impl_->dwarf, name));
+  }
   std::vector<uint64_t> sorted(addresses.begin(), addresses.end());
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
