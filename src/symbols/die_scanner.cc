@@ -192,7 +192,7 @@ const DieScanner::AbbrevTable* DieScanner::Abbrevs(uint64_t offset, unsigned off
   return &tables_.emplace(offset, std::move(table)).first->second;
 }
 
-bool DieScanner::FunctionDies(uint64_t unit_offset, std::vector<uint64_t>& out) {
+bool DieScanner::FunctionDies(uint64_t unit_offset, std::vector<FunctionRange>& ranges, std::vector<uint64_t>& out) {
   if (unit_offset >= info_.size()) return false;
   const uint8_t* base = info_.data();
   Cursor c{base + unit_offset, base + info_.size()};
@@ -227,7 +227,12 @@ bool DieScanner::FunctionDies(uint64_t unit_offset, std::vector<uint64_t>& out) 
   // Reads one DIE's attributes; returns its abbrev (null at a 0 code = end of siblings) and
   // the sibling's position when DW_AT_sibling gives it.
   bool failed = false;
+  // A function DIE's pc range when it is given as DW_FORM_addr + a constant or address.
+  bool pc_ok = false;
+  uint64_t low_pc = 0, high_pc = 0;
+  bool high_is_offset = false, have_low = false, have_high = false;
   auto read_die = [&](const Abbrev** abbrev, const uint8_t** sibling) -> bool {
+    have_low = have_high = false;
     uint64_t code = c.Uleb();
     if (c.bad) return false;
     *sibling = nullptr;
@@ -238,7 +243,7 @@ bool DieScanner::FunctionDies(uint64_t unit_offset, std::vector<uint64_t>& out) 
     if (code >= table->size() || (*table)[code].tag == 0) return false;
     const Abbrev& a = (*table)[code];
     *abbrev = &a;
-    if (a.fixed_size >= 0) {
+    if (a.fixed_size >= 0 && !(a.tag == DW_TAG_subprogram && a.has_code)) {
       if (!c.Need(static_cast<uint64_t>(a.fixed_size))) return false;
       if (a.sibling_at >= 0) {
         uint64_t ref = 0;
@@ -264,8 +269,25 @@ bool DieScanner::FunctionDies(uint64_t unit_offset, std::vector<uint64_t>& out) 
         if (ref < static_cast<uint64_t>(unit_end - unit_start) && unit_start + ref > c.p) *sibling = unit_start + ref;
         continue;
       }
+      if (a.tag == DW_TAG_subprogram && spec.name == DW_AT_low_pc && spec.form == DW_FORM_addr) {
+        low_pc = c.Fixed(u.address_size);
+        have_low = true;
+        continue;
+      }
+      if (a.tag == DW_TAG_subprogram && spec.name == DW_AT_high_pc) {
+        unsigned n = spec.form == DW_FORM_addr ? u.address_size
+                     : spec.form == DW_FORM_data1 ? 1 : spec.form == DW_FORM_data2 ? 2
+                     : spec.form == DW_FORM_data4 ? 4 : spec.form == DW_FORM_data8 ? 8 : 0;
+        if (n != 0) {
+          high_pc = c.Fixed(n);
+          high_is_offset = spec.form != DW_FORM_addr;
+          have_high = true;
+          continue;
+        }
+      }
       if (!SkipForm(c, spec.form, u)) return false;
     }
+    pc_ok = have_low && have_high;
     return !c.bad;
   };
 
@@ -283,7 +305,14 @@ bool DieScanner::FunctionDies(uint64_t unit_offset, std::vector<uint64_t>& out) 
       if (a == nullptr) return;  // end of this list
       bool container = a->tag == DW_TAG_namespace || a->tag == DW_TAG_class_type || a->tag == DW_TAG_structure_type ||
                        a->tag == DW_TAG_union_type || a->tag == DW_TAG_module;
-      if (a->tag == DW_TAG_subprogram && a->has_code) out.push_back(static_cast<uint64_t>(die - base));
+      if (a->tag == DW_TAG_subprogram && a->has_code) {
+        if (pc_ok) {
+          uint64_t high = high_is_offset ? low_pc + high_pc : high_pc;
+          if (high > low_pc) ranges.push_back({low_pc, high, static_cast<uint64_t>(die - base)});
+        } else {
+          out.push_back(static_cast<uint64_t>(die - base));
+        }
+      }
       if (!a->children) continue;
       if (container && depth < 32) {
         self(self, depth + 1);

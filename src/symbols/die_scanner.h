@@ -23,9 +23,14 @@ class DieScanner {
   // Null when the sections are not there as plain bytes (e.g. still compressed).
   static std::unique_ptr<DieScanner> Create(Dwarf* dwarf);
 
-  // Appends the .debug_info offsets of the DW_TAG_subprogram DIEs that have code (low_pc or
-  // ranges) in the unit whose header is at `unit_offset`. False: not readable here.
-  bool FunctionDies(uint64_t unit_offset, std::vector<uint64_t>& out);
+  struct FunctionRange {
+    uint64_t low = 0, high = 0;
+    uint64_t die = 0;  // .debug_info offset
+  };
+  // The DW_TAG_subprogram DIEs with code in the unit whose header is at `unit_offset`: those
+  // with DW_AT_low_pc/DW_AT_high_pc as plain values go to `ranges`, the others (DW_AT_ranges,
+  // indexed addresses) to `other_dies` for libdw to read. False: not readable here.
+  bool FunctionDies(uint64_t unit_offset, std::vector<FunctionRange>& ranges, std::vector<uint64_t>& other_dies);
 
  private:
   struct AttrSpec {

@@ -224,8 +224,10 @@ struct ElfSymbolizer::Impl {
     if (!index.built) {
       index.built = true;
       std::vector<uint64_t> dies;
+      std::vector<DieScanner::FunctionRange> direct;
       uint64_t header = dwarf_dieoffset(cu) - dwarf_cuoffset(cu);
-      if (scanner && scanner->FunctionDies(header, dies)) {
+      if (scanner && scanner->FunctionDies(header, direct, dies)) {
+        for (const auto& f : direct) index.functions.push_back({f.low, f.high, f.die});
         for (uint64_t off : dies) {
           Dwarf_Die fn;
           if (dwarf_offdie(dwarf, off, &fn) == nullptr) continue;

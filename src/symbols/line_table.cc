@@ -173,8 +173,9 @@ std::optional<LineTable> LineTable::Decode(const LineSections& s, uint64_t offse
   if (t.version_ < 5) raw.insert(raw.begin(), RawFile{});
   t.files_.resize(raw.size());
 
-  // The program.
+  // The program (about one row per 3 bytes of it, in compilers' output).
   r.p = program;
+  if (program < r.end) t.rows_.reserve(static_cast<size_t>(r.end - program) / 3);
   while (r.p < r.end && !r.bad) {
     uint64_t address = 0;
     uint64_t file = 1;
@@ -184,10 +185,12 @@ std::optional<LineTable> LineTable::Decode(const LineSections& s, uint64_t offse
     Sequence seq;
     seq.first = static_cast<uint32_t>(t.rows_.size());
     bool ended = false;
+    bool too_wide = false;
     auto emit = [&]() {
       // bfd starts a DWARF 5 sequence at file 0 (the standard says 1).
       uint64_t named = (t.version_ >= 5 && !file_set) ? 0 : file;
-      t.rows_.push_back({address, static_cast<uint32_t>(line), static_cast<uint32_t>(std::min<uint64_t>(named, UINT32_MAX)), discriminator});
+      too_wide |= named > UINT16_MAX || discriminator > UINT16_MAX;
+      t.rows_.push_back({address, static_cast<uint32_t>(line), static_cast<uint16_t>(named), static_cast<uint16_t>(discriminator)});
       discriminator = 0;
     };
     while (!ended && r.p < r.end && !r.bad) {
@@ -230,7 +233,7 @@ std::optional<LineTable> LineTable::Decode(const LineSections& s, uint64_t offse
           for (unsigned i = 0; i < arg_counts[op]; ++i) r.Uleb();
       }
     }
-    if (r.bad) return std::nullopt;
+    if (r.bad || too_wide) return std::nullopt;
     if (!ended) {
       t.rows_.resize(seq.first);  // a sequence without its end: bfd drops it too
       break;

@@ -21,11 +21,13 @@ struct LineSections {
 
 class LineTable {
  public:
+  // 16 bytes: a kernel has millions of rows. A table whose file index or discriminator does
+  // not fit is left to libdw.
   struct Row {
     uint64_t address = 0;
     uint32_t line = 0;
-    uint32_t file = 0;  // index into files(), already as bfd names it
-    uint32_t discriminator = 0;
+    uint16_t file = 0;  // index into files(), already as bfd names it
+    uint16_t discriminator = 0;
   };
   struct Sequence {
     uint64_t low = 0, high = 0;  // [first row, end_sequence)
