@@ -5,6 +5,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -335,6 +336,15 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::Open(const std::string& pa
   GElf_Ehdr ehdr;
   if (gelf_getehdr(elf, &ehdr) == nullptr) return Fail(path + ": truncated or damaged ELF header");
   s->machine_ = ehdr.e_machine;
+  {
+    struct stat st;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    uint64_t table_end = ehdr.e_shoff + static_cast<uint64_t>(ehdr.e_shnum) * ehdr.e_shentsize;
+    if (fd.valid() && ::fstat(fd.get(), &st) == 0 && ehdr.e_shoff != 0 && table_end > static_cast<uint64_t>(st.st_size)) {
+      return Fail(path + ": truncated ELF file: its section headers end at offset " + std::to_string(table_end) +
+                  ", the file has " + std::to_string(st.st_size) + " bytes");
+    }
+  }
   impl.symtab = std::make_unique<ElfSymbolTable>(elf);
   impl.dwarf = dwfl_module_getdwarf(impl.module, &impl.dwarf_bias);
   if (impl.dwarf == nullptr) {
@@ -349,6 +359,9 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::Open(const std::string& pa
     impl.scanner = DieScanner::Create(impl.dwarf);
     impl.line_sections = {DebugSection(impl.dwarf, ".debug_line"), DebugSection(impl.dwarf, ".debug_line_str"),
                           DebugSection(impl.dwarf, ".debug_str")};
+  }
+  if (!s->has_dwarf_ && impl.symtab->size() == 0) {
+    return Fail(path + ": nothing to symbolize with: no DWARF debug info and no symbol table (fully stripped? give its debug file with --debug-dir)");
   }
   (void)options.inlines;
   return s;
