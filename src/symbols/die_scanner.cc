@@ -142,18 +142,16 @@ std::unique_ptr<DieScanner> DieScanner::Create(Dwarf* dwarf) {
 }
 
 const DieScanner::AbbrevTable* DieScanner::Abbrevs(uint64_t offset, unsigned offset_size, unsigned address_size, unsigned version) {
-  auto it = tables_.find(offset);
-  if (it != tables_.end()) {
-    const AbbrevTable& t = it->second;
-    bool same = t.offset_size == offset_size && t.address_size == address_size && (t.version <= 2) == (version <= 2);
-    return same ? &t : nullptr;  // shared by units of another shape: left to libdw
-  }
+  AbbrevTable& table = table_;
+  bool same_shape = table.offset_size == offset_size && table.address_size == address_size && table.version == version;
+  if (offset == table_offset_ && same_shape) return &table;
+  table_offset_ = UINT64_MAX;
   if (offset >= abbrev_.size()) return nullptr;
-  AbbrevTable table;
   table.offset_size = offset_size;
   table.address_size = address_size;
   table.version = version;
-  table.codes.resize(1);
+  table.codes.assign(1, Abbrev{});
+  table.specs.clear();
   UnitShape shape{offset_size, address_size, version};
   Cursor c{abbrev_.data() + offset, abbrev_.data() + abbrev_.size()};
   while (!c.bad) {
@@ -163,33 +161,35 @@ const DieScanner::AbbrevTable* DieScanner::Abbrevs(uint64_t offset, unsigned off
     Abbrev a;
     a.tag = static_cast<uint32_t>(c.Uleb());
     a.children = c.Fixed(1) != 0;
+    a.first_attr = static_cast<uint32_t>(table.specs.size());
+    int size = 0;
     while (!c.bad) {
-      uint64_t name = c.Uleb(), form = c.Uleb();
+      uint64_t name = c.Uleb();
+      uint64_t form = c.Uleb();
       if (name == 0 && form == 0) break;
       if (form == DW_FORM_implicit_const) c.Uleb();
-      a.attrs.push_back({static_cast<uint32_t>(name), static_cast<uint32_t>(form)});
+      table.specs.push_back({static_cast<uint32_t>(name), static_cast<uint32_t>(form)});
       a.has_code |= name == DW_AT_low_pc || name == DW_AT_ranges;
-    }
-    int size = 0;
-    for (const auto& spec : a.attrs) {
-      int n = FixedFormSize(spec.form, shape);
+      int n = size < 0 ? -1 : FixedFormSize(static_cast<uint32_t>(form), shape);
       if (n < 0) {
         size = -1;
-        break;
+        continue;
       }
-      if (spec.name == DW_AT_sibling && spec.form != DW_FORM_ref_addr && spec.form != DW_FORM_ref_sig8 && n > 0) {
+      if (name == DW_AT_sibling && form != DW_FORM_ref_addr && form != DW_FORM_ref_sig8 && n > 0) {
         a.sibling_at = size;
         a.sibling_size = n;
       }
       size += n;
     }
+    a.attr_count = static_cast<uint32_t>(table.specs.size()) - a.first_attr;
     a.fixed_size = size;
     if (size < 0) a.sibling_at = -1;
     if (table.codes.size() <= code) table.codes.resize(code + 1);
-    table.codes[code] = std::move(a);
+    table.codes[code] = a;
   }
   if (c.bad) return nullptr;
-  return &tables_.emplace(offset, std::move(table)).first->second;
+  table_offset_ = offset;
+  return &table;
 }
 
 bool DieScanner::FunctionDies(uint64_t unit_offset, std::vector<FunctionRange>& ranges, std::vector<uint64_t>& out) {
@@ -253,7 +253,8 @@ bool DieScanner::FunctionDies(uint64_t unit_offset, std::vector<FunctionRange>& 
       c.p += a.fixed_size;
       return true;
     }
-    for (const auto& spec : a.attrs) {
+    for (uint32_t i = 0; i < a.attr_count; ++i) {
+      const AttrSpec& spec = abbrevs->specs[a.first_attr + i];
       if (spec.name == DW_AT_sibling) {
         uint64_t ref = 0;
         switch (spec.form) {

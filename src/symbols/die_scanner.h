@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 typedef struct Dwarf Dwarf;
@@ -40,7 +39,7 @@ class DieScanner {
     uint32_t tag = 0;
     bool children = false;
     bool has_code = false;  // DW_AT_low_pc or DW_AT_ranges
-    std::vector<AttrSpec> attrs;
+    uint32_t first_attr = 0, attr_count = 0;  // in AbbrevTable::specs
     // When every form has a fixed size (most type DIEs): the DIE's size, and where its
     // DW_AT_sibling reference is (-1: none) and how wide it is. Lets a DIE be stepped over
     // in one move instead of attribute by attribute.
@@ -51,12 +50,16 @@ class DieScanner {
   struct AbbrevTable {
     unsigned offset_size = 4, address_size = 8, version = 0;  // the unit shape sizes assume
     std::vector<Abbrev> codes;  // by code; code 0 unused
+    std::vector<AttrSpec> specs;
   };
 
   const AbbrevTable* Abbrevs(uint64_t offset, unsigned offset_size, unsigned address_size, unsigned version);
 
   std::span<const uint8_t> info_, abbrev_;
-  std::unordered_map<uint64_t, AbbrevTable> tables_;
+  // One table, refilled per unit: a kernel's units each have their own, used once, and
+  // keeping them all would cost more memory (and page faults) than reading them again.
+  AbbrevTable table_;
+  uint64_t table_offset_ = UINT64_MAX;
 };
 
 }  // namespace exitprof::symbols
