@@ -127,6 +127,14 @@ TEST_F(SymbolizeTest, SameAsAddr2LineOnProgramWithInlines) {
   EXPECT_NE(r.out, "0\n");
 }
 
+TEST_F(SymbolizeTest, Dwarf4AndDwarf3) {
+  // Line tables before DWARF 5 number files and directories from 1.
+  for (std::string version : {"4", "3"}) {
+    std::string prog = Build("prog_dwarf" + version, "-gdwarf-" + version);
+    ExpectSameAsAddr2Line(prog, "-e " + prog);
+  }
+}
+
 TEST_F(SymbolizeTest, CompressedDebugSections) {
   std::string prog = Build("prog_gz", "-gz");
   auto sections = RunCommand("readelf -SW " + prog + " | grep -c ' .debug_info.* C '");
