@@ -68,6 +68,7 @@ class SymbolizeTest : public ::testing::Test {
     Write(dir_ + "/other.cc", kOther);
     Write(dir_ + "/c_part.c", kC);
   }
+  static void TearDownTestSuite() { RunCommand("rm -rf " + dir_); }
   void SetUp() override {
     if (!Have("g++") || !Have("gcc") || !Have("addr2line") || !Have("objcopy") || !Have("nm"))
       GTEST_SKIP() << "needs g++, gcc and binutils (addr2line, objcopy, nm) to build and check test programs";
