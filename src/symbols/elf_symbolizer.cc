@@ -373,6 +373,7 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
   // As addr2line: nothing outside the file's allocated sections.
   if (!impl.symtab->SectionOf(address)) return out;
   auto hit = impl.symtab->Find(address);
+  bool symbol_lookup = false;  // whether addr2line would consult the symbol table here
   if (hit) {
     out.symbol = hit->name;
     out.symbol_offset = address - hit->value;
@@ -435,6 +436,7 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
       }
       const char* name = FunctionName(&chain[i]);
       if (unit.names_from_symbols && !HasLinkageName(&chain[i])) {
+        if (i + 1 == chain.size()) symbol_lookup = true;
         // addr2line (bfd) names the innermost function without a linkage name after the
         // ELF symbol that starts where it starts (a clone's "foo.constprop.0"), once it has
         // looked it up; see docs/SYMBOLIZE.md for its first-lookup quirk.
@@ -444,16 +446,21 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
       out.frames.push_back(std::move(f));
     }
     if (out.frames.empty() && (innermost.line != 0 || !out.symbol.empty())) {
+      symbol_lookup = true;  // no DWARF function: the name comes from the symbol table
       innermost.function = out.symbol;
       out.frames.push_back(innermost);
     }
   }
   if (out.frames.empty() && !out.symbol.empty()) {
+    symbol_lookup = true;
     Frame f;
     f.function = out.symbol;
     out.frames.push_back(f);
   }
-  if (!out.frames.empty() && out.frames.front().file.empty() && hit && hit->file) out.frames.front().file = hit->file;
+  // Only when addr2line looks at the symbol table does it take a file from it.
+  if (symbol_lookup && !out.frames.empty() && out.frames.front().file.empty() && hit && hit->file) {
+    out.frames.front().file = hit->file;
+  }
   out.found = !out.frames.empty();
   return out;
 }
