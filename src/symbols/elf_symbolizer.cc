@@ -309,7 +309,10 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::Open(const std::string& pa
     unsigned char ident[20] = {};
     ssize_t n = ::pread(fd.get(), ident, sizeof ident, 0);
     if (n < 4 || std::memcmp(ident, "\x7f" "ELF", 4) != 0) {
-      return Fail(path + ": not an ELF file (expected the bytes 7f 45 4c 46 at offset 0)");
+      char boot[4] = {};
+      bool bzimage = ::pread(fd.get(), boot, sizeof boot, 0x202) == 4 && std::memcmp(boot, "HdrS", 4) == 0;
+      return Fail(path + ": not an ELF file (expected the bytes 7f 45 4c 46 at offset 0)" +
+                  (bzimage ? std::string("; this is a compressed kernel (bzImage): use the vmlinux with symbols, e.g. Debian's linux-image-*-dbg /usr/lib/debug/boot/vmlinux-*") : std::string()));
     }
     if (n < 20) return Fail(path + ": truncated ELF file (" + std::to_string(n) + " bytes, expected an ELF header)");
   }
