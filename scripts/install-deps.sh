@@ -16,6 +16,8 @@ packages=(
   qemu-system-x86
   # fuzzing (libFuzzer ships with clang's runtime)
   clang libclang-rt-14-dev llvm-14 zstd
+  # guest symbolization (src/symbols: elfutils) and its reference client, GNU addr2line
+  libdw-dev libelf-dev binutils
 )
 
 missing=()

@@ -18,5 +18,6 @@ if [[ -x bench/report_compare.sh ]]; then
 fi
 bench/observer_overhead.sh --quick build
 bench/device_attribution.sh --quick  # device attribution (issue #10)
+bench/symbolize_compare.sh --quick
 cd build
 ctest --output-on-failure -j2

@@ -121,7 +121,9 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   cmd->add_option("--kallsyms", o->guest.kallsyms, "Guest /proc/kallsyms dump (runtime addresses, [module] symbols) to name guest RIPs");
   cmd->add_option("--system-map", o->guest.system_map, "Guest System.map to name guest RIPs");
   cmd->add_option("--kaslr-offset", o->kaslr_offset, "Guest KASLR offset (runtime - link-time address); default: kallsyms _text minus vmlinux/System.map _text");
-  cmd->add_option("--debug-dir", o->guest.debug_dirs, "Where to look for the vmlinux's separate debug file; repeatable");
+  cmd->add_option("--debug-dir", o->guest.debug_dirs, "Where to look for the vmlinux's separate debug file; repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--inline", o->inline_chain, "Show the functions each guest RIP's code was inlined into (needs --vmlinux with DWARF)");
   cmd->add_option("--format", o->format, "Output: text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv", "folded"}))

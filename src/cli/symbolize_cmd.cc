@@ -53,7 +53,9 @@ std::function<int()> AddSymbolizeCommand(CLI::App& app) {
   cmd->add_flag("-a,--addresses", o->flags.addresses, "Print each address before its answer");
   cmd->add_flag("-p,--pretty-print", o->flags.pretty, "One line per address");
   cmd->add_flag("-s,--basenames", o->flags.basenames, "File names without directories");
-  cmd->add_option("--debug-dir", o->debug_dirs, "Where to look for separate debug files (.gnu_debuglink, build-id); repeatable");
+  cmd->add_option("--debug-dir", o->debug_dirs, "Where to look for separate debug files (.gnu_debuglink, build-id); repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("addresses", o->addresses, "Hexadecimal addresses (0x optional); none: read them from stdin, one a line");
   cmd->footer(
       "\nExamples:\n"
@@ -68,7 +70,9 @@ std::function<int()> AddSymbolizeCommand(CLI::App& app) {
     options.debug_dirs = o->debug_dirs;
     auto opened = symbols::ElfSymbolizer::Open(o->exe, options);
     if (!opened) return ReportError(opened.error());
-    auto& symbolizer = **opened;
+    // Owned until exit on purpose: tearing down libdw's and our per-unit tables of a large
+    // kernel costs a tenth of the run, and the process ends right after.
+    auto& symbolizer = *opened->release();
     if (!symbolizer.warning().empty()) std::fprintf(stderr, "exitprof symbolize: %s\n", symbolizer.warning().c_str());
 
     auto print_batch = [&](const std::vector<uint64_t>& addresses) {

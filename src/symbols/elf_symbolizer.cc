@@ -5,6 +5,8 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +15,9 @@
 #include <numeric>
 
 #include "base/unique_fd.h"
+#include "symbols/die_scanner.h"
 #include "symbols/elf_symbol_table.h"
+#include "symbols/line_table.h"
 
 namespace exitprof::symbols {
 
@@ -37,6 +41,7 @@ struct UnitIndex {
   Dwarf_Lines* lines = nullptr;          // owned by libdw
   size_t line_count = 0;
   bool dwarf5 = false;
+  std::optional<LineTable> table;  // decoded here; when not, libdw's `lines` are used
 };
 
 // Languages whose DW_AT_name is not the linkage name; bfd (binutils' dwarf2.c) then names
@@ -178,6 +183,8 @@ struct ElfSymbolizer::Impl {
   std::vector<CompileUnit> units;  // sorted by low
   std::unordered_map<Dwarf_Off, UnitIndex> unit_index;
   std::unique_ptr<ElfSymbolTable> symtab;
+  std::unique_ptr<DieScanner> scanner;  // null: libdw walks the DIEs
+  LineSections line_sections;
 
   ~Impl() {
     if (dwfl) dwfl_end(dwfl);
@@ -217,12 +224,40 @@ struct ElfSymbolizer::Impl {
     UnitIndex& index = unit_index[dwarf_dieoffset(cu)];
     if (!index.built) {
       index.built = true;
-      CollectFunctions(cu, index.functions);
+      std::vector<uint64_t> dies;
+      std::vector<DieScanner::FunctionRange> direct;
+      uint64_t header = dwarf_dieoffset(cu) - dwarf_cuoffset(cu);
+      if (scanner && scanner->FunctionDies(header, direct, dies)) {
+        for (const auto& f : direct) index.functions.push_back({f.low, f.high, f.die});
+        for (uint64_t off : dies) {
+          Dwarf_Die fn;
+          if (dwarf_offdie(dwarf, off, &fn) == nullptr) continue;
+          Dwarf_Addr base, low, high;
+          ptrdiff_t r = 0;
+          while ((r = dwarf_ranges(&fn, r, &base, &low, &high)) > 0) {
+            if (high > low) index.functions.push_back({low, high, off});
+          }
+        }
+      } else {
+        index.functions.clear();
+        CollectFunctions(cu, index.functions);
+      }
       std::sort(index.functions.begin(), index.functions.end(),
                 [](const FunctionRange& a, const FunctionRange& b) { return a.low < b.low; });
       index.names_from_symbols = MangledLanguage(dwarf_srclang(cu));
       Dwarf_Half version = 0;
-      if (dwarf_getsrclines(cu, &index.lines, &index.line_count) != 0) {
+      Dwarf_Attribute stmt;
+      Dwarf_Word stmt_offset = 0;
+      uint8_t address_size = 8;
+      if (!line_sections.line.empty() && dwarf_attr(cu, DW_AT_stmt_list, &stmt) && dwarf_formudata(&stmt, &stmt_offset) == 0 &&
+          dwarf_cu_info(cu->cu, nullptr, nullptr, nullptr, nullptr, nullptr, &address_size, nullptr) == 0) {
+        Dwarf_Attribute comp_dir_attr;
+        const char* comp_dir = dwarf_attr(cu, DW_AT_comp_dir, &comp_dir_attr) ? dwarf_formstring(&comp_dir_attr) : nullptr;
+        index.table = LineTable::Decode(line_sections, stmt_offset, address_size, comp_dir);
+      }
+      if (index.table) {
+        // Decoded here: libdw's copy is not needed.
+      } else if (dwarf_getsrclines(cu, &index.lines, &index.line_count) != 0) {
         index.lines = nullptr;
         index.line_count = 0;
       } else {
@@ -274,7 +309,10 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::Open(const std::string& pa
     unsigned char ident[20] = {};
     ssize_t n = ::pread(fd.get(), ident, sizeof ident, 0);
     if (n < 4 || std::memcmp(ident, "\x7f" "ELF", 4) != 0) {
-      return Fail(path + ": not an ELF file (expected the bytes 7f 45 4c 46 at offset 0)");
+      char boot[4] = {};
+      bool bzimage = ::pread(fd.get(), boot, sizeof boot, 0x202) == 4 && std::memcmp(boot, "HdrS", 4) == 0;
+      return Fail(path + ": not an ELF file (expected the bytes 7f 45 4c 46 at offset 0)" +
+                  (bzimage ? std::string("; this is a compressed kernel (bzImage): use the vmlinux with symbols, e.g. Debian's linux-image-*-dbg /usr/lib/debug/boot/vmlinux-*") : std::string()));
     }
     if (n < 20) return Fail(path + ": truncated ELF file (" + std::to_string(n) + " bytes, expected an ELF header)");
   }
@@ -301,6 +339,15 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::Open(const std::string& pa
   GElf_Ehdr ehdr;
   if (gelf_getehdr(elf, &ehdr) == nullptr) return Fail(path + ": truncated or damaged ELF header");
   s->machine_ = ehdr.e_machine;
+  {
+    struct stat st;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    uint64_t table_end = ehdr.e_shoff + static_cast<uint64_t>(ehdr.e_shnum) * ehdr.e_shentsize;
+    if (fd.valid() && ::fstat(fd.get(), &st) == 0 && ehdr.e_shoff != 0 && table_end > static_cast<uint64_t>(st.st_size)) {
+      return Fail(path + ": truncated ELF file: its section headers end at offset " + std::to_string(table_end) +
+                  ", the file has " + std::to_string(st.st_size) + " bytes");
+    }
+  }
   impl.symtab = std::make_unique<ElfSymbolTable>(elf);
   impl.dwarf = dwfl_module_getdwarf(impl.module, &impl.dwarf_bias);
   if (impl.dwarf == nullptr) {
@@ -312,6 +359,12 @@ Result<std::unique_ptr<ElfSymbolizer>> ElfSymbolizer::Open(const std::string& pa
     dwfl_module_info(impl.module, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, &debug_file);
     if (debug_file) s->debug_file_ = debug_file;
     impl.IndexUnits();
+    impl.scanner = DieScanner::Create(impl.dwarf);
+    impl.line_sections = {DebugSection(impl.dwarf, ".debug_line"), DebugSection(impl.dwarf, ".debug_line_str"),
+                          DebugSection(impl.dwarf, ".debug_str")};
+  }
+  if (!s->has_dwarf_ && impl.symtab->size() == 0) {
+    return Fail(path + ": nothing to symbolize with: no DWARF debug info and no symbol table (fully stripped? give its debug file with --debug-dir)");
   }
   (void)options.inlines;
   return s;
@@ -323,6 +376,7 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
   // As addr2line: nothing outside the file's allocated sections.
   if (!impl.symtab->SectionOf(address)) return out;
   auto hit = impl.symtab->Find(address);
+  bool symbol_lookup = false;  // whether addr2line would consult the symbol table here
   if (hit) {
     out.symbol = hit->name;
     out.symbol_offset = address - hit->value;
@@ -334,7 +388,13 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
     const char* comp_dir = dwarf_attr(&cu, DW_AT_comp_dir, &comp_dir_attr) ? dwarf_formstring(&comp_dir_attr) : nullptr;
     const UnitIndex& unit = impl.IndexOf(&cu);
     size_t row = 0;
-    if (Dwarf_Line* line = impl.FindLine(unit, address, &row)) {
+    if (unit.table) {
+      if (const LineTable::Row* found = unit.table->Find(address)) {
+        innermost.line = found->line;
+        innermost.file = unit.table->File(found->file);
+        innermost.discriminator = found->discriminator;
+      }
+    } else if (Dwarf_Line* line = impl.FindLine(unit, address, &row)) {
       int lineno = 0;
       dwarf_lineno(line, &lineno);
       innermost.line = static_cast<uint32_t>(lineno);
@@ -359,7 +419,7 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
     }
     Dwarf_Files* files = nullptr;
     size_t nfiles = 0;
-    if (chain.size() > 1) dwarf_getsrcfiles(&cu, &files, &nfiles);
+    if (chain.size() > 1 && !unit.table) dwarf_getsrcfiles(&cu, &files, &nfiles);
     for (size_t i = chain.size(); i-- > 0;) {
       Frame f;
       if (i + 1 == chain.size()) {
@@ -370,13 +430,16 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
         Dwarf_Attribute attr;
         Dwarf_Word value;
         if (dwarf_attr(&callee, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &value) == 0) f.line = static_cast<uint32_t>(value);
-        if (files && dwarf_attr(&callee, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0 && value < nfiles) {
+        if (unit.table && dwarf_attr(&callee, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0) {
+          f.file = unit.table->File(value);
+        } else if (files && dwarf_attr(&callee, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &value) == 0 && value < nfiles) {
           f.file = SourcePath(dwarf_filesrc(files, value, nullptr, nullptr), comp_dir);
         }
         f.discriminator = innermost.discriminator;
       }
       const char* name = FunctionName(&chain[i]);
       if (unit.names_from_symbols && !HasLinkageName(&chain[i])) {
+        if (i + 1 == chain.size()) symbol_lookup = true;
         // addr2line (bfd) names the innermost function without a linkage name after the
         // ELF symbol that starts where it starts (a clone's "foo.constprop.0"), once it has
         // looked it up; see docs/SYMBOLIZE.md for its first-lookup quirk.
@@ -386,16 +449,21 @@ Symbolized ElfSymbolizer::Compute(uint64_t address) {
       out.frames.push_back(std::move(f));
     }
     if (out.frames.empty() && (innermost.line != 0 || !out.symbol.empty())) {
+      symbol_lookup = true;  // no DWARF function: the name comes from the symbol table
       innermost.function = out.symbol;
       out.frames.push_back(innermost);
     }
   }
   if (out.frames.empty() && !out.symbol.empty()) {
+    symbol_lookup = true;
     Frame f;
     f.function = out.symbol;
     out.frames.push_back(f);
   }
-  if (!out.frames.empty() && out.frames.front().file.empty() && hit && hit->file) out.frames.front().file = hit->file;
+  // Only when addr2line looks at the symbol table does it take a file from it.
+  if (symbol_lookup && !out.frames.empty() && out.frames.front().file.empty() && hit && hit->file) {
+    out.frames.front().file = hit->file;
+  }
   out.found = !out.frames.empty();
   return out;
 }
@@ -406,7 +474,25 @@ const Symbolized& ElfSymbolizer::Symbolize(uint64_t address) {
   return cache_.emplace(address, Compute(address)).first->second;
 }
 
+// Maps the debug sections' pages in one call each instead of one fault per page: worth it
+// when many addresses will touch most of them.
+void Prefault(std::span<const uint8_t> bytes) {
+#ifdef MADV_POPULATE_READ
+  if (bytes.empty()) return;
+  uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(bytes.data()) & ~(page - 1);
+  uintptr_t end = reinterpret_cast<uintptr_t>(bytes.data()) + bytes.size();
+  (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);  // old kernels: EINVAL, harmless
+#else
+  (void)bytes;
+#endif
+}
+
 std::vector<const Symbolized*> ElfSymbolizer::SymbolizeBatch(std::span<const uint64_t> addresses) {
+  if (addresses.size() >= 4096 && impl_->dwarf != nullptr) {
+    for (const char* name : {".debug_info", ".debug_abbrev", ".debug_line", ".debug_str", ".debug_line_str", ".debug_rnglists"})
+      Prefault(DebugSection(impl_->dwarf, name));
+  }
   std::vector<uint64_t> sorted(addresses.begin(), addresses.end());
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());

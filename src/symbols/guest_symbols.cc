@@ -84,6 +84,7 @@ Result<std::unique_ptr<GuestSymbols>> GuestSymbols::Open(const GuestSymbolOption
       offset_from = "no _text to compare";
     }
   }
+  if (offset_from.empty() && (g->vmlinux_ || g->system_map_)) offset_from = "none given: pass --kaslr-offset, or --kallsyms to work it out";
   g->description_ = "guest symbols: " + fmt::format("{}", fmt::join(parts, ", "));
   if (!offset_from.empty()) g->description_ += "; KASLR offset " + SignedHex(g->kaslr_) + " (" + offset_from + ")";
   return g;

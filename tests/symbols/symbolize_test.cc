@@ -68,6 +68,7 @@ class SymbolizeTest : public ::testing::Test {
     Write(dir_ + "/other.cc", kOther);
     Write(dir_ + "/c_part.c", kC);
   }
+  static void TearDownTestSuite() { RunCommand("rm -rf " + dir_); }
   void SetUp() override {
     if (!Have("g++") || !Have("gcc") || !Have("addr2line") || !Have("objcopy") || !Have("nm"))
       GTEST_SKIP() << "needs g++, gcc and binutils (addr2line, objcopy, nm) to build and check test programs";
@@ -127,6 +128,14 @@ TEST_F(SymbolizeTest, SameAsAddr2LineOnProgramWithInlines) {
   EXPECT_NE(r.out, "0\n");
 }
 
+TEST_F(SymbolizeTest, Dwarf4AndDwarf3) {
+  // Line tables before DWARF 5 number files and directories from 1.
+  for (std::string version : {"4", "3"}) {
+    std::string prog = Build("prog_dwarf" + version, "-gdwarf-" + version);
+    ExpectSameAsAddr2Line(prog, "-e " + prog);
+  }
+}
+
 TEST_F(SymbolizeTest, CompressedDebugSections) {
   std::string prog = Build("prog_gz", "-gz");
   auto sections = RunCommand("readelf -SW " + prog + " | grep -c ' .debug_info.* C '");
@@ -173,6 +182,26 @@ TEST_F(SymbolizeTest, AddressesFromArgumentsAndUnknownOnes) {
   EXPECT_EQ(ours.status, 0);
   EXPECT_EQ(ours.out, ref.out);
   EXPECT_EQ(ours.out, "0x0000000000000000\n??\n??:0\n0x00000000deadbeef\n??\n??:0\n0x0000000000000010\n??\n??:0\n");
+}
+
+TEST_F(SymbolizeTest, PipeAnswersLineByLineAsTheBatchDoes) {
+  std::string prog = Build("prog_pipe", "");
+  std::string addrs = AddressFile(prog);
+  auto batch = RunCommand(Exitprof() + " symbolize -e " + prog + " -f -i -a < " + addrs);
+  auto piped = RunCommand("cat " + addrs + " | " + Exitprof() + " symbolize -e " + prog + " -f -i -a");
+  EXPECT_EQ(piped.status, 0);
+  EXPECT_TRUE(SameLines(batch.out, piped.out));
+}
+
+TEST_F(SymbolizeTest, ReportRefusesAVmlinuxOfAnotherArchitecture) {
+  std::string prog = Build("prog_arch", "");
+  // The same file claiming to be AArch64 (e_machine 183 at offset 18).
+  ASSERT_EQ(RunCommand("cp " + prog + " " + prog + ".arm64 && printf '\\267\\000' | dd of=" + prog +
+                       ".arm64 bs=1 seek=18 conv=notrunc status=none").status, 0);
+  auto r = RunCommand(Exitprof() + " report -i " + SourceDir() + "/data/demo-vmx.perf.data --vmlinux " + prog + ".arm64");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("ELF machine 183, expected x86-64 (62)"), std::string::npos) << r.err;
 }
 
 TEST_F(SymbolizeTest, BadInputIsOneLineAndStatus2) {
