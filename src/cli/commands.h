@@ -23,6 +23,7 @@ std::function<int()> AddRecordCommand(CLI::App& app);
 std::function<int()> AddDemoCommand(CLI::App& app);
 std::function<int()> AddTopCommand(CLI::App& app);
 std::function<int()> AddDiffCommand(CLI::App& app);
+std::function<int()> AddStatCommand(CLI::App& app);
 
 // Says once, plainly, when kvm_exit fired 0 times while other kvm events fired (PVM hosts).
 void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);

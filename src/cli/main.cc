@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       exitprof::cli::AddDemoCommand(app),
       exitprof::cli::AddTopCommand(app),
       exitprof::cli::AddDiffCommand(app),
+      exitprof::cli::AddStatCommand(app),
   };
   try {
     app.parse(argc, argv);
