@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -40,8 +41,8 @@ void Wait(double seconds) {
 
 // One line explaining why no VM is listed, with what to do.
 std::string NoVmsMessage(const kvm::StatSampler& sampler, const StatOptions& o) {
-  if (!o.pids.empty()) return "no KVM VM in the given process(es) (-p): none holds a kvm-vm fd";
-  std::string text = "no VMs running (no process holds a kvm-vm fd)";
+  std::string text = o.pids.empty() ? "no VMs running (no process holds a kvm-vm fd)"
+                                     : "no KVM VM in the given process(es) (-p): none holds a kvm-vm fd";
   if (sampler.unreadable_processes() > 0 && ::geteuid() != 0) {
     text += fmt::format("; {} processes could not be inspected: run as root (sudo exitprof stat) or with CAP_SYS_PTRACE",
                         sampler.unreadable_processes());
@@ -127,7 +128,13 @@ std::function<int()> AddStatCommand(CLI::App& app) {
     const bool single = o->once || o->batch;
     const bool logging = o->log || !o->log_file.empty();
     const bool interactive = !single && !logging && !o->json && ::isatty(STDOUT_FILENO) && ::isatty(STDIN_FILENO);
-    if (sample.empty() && (single || !o->guest.empty())) return ReportError(Error{NoVmsMessage(sampler, *o), 1});
+    if (sample.empty() && single) return ReportError(Error{NoVmsMessage(sampler, *o), 1});
+    if (!o->guest.empty() && std::none_of(sample.begin(), sample.end(), [&](auto& vm) { return vm.name == o->guest; })) {
+      std::string names;
+      for (const auto& vm : sample) names += (names.empty() ? "" : ", ") + vm.name;
+      return ReportError(Error{fmt::format("-g {}: no VM with that name (running: {})", o->guest,
+                                           names.empty() ? "none" : names), 1});
+    }
     if (sample.empty()) std::fprintf(stderr, "exitprof stat: %s; waiting for VMs to start\n", NoVmsMessage(sampler, *o).c_str());
     history.Push(sample);
     if (interactive) return RunStatTui(sampler, history, view, o->delay > 0 ? o->delay : 3.0);
@@ -156,12 +163,12 @@ std::function<int()> AddStatCommand(CLI::App& app) {
         text = RenderJson(sample, history, view, seconds);
       } else if (logging) {
         auto now_fields = LogFields(sample, view);
+        std::string line = RenderLogLine(sample, history, view, now_fields, o->csv);
+        if (line.empty()) continue;  // -z and nothing happened
         // kvm_stat repeats the header every 20 lines, and we also when the fields change.
-        if (now_fields != fields || (!o->csv && lines % 20 == 0)) {
-          if (now_fields != fields || !o->csv) text = RenderLogHeader(now_fields, o->csv);
-          fields = std::move(now_fields);
-        }
-        text += RenderLogLine(sample, history, view, fields, o->csv);
+        if (now_fields != fields || (!o->csv && lines % 20 == 0)) text = RenderLogHeader(now_fields, o->csv);
+        fields = std::move(now_fields);
+        text += line;
         ++lines;
       } else {
         if (!single && ::isatty(STDOUT_FILENO)) text = "\033[H\033[2J";
