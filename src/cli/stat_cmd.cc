@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/stat_tui.h"
 #include "cli/stat_view.h"
+#include "kvm/event_counters.h"
 #include "kvm/stat_sampler.h"
 
 namespace exitprof::cli {
@@ -68,7 +69,8 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       ->check(CLI::Range(0.01, 3600.0));
   cmd->add_flag("-i,--debugfs-include-past", o->include_past, "Totals since each VM started (default: since stat started)");
   cmd->add_flag("-d,--debugfs", o->debugfs, "Read debugfs only (as kvm_stat -d)");
-  cmd->add_flag("-t,--tracepoints", o->tracepoints, "Count kvm tracepoints instead (as kvm_stat -t)");
+  cmd->add_flag("-t,--tracepoints", o->tracepoints,
+                "Count kvm tracepoints instead, one counter per event and exit reason (as kvm_stat -t)");
   cmd->add_flag("--vcpu", o->vcpu, "Also a table per vCPU");
   cmd->add_flag("--hist", o->hist, "Draw the histogram statistics (halt_wait_hist ...)");
   cmd->add_flag("--json", o->json, "One JSON object per interval, one per line");
@@ -92,7 +94,6 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       return ReportError(Error{"no /dev/kvm: this host runs no KVM VMs (load kvm_intel or kvm_amd, or enable "
                                "virtualization in the firmware)", 1});
     }
-    if (o->tracepoints) return ReportError(Error{"stat -t (tracepoint counting) is not available yet; use exitprof top", 2});
     kvm::SamplerOptions sampler_options;
     sampler_options.pids = o->pids;
     sampler_options.qmp_socket = o->qmp;
@@ -117,8 +118,32 @@ std::function<int()> AddStatCommand(CLI::App& app) {
     StatHistory history(o->include_past);
     capture::InstallStopSignals();
 
-    sampler.Rescan();
-    auto sample = sampler.Refresh();
+    // -t: one table of event counts (host-wide, or the -p processes), refreshed by one group
+    // read per CPU or thread; otherwise every VM's statistics from its best source.
+    std::unique_ptr<kvm::EventCounters> counters;
+    if (o->tracepoints) {
+      kvm::TracepointOptions topt;
+      topt.pids = o->pids;
+      topt.fields = view.fields;
+      auto opened = kvm::OpenTracepointCounters(topt);
+      if (!opened) return ReportError(opened.error());
+      counters = std::move(*opened);
+    }
+    std::string counter_error;
+    auto take_sample = [&]() -> std::vector<kvm::VmSnapshot> {
+      if (!counters) {
+        sampler.Rescan();
+        return sampler.Refresh();
+      }
+      kvm::VmSnapshot all;
+      all.pid = o->pids.size() == 1 ? o->pids[0] : 0;
+      all.name = o->pids.empty() ? "all VMs" : "the -p processes";
+      all.comm = all.name;
+      all.source = counters->source();
+      if (auto r = counters->Read(all.stats); !r) all.error = r.error().message;
+      return {std::move(all)};
+    };
+    auto sample = take_sample();
     if (o->fields == "help") {
       if (sample.empty()) return ReportError(Error{NoVmsMessage(sampler, *o), 1});
       std::printf("Statistics of the running VMs (use with -f REGEX):\n");
@@ -137,7 +162,7 @@ std::function<int()> AddStatCommand(CLI::App& app) {
     }
     if (sample.empty()) std::fprintf(stderr, "exitprof stat: %s; waiting for VMs to start\n", NoVmsMessage(sampler, *o).c_str());
     history.Push(sample);
-    if (interactive) return RunStatTui(sampler, history, view, o->delay > 0 ? o->delay : 3.0);
+    if (interactive) return RunStatTui(take_sample, history, view, o->delay > 0 ? o->delay : 3.0);
 
     const double delay = o->delay > 0 ? o->delay : 1.0;
     const uint64_t limit = single ? 1 : o->iterations;
@@ -154,8 +179,7 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       const auto start = std::chrono::steady_clock::now();
       Wait(delay);
       if (capture::StopRequested() && single) break;
-      sampler.Rescan();
-      sample = sampler.Refresh();
+      sample = take_sample();
       history.Push(sample);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::string text;

@@ -8,12 +8,12 @@
 
 namespace exitprof::cli {
 
-int RunStatTui(kvm::StatSampler& sampler, StatHistory& history, StatViewOptions options, double delay) {
+int RunStatTui(const std::function<std::vector<kvm::VmSnapshot>()>& take_sample, StatHistory& history,
+               StatViewOptions options, double delay) {
   while (!capture::StopRequested()) {
     const auto start = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-    sampler.Rescan();
-    auto sample = sampler.Refresh();
+    auto sample = take_sample();
     history.Push(sample);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::string text = "\033[H\033[2J" + RenderTable(sample, history, options, seconds);

@@ -143,7 +143,8 @@ std::string RenderTable(const std::vector<VmSnapshot>& vms, const StatHistory& h
     });
     uint64_t sum = 0;
     for (const auto& r : rows) {
-      if (r.type == StatType::kCumulative && r.unit.empty()) sum += r.total;
+      // Per-reason counters ("kvm_exit(HLT)") repeat their parent's count: not summed again.
+      if (r.type == StatType::kCumulative && r.unit.empty() && r.name.find('(') == std::string::npos) sum += r.total;
     }
     std::string out = fmt::format(" {:<40} {:>14} {:>7} {:>12}  {}\n", "Event", "Total", "%Total", "CurAvg/s", "Unit");
     for (const auto& r : rows) {

@@ -234,5 +234,61 @@ TEST_F(StatLive, FieldsLogCsvAndErrors) {
   g.Finish();
 }
 
+// stat -t -p: counters on a process that has not started its guest yet (inherit carries them to
+// the vCPU threads it creates), read after the guest finished: counts equal the guest's account.
+TEST_F(StatLive, TracepointCountsEqualTheGuestsAccount) {
+  int gate[2];
+  ASSERT_EQ(::pipe(gate), 0);
+  const std::string account_path = TempPath("stat-t.json");
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(gate[1]);
+    char c;
+    if (::read(gate[0], &c, 1) != 1) ::_exit(126);
+    FILE* out = std::freopen("/dev/null", "w", stdout);
+    (void)out;
+    const std::string guest = BinaryDir() + "/exitprof-guest";
+    ::execl(guest.c_str(), guest.c_str(), "--vcpus", "2", "--iterations", "1500", "--json", account_path.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(gate[0]);
+  CommandResult run;
+  std::thread stat([&] {
+    run = RunCommand(Exitprof() + " stat -t -b --json -s 2.5 -f '^kvm_(pio|mmio|userspace_exit)' -p " + std::to_string(child));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // counters open and first sample taken
+  ASSERT_EQ(::write(gate[1], "g", 1), 1);
+  ::close(gate[1]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  stat.join();
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(run.status, 0) << run.err;
+  json stat_json = json::parse(run.out);
+  ASSERT_EQ(stat_json["vms"].size(), 1u);
+  EXPECT_EQ(stat_json["vms"][0]["source"], "tracepoints");
+  const json& counted = stat_json["vms"][0]["delta"];
+  json account = json::parse(ReadAll(account_path));
+  uint64_t pio = 0, mmio_reads = 0, mmio_writes = 0;
+  std::map<std::string, uint64_t> exits;
+  for (const auto& cpu : account["vms"][0]["vcpus"]) {
+    for (const auto& p : cpu["pio"]) pio += p["count"].get<uint64_t>();
+    pio += cpu["done"]["count"].get<uint64_t>();
+    for (const auto& m : cpu["mmio"]) (m["direction"] == "read" ? mmio_reads : mmio_writes) += m["count"].get<uint64_t>();
+    for (const auto& [name, n] : cpu["userspace_exits"].items()) exits[name] += n.get<uint64_t>();
+  }
+  EXPECT_EQ(counted["kvm_pio"], pio);
+  EXPECT_EQ(counted["kvm_mmio"], 2 * mmio_reads + mmio_writes) << "kvm_mmio fires twice per read";
+  uint64_t all = 0;
+  for (const auto& [name, n] : exits) {
+    EXPECT_EQ(counted["kvm_userspace_exit(" + name + ")"], n) << name;
+    all += n;
+  }
+  EXPECT_EQ(counted["kvm_userspace_exit"], all);
+  EXPECT_EQ(counted["kvm_userspace_exit(KVM_EXIT_HLT)"], 3000u);
+}
+
 }  // namespace
 }  // namespace exitprof::testing
