@@ -16,6 +16,8 @@ packages=(
   qemu-system-x86
   # fuzzing (libFuzzer ships with clang's runtime)
   clang libclang-rt-14-dev llvm-14 zstd
+  # exitprof stat: its interactive mode (ncurses) and the tmux that drives it in tests
+  libncurses-dev tmux
 )
 
 missing=()

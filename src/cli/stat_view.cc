@@ -100,7 +100,7 @@ uint64_t StatHistory::SinceStart(const VmSnapshot& vm, int vcpu, const StatTable
 }
 
 bool VmSelected(const VmSnapshot& vm, const StatViewOptions& options) {
-  return options.guest.empty() || vm.name == options.guest;
+  return (options.guest.empty() || vm.name == options.guest) && (options.pid == 0 || vm.pid == options.pid);
 }
 
 bool FieldSelected(const std::string& name, const StatViewOptions& options) {

@@ -17,6 +17,7 @@ namespace exitprof::cli {
 struct StatViewOptions {
   std::optional<std::regex> fields;  // -f REGEX: names searched as kvm_stat does (re.search)
   std::string guest;                 // -g NAME
+  pid_t pid = 0;                     // the TUI's p key: only this process's VMs
   bool include_past = false;         // -i: totals since the VM started
   bool skip_zero = false;            // -z
   bool vcpus = false;                // --vcpu rows

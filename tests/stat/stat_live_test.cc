@@ -290,5 +290,63 @@ TEST_F(StatLive, TracepointCountsEqualTheGuestsAccount) {
   EXPECT_EQ(counted["kvm_userspace_exit(KVM_EXIT_HLT)"], 3000u);
 }
 
+// The interactive view, driven through tmux as a user would: start, p (pid), f (filter), q.
+TEST_F(StatLive, InteractiveViewThroughTmux) {
+  if (RunCommand("command -v tmux").status != 0) GTEST_SKIP() << "needs tmux (Debian package tmux)";
+  HeldGuest g("stat-tui");
+  ASSERT_TRUE(g.Start({"--vcpus", "2", "--iterations", "200"}));  // 400 HLT exits in all
+  const std::string pid = std::to_string(g.pid());
+  const std::string tmux = "tmux -L exitprof-stat-" + std::to_string(::getpid()) + " ";
+  auto screen = [&] { return RunCommand(tmux + "capture-pane -p").out; };
+  // Waits until the screen shows `text`; returns the last screen seen.
+  auto wait_for = [&](const std::string& text) {
+    std::string s;
+    for (int i = 0; i < 100; ++i) {
+      s = screen();
+      if (s.find(text) != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return s;
+  };
+  ASSERT_EQ(RunCommand(tmux + "new-session -d -x 120 -y 50 '" + Exitprof() + " stat -i -s 0.3'").status, 0);
+  std::string s = wait_for("kvm statistics - summary");
+  EXPECT_NE(s.find("Event"), std::string::npos) << s;
+  EXPECT_NE(s.find("CurAvg/s"), std::string::npos) << s;
+
+  RunCommand(tmux + "send-keys p");
+  wait_for("Show only the VM(s) of pid");
+  RunCommand(tmux + "send-keys " + pid + " Enter");
+  s = wait_for("pid: " + pid);
+  EXPECT_NE(s.find("(1 VM(s)"), std::string::npos) << s;
+
+  RunCommand(tmux + "send-keys f");
+  wait_for("Show statistics matching");
+  RunCommand(tmux + "send-keys '^halt_exits$' Enter");
+  for (int i = 0; i < 100 && screen().find("remote_tlb_flush") != std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  s = screen();
+  std::istringstream lines(s);
+  std::string line;
+  std::vector<std::string> rows;
+  while (std::getline(lines, line)) {
+    std::istringstream row(line);
+    std::string name;
+    uint64_t total = 0;
+    if (row >> name >> total) rows.push_back(name + " " + std::to_string(total));
+  }
+  EXPECT_EQ(rows, std::vector<std::string>{"halt_exits 400"}) << s;
+
+  RunCommand(tmux + "send-keys q");
+  bool ended = false;
+  for (int i = 0; i < 100 && !ended; ++i) {
+    ended = RunCommand(tmux + "has-session").status != 0;
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(ended) << "q should end exitprof stat";
+  RunCommand(tmux + "kill-server");
+  g.Finish();
+}
+
 }  // namespace
 }  // namespace exitprof::testing
