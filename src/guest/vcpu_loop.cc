@@ -169,7 +169,7 @@ Result<VcpuAccount> RunVcpu(const VcpuJob& job) {
     // Out of KVM_RUN: this vCPU's counters no longer move while others read them.
     if (job.holding->fetch_add(1) + 1 == job.total_vcpus && job.on_hold && *job.on_hold) (*job.on_hold)();
     while (!job.stop.stop_requested() && !job.abort->load(std::memory_order_relaxed)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
   VcpuAccount account = BuildAccount(job, counters, script);

@@ -99,7 +99,24 @@ StatSampler::StatSampler(StatSampler&&) noexcept = default;
 size_t StatSampler::vm_count() const { return vms_.size(); }
 
 void StatSampler::Rescan() {
-  Discovery found = DiscoverVms(options_.pids);
+  std::set<pid_t> tracked;
+  for (const auto& [key, t] : vms_) tracked.insert(key.first);
+  Discovery found;
+  if (auto listed = DebugfsVmList()) {
+    // Fast path: debugfs names every VM (PID-FD); look only at processes with a VM we lack.
+    std::set<std::pair<pid_t, int>> known;
+    for (const auto& [key, t] : vms_) known.emplace(key.first, t->vm.fd);
+    std::set<pid_t> wanted;
+    for (const auto& vm : *listed) {
+      const bool asked = options_.pids.empty() ||
+                         std::find(options_.pids.begin(), options_.pids.end(), vm.first) != options_.pids.end();
+      if (asked && !known.count(vm)) wanted.insert(vm.first);
+    }
+    if (wanted.empty()) return;
+    found = DiscoverVms(std::vector<pid_t>(wanted.begin(), wanted.end()));
+  } else {
+    found = DiscoverVms(options_.pids, tracked);
+  }
   unreadable_processes_ = found.unreadable_processes;
   for (auto& vm : found.vms) {
     auto key = std::make_pair(vm.pid, vm.index);

@@ -129,7 +129,23 @@ std::vector<std::pair<int, pid_t>> VcpuThreads(pid_t pid) {
   return out;
 }
 
-Discovery DiscoverVms(const std::vector<pid_t>& pids) {
+std::optional<std::vector<std::pair<pid_t, int>>> DebugfsVmList() {
+  DIR* d = ::opendir("/sys/kernel/debug/kvm");
+  if (d == nullptr) return std::nullopt;
+  std::vector<std::pair<pid_t, int>> out;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    size_t dash = name.find('-');
+    if (dash == std::string_view::npos) continue;
+    auto pid = Number(name.substr(0, dash));
+    auto fd = Number(name.substr(dash + 1));
+    if (pid && fd) out.emplace_back(static_cast<pid_t>(*pid), static_cast<int>(*fd));
+  }
+  ::closedir(d);
+  return out;
+}
+
+Discovery DiscoverVms(const std::vector<pid_t>& pids, const std::set<pid_t>& skip) {
   Discovery result;
   std::vector<long> candidates;
   if (pids.empty()) {
@@ -140,7 +156,7 @@ Discovery DiscoverVms(const std::vector<pid_t>& pids) {
   const pid_t self = ::getpid();
   char link[256];
   for (long pid : candidates) {
-    if (pid == self) continue;  // our own borrowed stats fds are not a VM
+    if (pid == self || skip.count(static_cast<pid_t>(pid))) continue;  // ours hold only borrowed stats fds
     const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
     DIR* d = ::opendir(fd_dir.c_str());
     if (d == nullptr) {

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,7 +39,12 @@ struct Discovery {
 
 // Scans /proc (or only `pids` when not empty). A process holding several VMs gets them split by
 // fd order: each vCPU and stats fd goes to the latest VM fd opened before it (how VMMs create them).
-Discovery DiscoverVms(const std::vector<pid_t>& pids = {});
+// Processes in `skip` are not looked at (the caller tracks them already).
+Discovery DiscoverVms(const std::vector<pid_t>& pids = {}, const std::set<pid_t>& skip = {});
+
+// KVM's debugfs directory lists every VM as "PID-FD" even where reading the statistics in it
+// is refused: a cheap way to see which processes to look at. nullopt when it cannot be listed.
+std::optional<std::vector<std::pair<pid_t, int>>> DebugfsVmList();
 
 // Threads of `pid` named "CPU N/KVM" (QEMU's and our guest's naming), sorted by tid:
 // (vcpu number, tid) pairs.
