@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "vmm/qmp.h"
 
 namespace exitprof::kvm {
@@ -23,26 +26,49 @@ StatUnit UnitFromQapi(const std::string& unit) {
   return StatUnit::kNone;
 }
 
+// An integer member within [lo, hi], else `fallback` (absent, not an integer, out of range):
+// converting a JSON float like 1e114 to int would be undefined.
+int64_t IntMember(const nlohmann::json& object, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
+  auto it = object.find(key);
+  if (it == object.end()) return fallback;
+  if (it->is_number_unsigned()) {
+    uint64_t v = it->get<uint64_t>();
+    return v <= static_cast<uint64_t>(hi) ? static_cast<int64_t>(v) : fallback;
+  }
+  if (it->is_number_integer()) {
+    int64_t v = it->get<int64_t>();
+    return v >= lo && v <= hi ? v : fallback;
+  }
+  return fallback;
+}
+
+std::string StringMember(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 }  // namespace
 
 Result<QmpSchemas> ParseQmpSchemas(const nlohmann::json& answer) {
   QmpSchemas out;
   if (!answer.is_array()) return Fail("QMP query-stats-schemas: expected an array");
   for (const auto& provider : answer) {
-    if (!provider.is_object() || provider.value("provider", "") != "kvm") continue;
-    QmpSchema& target = provider.value("target", "") == "vm" ? out.vm : out.vcpu;
-    for (const auto& s : provider.value("stats", nlohmann::json::array())) {
+    if (!provider.is_object() || StringMember(provider, "provider") != "kvm") continue;
+    QmpSchema& target = StringMember(provider, "target") == "vm" ? out.vm : out.vcpu;
+    auto stats = provider.find("stats");
+    if (stats == provider.end() || !stats->is_array()) continue;
+    for (const auto& s : *stats) {
       if (!s.is_object() || !s.contains("name") || !s["name"].is_string()) continue;
       StatDescriptor d;
-      d.type = TypeFromQapi(s.value("type", "cumulative"));
-      d.unit = UnitFromQapi(s.value("unit", ""));
-      d.base2 = s.value("base", 10) == 2;
-      d.exponent = static_cast<int16_t>(s.value("exponent", 0));
+      d.type = TypeFromQapi(StringMember(s, "type"));
+      d.unit = UnitFromQapi(StringMember(s, "unit"));
+      d.base2 = IntMember(s, "base", 10, 0, 64) == 2;
+      d.exponent = static_cast<int16_t>(IntMember(s, "exponent", 0, -64, 64));
       StatMeta meta;
       meta.name = s["name"].get<std::string>();
       meta.type = d.type;
       meta.unit = UnitLabel(d);
-      meta.bucket_size = s.value("bucket-size", 0u);
+      meta.bucket_size = static_cast<uint32_t>(IntMember(s, "bucket-size", 0, 0, UINT32_MAX));
       target[meta.name] = meta;
     }
   }
@@ -98,26 +124,29 @@ Result<void> ReadQmpStats(const std::string& socket, std::unique_ptr<QmpSchemas>
   auto cpus = client->Execute("query-cpus-fast");
   if (!cpus) return Fail(fmt::format("{}: query-cpus-fast: {}", socket, cpus.error().message), 1);
 
+  if (!vm_answer->is_array() || !vcpu_answer->is_array() || !cpus->is_array()) {
+    return Fail(fmt::format("{}: query-stats / query-cpus-fast: expected arrays", socket), 1);
+  }
   for (const auto& entry : *vm_answer) {
-    if (entry.value("provider", "") != "kvm") continue;
-    auto table = ParseQmpStats(entry.value("stats", nlohmann::json::array()), schemas->vm);
+    if (!entry.is_object() || StringMember(entry, "provider") != "kvm" || !entry.contains("stats")) continue;
+    auto table = ParseQmpStats(entry["stats"], schemas->vm);
     if (!table) return tl::unexpected(table.error());
     vm.stats = std::move(*table);
   }
   vm.vcpus.clear();
   for (const auto& entry : *vcpu_answer) {
-    if (entry.value("provider", "") != "kvm") continue;
+    if (!entry.is_object() || StringMember(entry, "provider") != "kvm" || !entry.contains("stats")) continue;
     VcpuSnapshot vcpu;
     vcpu.vcpu = -1;
-    const std::string path = entry.value("qom-path", "");
+    const std::string path = StringMember(entry, "qom-path");
     for (const auto& cpu : *cpus) {
-      if (cpu.value("qom-path", "") == path) {
-        vcpu.vcpu = cpu.value("cpu-index", -1);
-        vcpu.tid = cpu.value("thread-id", 0);
+      if (cpu.is_object() && StringMember(cpu, "qom-path") == path) {
+        vcpu.vcpu = static_cast<int>(IntMember(cpu, "cpu-index", -1, 0, INT32_MAX));
+        vcpu.tid = static_cast<pid_t>(IntMember(cpu, "thread-id", 0, 0, INT32_MAX));
       }
     }
     if (vcpu.vcpu < 0) vcpu.vcpu = static_cast<int>(vm.vcpus.size());
-    auto table = ParseQmpStats(entry.value("stats", nlohmann::json::array()), schemas->vcpu);
+    auto table = ParseQmpStats(entry["stats"], schemas->vcpu);
     if (!table) return tl::unexpected(table.error());
     vcpu.stats = std::move(*table);
     vm.vcpus.push_back(std::move(vcpu));
