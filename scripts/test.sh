@@ -17,5 +17,6 @@ if [[ -x bench/report_compare.sh ]]; then
   bench/report_compare.sh --quick
 fi
 bench/observer_overhead.sh --quick build
+bench/stat_refresh.sh --quick build
 cd build
 ctest --output-on-failure -j2

@@ -138,6 +138,10 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       kvm::VmSnapshot all;
       all.pid = o->pids.size() == 1 ? o->pids[0] : 0;
       all.name = o->pids.empty() ? "all VMs" : "the -p processes";
+      if (o->pids.size() == 1) {
+        std::ifstream comm("/proc/" + std::to_string(o->pids[0]) + "/comm");
+        std::getline(comm, all.name);
+      }
       all.comm = all.name;
       all.source = counters->source();
       if (auto r = counters->Read(all.stats); !r) all.error = r.error().message;
@@ -154,6 +158,14 @@ std::function<int()> AddStatCommand(CLI::App& app) {
     const bool logging = o->log || !o->log_file.empty();
     const bool interactive = !single && !logging && !o->json && ::isatty(STDOUT_FILENO) && ::isatty(STDIN_FILENO);
     if (sample.empty() && single) return ReportError(Error{NoVmsMessage(sampler, *o), 1});
+    // One refresh and no VM has a readable source (e.g. -d where debugfs reads are refused).
+    if (single && std::all_of(sample.begin(), sample.end(), [](auto& vm) { return vm.source.empty(); })) {
+      return ReportError(Error{fmt::format("pid {}: {}{}", sample[0].pid, sample[0].error,
+                                           o->debugfs ? " (debugfs reads are refused here: leave out -d to use the "
+                                                        "VMM's stats fds or QMP)"
+                                                      : ""),
+                               1});
+    }
     if (!o->guest.empty() && std::none_of(sample.begin(), sample.end(), [&](auto& vm) { return vm.name == o->guest; })) {
       std::string names;
       for (const auto& vm : sample) names += (names.empty() ? "" : ", ") + vm.name;

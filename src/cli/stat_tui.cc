@@ -75,8 +75,9 @@ void Draw(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history, c
   if (view.hide_children) std::erase_if(rows, [](const StatRow& r) { return r.name.find('(') != std::string::npos; });
   if (o.skip_zero) std::erase_if(rows, [](const StatRow& r) { return r.total == 0 && r.delta == 0; });
   std::stable_sort(rows.begin(), rows.end(), [&](const StatRow& a, const StatRow& b) {
-    return view.by_total ? std::tie(a.total, a.delta) > std::tie(b.total, b.delta)
-                         : std::tie(a.delta, a.total) > std::tie(b.delta, b.total);
+    const bool ma = !a.unit.empty(), mb = !b.unit.empty();  // measures (ns, pages) after counts
+    return view.by_total ? std::tie(mb, a.total, a.delta) > std::tie(ma, b.total, b.delta)
+                         : std::tie(mb, a.delta, a.total) > std::tie(ma, b.delta, b.total);
   });
   uint64_t sum = 0;
   for (const auto& r : rows) {

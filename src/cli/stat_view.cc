@@ -138,8 +138,11 @@ std::string RenderTable(const std::vector<VmSnapshot>& vms, const StatHistory& h
                         const StatViewOptions& options, double seconds) {
   auto table = [&](std::vector<StatRow> rows) {
     if (options.skip_zero) std::erase_if(rows, [](const StatRow& r) { return r.total == 0 && r.delta == 0; });
+    // Plain counts first (kvm_stat's order: CurAvg/s, then Total); nanoseconds, pages and
+    // other measures after them, or halt_wait_ns would head every table.
     std::stable_sort(rows.begin(), rows.end(), [](const StatRow& a, const StatRow& b) {
-      return std::tie(a.delta, a.total) > std::tie(b.delta, b.total);
+      const bool ma = !a.unit.empty(), mb = !b.unit.empty();
+      return std::tie(mb, a.delta, a.total) > std::tie(ma, b.delta, b.total);
     });
     uint64_t sum = 0;
     for (const auto& r : rows) {
