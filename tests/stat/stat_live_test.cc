@@ -218,6 +218,15 @@ TEST_F(StatLive, FieldsLogCsvAndErrors) {
   EXPECT_EQ(zero.status, 0);
   EXPECT_EQ(std::count(zero.out.begin(), zero.out.end(), '\n'), 0) << "-z leaves out all-zero lines: " << zero.out;
 
+  const std::string log_file = TempPath("stat.log");
+  ::unlink(log_file.c_str());
+  auto to_file = RunCommand(Exitprof() + " stat -L " + log_file + " -n 2 -s 0.05 -f '^exits$' -p " + pid);
+  ASSERT_EQ(to_file.status, 0) << to_file.err;
+  EXPECT_EQ(to_file.out, "") << "-L writes the log to the file only";
+  std::string logged = ReadAll(log_file);
+  EXPECT_EQ(std::count(logged.begin(), logged.end(), '\n'), 3) << logged;  // header + 2 lines
+  EXPECT_EQ(logged.rfind("timestamp ", 0), 0u) << logged;
+
   auto bad = RunCommand(Exitprof() + " stat -1 -f '(' -p " + pid);
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("not a valid regular expression"), std::string::npos) << bad.err;
