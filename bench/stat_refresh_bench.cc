@@ -10,6 +10,9 @@
 // Report CPU time (the cpu column): that is what a refresh costs the host.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
+#include <thread>
+
 #include "cli/stat_view.h"
 #include "kvm/event_counters.h"
 #include "kvm/stat_sampler.h"
@@ -20,8 +23,15 @@ using namespace exitprof;
 
 kvm::StatSampler& Sampler() {
   static kvm::StatSampler* sampler = [] {
-    auto* s = new kvm::StatSampler(kvm::SamplerOptions{});
+    // Stats fds only: asking other people's QEMUs over QMP would hold their monitor sockets
+    // (one client at a time) and kick their vCPUs on every iteration.
+    kvm::SamplerOptions options;
+    options.source = kvm::SourceChoice::kStatsFd;
+    auto* s = new kvm::StatSampler(options);
     s->Rescan();
+    // VMs first seen under 5 s ago are looked at again on each rescan (they may still be
+    // creating vCPUs); measure the steady state.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5100));
     return s;
   }();
   return *sampler;

@@ -18,6 +18,7 @@
 #include "cli/stat_view.h"
 #include "kvm/event_counters.h"
 #include "kvm/stat_sampler.h"
+#include "kvm/vm_discovery.h"
 
 namespace exitprof::cli {
 namespace {
@@ -124,6 +125,17 @@ std::function<int()> AddStatCommand(CLI::App& app) {
     if (o->tracepoints) {
       kvm::TracepointOptions topt;
       topt.pids = o->pids;
+      if (!o->guest.empty()) {
+        // -g with -t: count the threads of the process(es) running the VM of that name.
+        for (const auto& vm : kvm::DiscoverVms(o->pids).vms) {
+          if (vm.name == o->guest && std::find(topt.pids.begin(), topt.pids.end(), vm.pid) == topt.pids.end()) {
+            topt.pids.push_back(vm.pid);
+          }
+        }
+        if (topt.pids.empty()) return ReportError(Error{fmt::format("-g {}: no VM with that name", o->guest), 1});
+        o->pids = topt.pids;
+        view.guest.clear();  // the counters' table is named after the process, not the guest
+      }
       topt.fields = view.fields;
       auto opened = kvm::OpenTracepointCounters(topt);
       if (!opened) return ReportError(opened.error());

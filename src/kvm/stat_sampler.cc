@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "kvm/debugfs_stats.h"
@@ -53,6 +54,7 @@ bool ProcessExited(const UniqueFd& pidfd) {
 
 struct StatSampler::Tracked {
   DiscoveredVm vm;
+  std::chrono::steady_clock::time_point first_seen;
   UniqueFd pidfd;
   VmSnapshot last;
   // Exactly one of these is in use, per last.source.
@@ -99,8 +101,14 @@ StatSampler::StatSampler(StatSampler&&) noexcept = default;
 size_t StatSampler::vm_count() const { return vms_.size(); }
 
 void StatSampler::Rescan() {
+  // A VMM creates its vCPUs (and their stats fds) just after the VM: a VM first seen a moment
+  // ago is looked at again until it has settled, in case the scan caught it half made.
+  const auto now = std::chrono::steady_clock::now();
+  auto young = [&](const Tracked& t) { return now - t.first_seen < std::chrono::seconds(5); };
   std::set<pid_t> tracked;
-  for (const auto& [key, t] : vms_) tracked.insert(key.first);
+  for (const auto& [key, t] : vms_) {
+    if (!young(*t)) tracked.insert(key.first);
+  }
   Discovery found;
   if (auto listed = DebugfsVmList()) {
     // Fast path: debugfs names every VM (PID-FD); look only at processes with a VM we lack.
@@ -112,6 +120,9 @@ void StatSampler::Rescan() {
                          std::find(options_.pids.begin(), options_.pids.end(), vm.first) != options_.pids.end();
       if (asked && !known.count(vm)) wanted.insert(vm.first);
     }
+    for (const auto& [key, t] : vms_) {
+      if (young(*t)) wanted.insert(key.first);
+    }
     if (wanted.empty()) return;
     found = DiscoverVms(std::vector<pid_t>(wanted.begin(), wanted.end()));
   } else {
@@ -120,8 +131,17 @@ void StatSampler::Rescan() {
   unreadable_processes_ = found.unreadable_processes;
   for (auto& vm : found.vms) {
     auto key = std::make_pair(vm.pid, vm.index);
-    if (vms_.count(key)) continue;
+    if (auto it = vms_.find(key); it != vms_.end()) {
+      const DiscoveredVm& had = it->second->vm;
+      auto stats_fds = [](const DiscoveredVm& v) {
+        return std::count_if(v.vcpus.begin(), v.vcpus.end(), [](auto& c) { return c.stats_fd >= 0; }) + (v.stats_fd >= 0);
+      };
+      const bool grew = vm.fd == had.fd && (vm.vcpus.size() > had.vcpus.size() || stats_fds(vm) > stats_fds(had));
+      if (!grew) continue;
+      vms_.erase(it);  // opened again below with its new vCPUs
+    }
     auto t = std::make_unique<Tracked>();
+    t->first_seen = now;
     t->last.pid = vm.pid;
     t->last.index = vm.index;
     t->last.vms_in_process = vm.vms_in_process;

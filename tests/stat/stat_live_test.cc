@@ -182,6 +182,33 @@ TEST_F(StatLive, TwoVmsInOneProcessAreKeptApart) {
   ExpectStatEqualsGuest(stat, g.Finish());
 }
 
+// A VM that starts while stat runs is picked up, with every vCPU (a scan may catch a VMM
+// between creating its VM and its vCPUs; young VMs are looked at again).
+TEST_F(StatLive, AVmThatStartsLaterIsPickedUpWhole) {
+  CommandResult run;
+  std::thread stat([&] { run = RunCommand(Exitprof() + " stat --json -n 6 -s 0.3 --source stats-fd"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  HeldGuest g("stat-late");
+  ASSERT_TRUE(g.Start({"--vcpus", "4", "--iterations", "50"}));
+  stat.join();
+  ASSERT_EQ(run.status, 0) << run.err;
+  std::istringstream lines(run.out);
+  std::string line, last;
+  int seen = 0;
+  while (std::getline(lines, line)) {
+    if (!FindVm(json::parse(line), g.pid(), 0).is_null()) ++seen;
+    last = line;
+  }
+  EXPECT_GE(seen, 1) << run.out;
+  json account = g.Finish();
+  json vm = FindVm(json::parse(last), account["vms"][0]["pid"].get<pid_t>(), 0);
+  ASSERT_FALSE(vm.is_null()) << last;
+  ASSERT_EQ(vm["vcpus"].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(vm["vcpus"][i]["stats"]["exits"], account["vms"][0]["vcpus"][i]["kvm_stats"]["exits"]);
+  }
+}
+
 TEST_F(StatLive, AVmThatExitsMidRefreshIsReportedGone) {
   HeldGuest g("stat-gone");
   ASSERT_TRUE(g.Start({"--iterations", "100000000", "--rate", "2000", "--duration-ms", "400"}, /*hold=*/false));
@@ -233,7 +260,7 @@ TEST_F(StatLive, FieldsLogCsvAndErrors) {
   auto none = RunCommand(Exitprof() + " stat -1 -s 0.05 -p " + std::to_string(::getpid()));
   EXPECT_EQ(none.status, 1);
   EXPECT_NE(none.err.find("no KVM VM"), std::string::npos) << none.err;
-  auto guest = RunCommand(Exitprof() + " stat -1 -s 0.05 -g no-such-guest");
+  auto guest = RunCommand(Exitprof() + " stat -1 -s 0.05 --source stats-fd -g no-such-guest");
   EXPECT_EQ(guest.status, 1);
   if (RunCommand("command -v setpriv").status == 0) {
     auto nobody = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " + Exitprof() + " stat -1 -s 0.05 -p " + pid);
@@ -317,7 +344,7 @@ TEST_F(StatLive, InteractiveViewThroughTmux) {
     }
     return s;
   };
-  ASSERT_EQ(RunCommand(tmux + "new-session -d -x 120 -y 50 '" + Exitprof() + " stat -i -s 0.3'").status, 0);
+  ASSERT_EQ(RunCommand(tmux + "new-session -d -x 120 -y 50 '" + Exitprof() + " stat -i -s 0.3 --source stats-fd'").status, 0);
   std::string s = wait_for("kvm statistics - summary");
   EXPECT_NE(s.find("Event"), std::string::npos) << s;
   EXPECT_NE(s.find("CurAvg/s"), std::string::npos) << s;
