@@ -29,9 +29,9 @@ kvm::StatSampler& Sampler() {
     options.source = kvm::SourceChoice::kStatsFd;
     auto* s = new kvm::StatSampler(options);
     s->Rescan();
-    // VMs first seen under 5 s ago are looked at again on each rescan (they may still be
+    // VMs first seen under 2 s ago are looked at again on each rescan (they may still be
     // creating vCPUs); measure the steady state.
-    std::this_thread::sleep_for(std::chrono::milliseconds(5100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     return s;
   }();
   return *sampler;

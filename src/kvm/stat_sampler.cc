@@ -102,9 +102,12 @@ size_t StatSampler::vm_count() const { return vms_.size(); }
 
 void StatSampler::Rescan() {
   // A VMM creates its vCPUs (and their stats fds) just after the VM: a VM first seen a moment
-  // ago is looked at again until it has settled, in case the scan caught it half made.
+  // ago (2 s) is looked at again on each rescan, in case the scan caught it half made.
   const auto now = std::chrono::steady_clock::now();
-  auto young = [&](const Tracked& t) { return now - t.first_seen < std::chrono::seconds(5); };
+  // At most every 200 ms, so fast refreshes (-s 0.01) do not re-read every young VMM's fds each time.
+  const bool recheck = now - last_recheck_ >= std::chrono::milliseconds(200);
+  if (recheck) last_recheck_ = now;
+  auto young = [&](const Tracked& t) { return recheck && now - t.first_seen < std::chrono::seconds(2); };
   std::set<pid_t> tracked;
   for (const auto& [key, t] : vms_) {
     if (!young(*t)) tracked.insert(key.first);

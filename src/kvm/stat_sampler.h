@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,7 @@ class StatSampler {
   SamplerOptions options_;
   std::map<std::pair<pid_t, int>, std::unique_ptr<Tracked>> vms_;
   int unreadable_processes_ = 0;
+  std::chrono::steady_clock::time_point last_recheck_{};  // of young VMs (see Rescan)
 };
 
 // The names of every statistic the VMs offer (for -f help), VM-wide first then per-vCPU.
