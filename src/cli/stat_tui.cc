@@ -15,7 +15,7 @@ namespace exitprof::cli {
 namespace {
 
 constexpr const char* kHelp[] = {
-    "b     toggle the per-vCPU tables (kvm_stat: tracepoints/debugfs; use -t for tracepoints)",
+    "b     toggle the per-vCPU lines (kvm_stat's b shows events by guest)",
     "c     clear the filters (regex, guest, pid)",
     "f     filter statistics by a regular expression",
     "g     show only the VM with this name",
@@ -40,8 +40,6 @@ std::string Prompt(const std::string& question) {
   attroff(A_BOLD);
   echo();
   curs_set(1);
-  nocbreak();
-  cbreak();
   timeout(-1);
   char buf[256] = {0};
   getnstr(buf, sizeof buf - 1);

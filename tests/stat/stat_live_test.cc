@@ -211,9 +211,9 @@ TEST_F(StatLive, AVmThatStartsLaterIsPickedUpWhole) {
 
 TEST_F(StatLive, AVmThatExitsMidRefreshIsReportedGone) {
   HeldGuest g("stat-gone");
-  ASSERT_TRUE(g.Start({"--iterations", "100000000", "--rate", "2000", "--duration-ms", "400"}, /*hold=*/false));
+  ASSERT_TRUE(g.Start({"--iterations", "100000000", "--rate", "2000", "--duration-ms", "800"}, /*hold=*/false));
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  auto run = RunCommand(Exitprof() + " stat -b --json -s 1 -p " + std::to_string(g.pid()));
+  auto run = RunCommand(Exitprof() + " stat -b --json -s 2 -p " + std::to_string(g.pid()));
   ASSERT_EQ(run.status, 0) << run.err;
   json stat = json::parse(run.out);
   ASSERT_EQ(stat["vms"].size(), 1u) << run.out;
@@ -292,9 +292,9 @@ TEST_F(StatLive, TracepointCountsEqualTheGuestsAccount) {
   ::close(gate[0]);
   CommandResult run;
   std::thread stat([&] {
-    run = RunCommand(Exitprof() + " stat -t -b --json -s 2.5 -f '^kvm_(pio|mmio|userspace_exit)' -p " + std::to_string(child));
+    run = RunCommand(Exitprof() + " stat -t -b --json -s 3 -f '^kvm_(pio|mmio|userspace_exit)' -p " + std::to_string(child));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // counters open and first sample taken
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // counters open and first sample taken
   ASSERT_EQ(::write(gate[1], "g", 1), 1);
   ::close(gate[1]);
   int status = 0;
