@@ -262,6 +262,12 @@ TEST_F(StatLive, FieldsLogCsvAndErrors) {
   EXPECT_NE(none.err.find("no KVM VM"), std::string::npos) << none.err;
   auto guest = RunCommand(Exitprof() + " stat -1 -s 0.05 --source stats-fd -g no-such-guest");
   EXPECT_EQ(guest.status, 1);
+  // No /dev/kvm (a private mount namespace with an empty /dev): one line saying so.
+  auto no_kvm = RunCommand("unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /dev && exec " + Exitprof() + " stat -1'");
+  if (no_kvm.err.find("unshare:") == std::string::npos) {
+    EXPECT_EQ(no_kvm.status, 1);
+    EXPECT_NE(no_kvm.err.find("no /dev/kvm"), std::string::npos) << no_kvm.err;
+  }
   if (RunCommand("command -v setpriv").status == 0) {
     auto nobody = RunCommand("setpriv --reuid=65534 --regid=65534 --clear-groups " + Exitprof() + " stat -1 -s 0.05 -p " + pid);
     EXPECT_EQ(nobody.status, 1);
