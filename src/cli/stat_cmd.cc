@@ -141,7 +141,6 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       if (!opened) return ReportError(opened.error());
       counters = std::move(*opened);
     }
-    std::string counter_error;
     auto take_sample = [&]() -> std::vector<kvm::VmSnapshot> {
       if (!counters) {
         sampler.Rescan();
