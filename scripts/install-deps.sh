@@ -18,6 +18,8 @@ packages=(
   clang libclang-rt-14-dev llvm-14 zstd
   # guest symbolization (src/symbols: elfutils) and its reference client, GNU addr2line
   libdw-dev libelf-dev binutils
+  # exitprof stat: its interactive mode (ncurses) and the tmux that drives it in tests
+  libncurses-dev tmux
 )
 
 missing=()

@@ -19,5 +19,6 @@ fi
 bench/observer_overhead.sh --quick build
 bench/device_attribution.sh --quick  # device attribution (issue #10)
 bench/symbolize_compare.sh --quick
+bench/stat_refresh.sh --quick build
 cd build
 ctest --output-on-failure -j2

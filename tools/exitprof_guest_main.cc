@@ -2,7 +2,13 @@
 // Exit status: 0 ok, 1 the guest failed, 2 bad usage.
 #include <fmt/format.h>
 
+#include <csignal>
+#include <pthread.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <stop_token>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -33,6 +39,9 @@ Each vCPU runs the ops in order, --iterations times, then writes 1 byte to the d
   --rate N                      approximate userspace exits/s per vCPU (default 0 = unpaced)
   --duration-ms N               stop after N ms even if not done (default 0 = no limit)
   --json FILE                   write the account as JSON to FILE ('-' = stdout)
+  --hold                        after the work, keep the VMs (vCPUs out of KVM_RUN, counters still)
+                                until SIGTERM or SIGINT; says "holding" on stderr, and the JSON
+                                account adds what the KVM stats fds say ("kvm_stats")
 VALUE is written by writes and answered to reads (default 0x5a repeated). Numbers: decimal or 0x hex.
 Without ops: a demo mix (0x3f8 writes, 0x70 write + 0x71 read, MMIO write + read at 0xd0000, HLT).
 )";
@@ -95,6 +104,10 @@ Result<std::optional<Flags>> ParseFlags(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") return std::optional<Flags>();
+    if (arg == "--hold") {
+      flags.options.hold = true;
+      continue;
+    }
     if (arg == "--hlt") {
       flags.program.ops.push_back(exitprof::guest::Op::Hlt());
       continue;
@@ -154,7 +167,29 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // --hold: SIGTERM/SIGINT end the hold. Blocked here (every thread inherits the mask) and taken
+  // by one waiting thread, which asks the vCPUs to stop.
+  std::stop_source stop;
+  std::optional<std::jthread> signal_waiter;
+  if (flags.options.hold) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    flags.options.stop = stop.get_token();
+    flags.options.on_hold = [] { fmt::print(stderr, "exitprof-guest: holding, pid {}; SIGTERM to finish\n", ::getpid()); };
+    signal_waiter.emplace([set, &stop] {
+      int sig = 0;
+      sigwait(&set, &sig);
+      stop.request_stop();
+    });
+  }
   auto result = exitprof::guest::Run(flags.program, flags.options);
+  if (signal_waiter) {
+    if (!stop.stop_requested()) ::kill(::getpid(), SIGTERM);  // Run ended early: release the waiter
+    signal_waiter->join();
+  }
   if (auto* error = std::get_if<GuestError>(&result)) {
     fmt::print(stderr, "exitprof-guest: {}\n", error->message);
     return 1;

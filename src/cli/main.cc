@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       exitprof::cli::AddDiffCommand(app),
       exitprof::cli::AddSymbolizeCommand(app),
       exitprof::cli::AddProbeCommand(app),
+      exitprof::cli::AddStatCommand(app),
   };
   try {
     app.parse(argc, argv);

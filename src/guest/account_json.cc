@@ -48,6 +48,12 @@ Json VcpuToJson(const VcpuAccount& account) {
   };
 }
 
+Json StatsToJson(const std::map<std::string, uint64_t>& stats) {
+  Json out = Json::object();
+  for (const auto& [name, value] : stats) out[name] = value;
+  return out;
+}
+
 }  // namespace
 
 std::string AccountToJson(const std::vector<VcpuAccount>& accounts) {
@@ -57,8 +63,11 @@ std::string AccountToJson(const std::vector<VcpuAccount>& accounts) {
     if (it == vms.end()) {
       vms.push_back({{"vm", account.vm}, {"pid", account.pid}, {"vcpus", Json::array()}});
       it = vms.end() - 1;
+      if (!account.vm_kvm_stats.empty()) (*it)["kvm_stats"] = StatsToJson(account.vm_kvm_stats);
     }
-    (*it)["vcpus"].push_back(VcpuToJson(account));
+    Json vcpu = VcpuToJson(account);
+    if (!account.kvm_stats.empty()) vcpu["kvm_stats"] = StatsToJson(account.kvm_stats);
+    (*it)["vcpus"].push_back(std::move(vcpu));
   }
   return Json{{"vms", std::move(vms)}}.dump(2);
 }

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <compare>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <stop_token>
@@ -70,6 +71,10 @@ struct RunOptions {
   uint64_t rate = 0;                          // approx. userspace exits/s per vCPU; 0 = unpaced
   std::chrono::nanoseconds duration{0};       // stop early after this long; 0 = no limit
   std::stop_token stop{};                     // optional: request_stop() ends the run early
+  // After its work, each vCPU thread stays (out of KVM_RUN, so KVM's counters stand still) until
+  // `stop` is requested; the accounts then carry what the stats fds say (kvm_stats below).
+  bool hold = false;
+  std::function<void()> on_hold{};            // called once when every vCPU is holding
 };
 
 struct PioKey {
@@ -103,6 +108,10 @@ struct VcpuAccount {
   bool vm_stats_fd = false;                              // KVM_GET_STATS_FD fds held open
   bool vcpu_stats_fd = false;
   uint64_t elapsed_ns = 0;                               // first KVM_RUN to last exit
+  // With RunOptions::hold: the scalar statistics of this vCPU's and its VM's binary stats fds,
+  // read by the VMM itself after holding (name -> value; histograms left out).
+  std::map<std::string, uint64_t> kvm_stats;
+  std::map<std::string, uint64_t> vm_kvm_stats;
 };
 
 // Checks the program against the rules above; the error names the op and the rule.
@@ -124,6 +133,8 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
 //   "iterations":N,"completed":true,"stop_reason":"done","stats_fds":{"vm":true,"vcpu":true},
 //   "elapsed_ns":N}]}]}   (keys in this order; ports and gpas as 0x-hex strings)
 std::string AccountToJson(const std::vector<VcpuAccount>& accounts);
+
+// With hold, each VM also has "kvm_stats":{NAME:N,...} and each vCPU "kvm_stats":{...}.
 
 // "KVM_EXIT_IO" for 2, ...; "KVM_EXIT_<n>" for numbers this build does not know.
 std::string ExitReasonName(uint32_t reason);

@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 #include "guest/codegen.h"
 
@@ -105,3 +107,36 @@ Result<Vm> Vm::Create(const Kvm& kvm, const std::vector<uint8_t>& code, int vcpu
 
 }  // namespace exitprof::guest
 
+
+namespace exitprof::guest {
+
+std::map<std::string, uint64_t> ReadScalarStats(int stats_fd) {
+  std::map<std::string, uint64_t> out;
+  if (stats_fd < 0) return out;
+  kvm_stats_header header{};
+  if (::pread(stats_fd, &header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) return out;
+  // The fixed part of a descriptor is 16 bytes (flags, exponent, size, offset, bucket_size); some
+  // uapi headers declare a trailing array that makes sizeof(kvm_stats_desc) larger.
+  constexpr size_t kFixed = 16;
+  const size_t desc_size = kFixed + header.name_size;
+  std::vector<uint8_t> descs(desc_size * header.num_desc);
+  if (::pread(stats_fd, descs.data(), descs.size(), header.desc_offset) != static_cast<ssize_t>(descs.size())) return out;
+  for (uint32_t i = 0; i < header.num_desc; ++i) {
+    const uint8_t* at = descs.data() + i * desc_size;
+    uint16_t size = 0;
+    uint32_t offset = 0;
+    std::memcpy(&size, at + 6, sizeof size);
+    std::memcpy(&offset, at + 8, sizeof offset);
+    if (size != 1) continue;
+    const char* name = reinterpret_cast<const char*>(at + kFixed);
+    uint64_t value = 0;
+    if (::pread(stats_fd, &value, sizeof value, header.data_offset + offset) != sizeof value) continue;
+    out[std::string(name, strnlen(name, header.name_size))] = value;
+  }
+  return out;
+}
+
+std::map<std::string, uint64_t> Vcpu::ReadStats() const { return ReadScalarStats(stats_.Get()); }
+std::map<std::string, uint64_t> Vm::ReadStats() const { return ReadScalarStats(stats_.Get()); }
+
+}  // namespace exitprof::guest

@@ -7,6 +7,8 @@
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "guest/guest.h"
@@ -33,6 +35,8 @@ class Vcpu {
   int Fd() const { return fd_.Get(); }
   kvm_run* Run() const { return static_cast<kvm_run*>(run_.Get()); }
   bool HasStatsFd() const { return stats_.Valid(); }
+  // The scalar statistics of the stats fd (empty without one); see ReadScalarStats.
+  std::map<std::string, uint64_t> ReadStats() const;
 
  private:
   friend class Vm;
@@ -48,6 +52,7 @@ class Vm {
 
   std::vector<Vcpu>& Vcpus() { return vcpus_; }
   bool HasStatsFd() const { return stats_.Valid(); }
+  std::map<std::string, uint64_t> ReadStats() const;
 
  private:
   // Declaration order is teardown order reversed: vCPUs close first, the RAM is unmapped last.
@@ -56,5 +61,9 @@ class Vm {
   UniqueFd stats_;
   std::vector<Vcpu> vcpus_;
 };
+
+// Every single-valued statistic of a KVM binary stats fd, name -> value (histograms left out).
+// The VMM's own reading, written apart from exitprof's reader so tests compare two readers.
+std::map<std::string, uint64_t> ReadScalarStats(int stats_fd);
 
 }  // namespace exitprof::guest

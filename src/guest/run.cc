@@ -42,13 +42,16 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (options.duration.count() > 0) deadline = std::chrono::steady_clock::now() + options.duration;
   std::atomic<bool> abort{false};
+  std::atomic<int> holding{0};
+  const int total_vcpus = options.vms * options.vcpus_per_vm;
 
   std::vector<VcpuJob> jobs;
   for (size_t v = 0; v < vms.size(); ++v) {
     for (size_t c = 0; c < vms[v].Vcpus().size(); ++c) {
       jobs.push_back(VcpuJob{.vm = static_cast<int>(v), .vcpu = static_cast<int>(c), .kvm_vcpu = &vms[v].Vcpus()[c],
                              .program = &program, .rate = options.rate, .deadline = deadline, .stop = options.stop,
-                             .abort = &abort, .vm_stats_fd = vms[v].HasStatsFd()});
+                             .abort = &abort, .vm_stats_fd = vms[v].HasStatsFd(), .hold = options.hold,
+                             .holding = &holding, .on_hold = &options.on_hold, .total_vcpus = total_vcpus});
     }
   }
 
@@ -73,6 +76,13 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
   for (auto& result : results) {
     if (auto* error = std::get_if<GuestError>(&result)) return *error;
     accounts.push_back(std::move(std::get<VcpuAccount>(result)));
+  }
+  if (options.hold) {
+    for (VcpuAccount& account : accounts) {
+      Vm& vm = vms[static_cast<size_t>(account.vm)];
+      account.vm_kvm_stats = vm.ReadStats();
+      account.kvm_stats = vm.Vcpus()[static_cast<size_t>(account.vcpu)].ReadStats();
+    }
   }
   return accounts;
 }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <system_error>
+#include <thread>
 
 #include "guest/exit_service.h"
 #include "guest/pacer.h"
@@ -164,6 +165,13 @@ Result<VcpuAccount> RunVcpu(const VcpuJob& job) {
   }
 
   auto elapsed = std::chrono::nanoseconds(Clock::now() - start);
+  if (job.hold) {
+    // Out of KVM_RUN: this vCPU's counters no longer move while others read them.
+    if (job.holding->fetch_add(1) + 1 == job.total_vcpus && job.on_hold && *job.on_hold) (*job.on_hold)();
+    while (!job.stop.stop_requested() && !job.abort->load(std::memory_order_relaxed)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   VcpuAccount account = BuildAccount(job, counters, script);
   account.stop_reason = stop_reason;
   account.elapsed_ns = static_cast<uint64_t>(elapsed.count());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <optional>
 #include <stop_token>
@@ -23,6 +24,10 @@ struct VcpuJob {
   std::stop_token stop{};                  // the caller's
   const std::atomic<bool>* abort = nullptr;  // set when another vCPU failed
   bool vm_stats_fd = false;
+  bool hold = false;                          // wait for `stop` after the work (see RunOptions)
+  std::atomic<int>* holding = nullptr;        // counts vCPUs that are holding
+  const std::function<void()>* on_hold = nullptr;  // called by the last vCPU to start holding
+  int total_vcpus = 1;
 };
 
 // Runs on the calling thread (it names itself "CPU N/KVM" first).

@@ -1,0 +1,103 @@
+// exitprof-stat-bench: Google Benchmark of one `exitprof stat` refresh over the VMs running now
+// (bench/stat_refresh.sh starts 50 built-in guests x 4 vCPUs first):
+//
+//   StatsFdRefresh     StatSampler::Refresh(): one pread per borrowed stats fd (VM + vCPUs)
+//   RescanAndRefresh   what every interval does: the /proc scan for new VMs, then the refresh
+//   RefreshAndRender   refresh + deltas + the summary table, as `stat -l`/`-1` print it
+//   TracepointRead     kvm_stat -t's method: one counter per kvm event and exit reason per
+//                      CPU, one group read per CPU (our C++ of it, so no Python in the figure)
+//
+// Report CPU time (the cpu column): that is what a refresh costs the host.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <thread>
+
+#include "cli/stat_view.h"
+#include "kvm/event_counters.h"
+#include "kvm/stat_sampler.h"
+
+namespace {
+
+using namespace exitprof;
+
+kvm::StatSampler& Sampler() {
+  static kvm::StatSampler* sampler = [] {
+    // Stats fds only: asking other people's QEMUs over QMP would hold their monitor sockets
+    // (one client at a time) and kick their vCPUs on every iteration.
+    kvm::SamplerOptions options;
+    options.source = kvm::SourceChoice::kStatsFd;
+    auto* s = new kvm::StatSampler(options);
+    s->Rescan();
+    // VMs first seen under 2 s ago are looked at again on each rescan (they may still be
+    // creating vCPUs); measure the steady state.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    return s;
+  }();
+  return *sampler;
+}
+
+void Counters(benchmark::State& state, const std::vector<kvm::VmSnapshot>& vms) {
+  size_t vcpus = 0;
+  for (const auto& vm : vms) vcpus += vm.vcpus.size();
+  state.counters["vms"] = static_cast<double>(vms.size());
+  state.counters["vcpus"] = static_cast<double>(vcpus);
+}
+
+void StatsFdRefresh(benchmark::State& state) {
+  auto& sampler = Sampler();
+  std::vector<kvm::VmSnapshot> vms;
+  for (auto _ : state) {
+    vms = sampler.Refresh();
+    benchmark::DoNotOptimize(vms.data());
+  }
+  Counters(state, vms);
+}
+BENCHMARK(StatsFdRefresh)->Unit(benchmark::kMicrosecond);
+
+void RescanAndRefresh(benchmark::State& state) {
+  auto& sampler = Sampler();
+  std::vector<kvm::VmSnapshot> vms;
+  for (auto _ : state) {
+    sampler.Rescan();
+    vms = sampler.Refresh();
+    benchmark::DoNotOptimize(vms.data());
+  }
+  Counters(state, vms);
+}
+BENCHMARK(RescanAndRefresh)->Unit(benchmark::kMicrosecond);
+
+void RefreshAndRender(benchmark::State& state) {
+  auto& sampler = Sampler();
+  cli::StatHistory history(false);
+  cli::StatViewOptions options;
+  history.Push(sampler.Refresh());
+  std::vector<kvm::VmSnapshot> vms;
+  for (auto _ : state) {
+    vms = sampler.Refresh();
+    history.Push(vms);
+    std::string text = cli::RenderTable(vms, history, options, 1.0);
+    benchmark::DoNotOptimize(text.data());
+  }
+  Counters(state, vms);
+}
+BENCHMARK(RefreshAndRender)->Unit(benchmark::kMicrosecond);
+
+void TracepointRead(benchmark::State& state) {
+  auto counters = kvm::OpenTracepointCounters({});
+  if (!counters) {
+    state.SkipWithError(counters.error().message.c_str());
+    return;
+  }
+  kvm::StatTable table;
+  for (auto _ : state) {
+    auto r = (*counters)->Read(table);
+    benchmark::DoNotOptimize(table.values.data());
+  }
+  state.counters["counters"] = static_cast<double>(table.values.size());
+}
+BENCHMARK(TracepointRead)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,76 @@
+// The numbers `exitprof stat` prints, from two successive samples: per VM and per vCPU, each
+// statistic's total (since the VM started, or since stat started as kvm_stat shows it) and its
+// change in the interval; and the renderings: kvm_stat's table, its log and CSV lines, JSON.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kvm/stat_model.h"
+
+namespace exitprof::cli {
+
+struct StatViewOptions {
+  std::optional<std::regex> fields;  // -f REGEX: names searched as kvm_stat does (re.search)
+  std::string guest;                 // -g NAME
+  pid_t pid = 0;                     // the TUI's p key: only this process's VMs
+  bool include_past = false;         // -i: totals since the VM started
+  bool skip_zero = false;            // -z
+  bool vcpus = false;                // --vcpu rows
+  bool histograms = false;           // draw histograms under the table
+};
+
+// One row of the aggregated table (kvm_stat's Event | Total | %Total | CurAvg/s).
+struct StatRow {
+  std::string name;
+  std::string unit;
+  kvm::StatType type = kvm::StatType::kCumulative;
+  uint64_t total = 0;
+  uint64_t delta = 0;
+};
+
+// Remembers earlier samples so each refresh yields deltas and kvm_stat-style totals.
+class StatHistory {
+ public:
+  explicit StatHistory(bool include_past) : include_past_(include_past) {}
+  // Records `vms` as the newest sample; afterwards Delta/Total refer to it.
+  void Push(const std::vector<kvm::VmSnapshot>& vms);
+  // Values of stat i of this table: change since the previous sample (instant and peak: the value
+  // itself) and the total (since the VM started with -i or in JSON, else since the first sample).
+  uint64_t Delta(const kvm::VmSnapshot& vm, int vcpu, const kvm::StatTable& t, const kvm::StatMeta& m, uint32_t k) const;
+  uint64_t SinceStart(const kvm::VmSnapshot& vm, int vcpu, const kvm::StatTable& t, const kvm::StatMeta& m, uint32_t k) const;
+
+ private:
+  using Key = std::tuple<pid_t, int, int>;  // pid, VM index, vcpu (-1 = VM-wide)
+  const kvm::StatTable* Find(const std::map<Key, kvm::StatTable>& from, const kvm::VmSnapshot& vm, int vcpu,
+                             const kvm::StatTable& t) const;
+  bool include_past_;
+  std::map<Key, kvm::StatTable> previous_, current_, first_;
+};
+
+// Whether the VM passes -g; whether a statistic passes -f.
+bool VmSelected(const kvm::VmSnapshot& vm, const StatViewOptions& options);
+bool FieldSelected(const std::string& name, const StatViewOptions& options);
+
+// Scalar statistics summed over `vms` (VM-wide and every vCPU), in the order first seen.
+// `vcpu` >= 0 restricts to that vCPU of a single VM (for --vcpu rows).
+std::vector<StatRow> Aggregate(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
+                               const StatViewOptions& options, int only_vcpu = -1);
+
+// kvm_stat's table, sorted by CurAvg/s then Total (what the TUI and -1/-b print).
+std::string RenderTable(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
+                        const StatViewOptions& options, double seconds);
+// One JSON object (one line): time, interval_s, units, vms[] {pid, name, ..., stats, delta, vcpus[]}.
+std::string RenderJson(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
+                       const StatViewOptions& options, double seconds);
+// kvm_stat -l: a header of the selected names, then one line of deltas per interval; -c: CSV.
+std::vector<std::string> LogFields(const std::vector<kvm::VmSnapshot>& vms, const StatViewOptions& options);
+std::string RenderLogHeader(const std::vector<std::string>& fields, bool csv);
+std::string RenderLogLine(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
+                          const StatViewOptions& options, const std::vector<std::string>& fields, bool csv);
+
+}  // namespace exitprof::cli

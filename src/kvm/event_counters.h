@@ -1,0 +1,42 @@
+// Counting kvm events instead of reading KVM's statistics (`stat -t`, as kvm_stat -t): one
+// counter per kvm tracepoint, and per exit reason of kvm_exit and kvm_userspace_exit (ftrace
+// filters), read as one group per CPU (or per thread with -p). EventCounters is the seam for
+// other counting back ends (a BPF one counts the same names in maps).
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <regex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "kvm/stat_model.h"
+
+namespace exitprof::kvm {
+
+class EventCounters {
+ public:
+  virtual ~EventCounters() = default;
+  // The counts since the counters were opened, as one cumulative table (names like
+  // "kvm_pio", "kvm_exit(HLT)", "kvm_userspace_exit(KVM_EXIT_IO)").
+  virtual Result<void> Read(StatTable& table) = 0;
+  virtual std::string source() const = 0;
+};
+
+struct TracepointOptions {
+  std::vector<pid_t> pids;             // count only these processes' threads (empty: every CPU)
+  std::optional<std::regex> fields;    // open only the counters whose name matches
+};
+
+// Opens and enables the counters; fails with a clear line when tracefs or perf_event_open refuse.
+Result<std::unique_ptr<EventCounters>> OpenTracepointCounters(const TracepointOptions& options);
+
+// The {value, name} pairs of `__print_symbolic(REC->FIELD, ...)` in a print fmt, in order; the
+// n-th such table for FIELD (kvm_exit has one for VMX, one for SVM).
+std::vector<std::pair<uint64_t, std::string>> SymbolicValues(const std::string& print_fmt, const std::string& field,
+                                                            size_t nth = 0);
+
+}  // namespace exitprof::kvm

@@ -1,0 +1,144 @@
+// The binary stats parser on layouts built byte by byte as the kernel lays them out, including
+// every histogram kind and damaged headers (one clear error, never a crash).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "kvm/binary_stats.h"
+#include "kvm/event_counters.h"
+#include "kvm/qmp_stats.h"
+
+namespace exitprof::testing {
+namespace {
+
+struct Desc {
+  uint32_t flags;
+  int16_t exponent;
+  uint16_t size;
+  uint32_t offset;
+  uint32_t bucket_size;
+  std::string name;
+};
+
+template <typename T>
+void Put(std::vector<uint8_t>& b, size_t at, T v) {
+  if (b.size() < at + sizeof v) b.resize(at + sizeof v);
+  std::memcpy(b.data() + at, &v, sizeof v);
+}
+
+// header (24 bytes), id, descriptors, data: the kernel's order.
+std::vector<uint8_t> Layout(const std::string& id, const std::vector<Desc>& descs, uint32_t name_size = 48) {
+  std::vector<uint8_t> b;
+  const uint32_t id_offset = 24, desc_offset = id_offset + name_size;
+  const uint32_t data_offset = desc_offset + static_cast<uint32_t>(descs.size()) * (16 + name_size);
+  Put<uint32_t>(b, 0, 0);
+  Put<uint32_t>(b, 4, name_size);
+  Put<uint32_t>(b, 8, static_cast<uint32_t>(descs.size()));
+  Put<uint32_t>(b, 12, id_offset);
+  Put<uint32_t>(b, 16, desc_offset);
+  Put<uint32_t>(b, 20, data_offset);
+  b.resize(data_offset);
+  std::memcpy(b.data() + id_offset, id.data(), id.size());
+  for (size_t i = 0; i < descs.size(); ++i) {
+    size_t at = desc_offset + i * (16 + name_size);
+    Put(b, at, descs[i].flags);
+    Put(b, at + 4, descs[i].exponent);
+    Put(b, at + 6, descs[i].size);
+    Put(b, at + 8, descs[i].offset);
+    Put(b, at + 12, descs[i].bucket_size);
+    std::memcpy(b.data() + at + 16, descs[i].name.data(), descs[i].name.size());
+  }
+  return b;
+}
+
+TEST(BinaryStatsLayout, EveryTypeUnitAndBase) {
+  auto bytes = Layout("kvm-42/vcpu-1", {
+                                           {0x000, 0, 1, 0, 0, "exits"},                  // cumulative
+                                           {0x111, 12, 1, 8, 0, "pages_4k"},              // instant, bytes, base 2: pages
+                                           {0x002, 0, 1, 16, 0, "max_mmu_rmap_size"},     // peak
+                                           {0x023, -9, 4, 24, 100, "lin_hist"},           // linear, ns
+                                           {0x024, -9, 32, 56, 0, "halt_wait_hist"},      // log2, ns
+                                           {0x120, 3, 1, 312, 0, "pow2_seconds"},         // seconds, base 2
+                                       });
+  auto layout = kvm::ParseStatsLayout(bytes, "test");
+  ASSERT_TRUE(layout) << layout.error().message;
+  EXPECT_EQ(layout->id, "kvm-42/vcpu-1");
+  ASSERT_EQ(layout->descriptors.size(), 6u);
+  EXPECT_EQ(layout->data_size, 320u);
+  const auto& d = layout->descriptors;
+  EXPECT_EQ(d[0].type, kvm::StatType::kCumulative);
+  EXPECT_EQ(kvm::UnitLabel(d[0]), "");
+  EXPECT_EQ(d[1].type, kvm::StatType::kInstant);
+  EXPECT_EQ(kvm::UnitLabel(d[1]), "pages");
+  EXPECT_EQ(d[2].type, kvm::StatType::kPeak);
+  EXPECT_EQ(d[3].type, kvm::StatType::kLinearHist);
+  EXPECT_EQ(d[3].bucket_size, 100u);
+  EXPECT_EQ(kvm::UnitLabel(d[3]), "ns");
+  EXPECT_EQ(d[4].type, kvm::StatType::kLogHist);
+  EXPECT_EQ(d[4].size, 32);
+  EXPECT_EQ(kvm::UnitLabel(d[5]), "2^3 s");
+}
+
+TEST(BinaryStatsLayout, DamagedHeadersAreRefusedWithAReason) {
+  auto good = Layout("kvm-1", {{0, 0, 1, 0, 0, "exits"}});
+  for (size_t cut = 0; cut < good.size(); ++cut) {
+    auto layout = kvm::ParseStatsLayout(std::span(good.data(), cut), "fd 7");
+    ASSERT_FALSE(layout) << "cut at " << cut;
+    EXPECT_EQ(layout.error().message.rfind("fd 7: ", 0), 0u) << layout.error().message;
+  }
+  auto bad_type = Layout("kvm-1", {{0x7, 0, 1, 0, 0, "x"}});
+  auto r = kvm::ParseStatsLayout(bad_type, "fd 7");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("type 7, expected 0..4"), std::string::npos) << r.error().message;
+  auto misaligned = Layout("kvm-1", {{0, 0, 1, 4, 0, "x"}});
+  EXPECT_FALSE(kvm::ParseStatsLayout(misaligned, "fd 7"));
+  auto scalar_of_two = Layout("kvm-1", {{0, 0, 2, 0, 0, "x"}});
+  EXPECT_FALSE(kvm::ParseStatsLayout(scalar_of_two, "fd 7"));
+  auto huge = Layout("kvm-1", {{0, 0, 1, 0, 0, "x"}});
+  Put<uint32_t>(huge, 8, 1u << 30);  // num_desc
+  EXPECT_FALSE(kvm::ParseStatsLayout(huge, "fd 7"));
+}
+
+TEST(QmpStats, ParsesValuesHistogramsAndUnits) {
+  auto schemas = kvm::ParseQmpSchemas(nlohmann::json::parse(R"([
+    {"provider":"kvm","target":"vcpu","stats":[
+      {"name":"halt_wait_ns","type":"cumulative","unit":"seconds","base":10,"exponent":-9},
+      {"name":"halt_wait_hist","type":"log2-histogram","unit":"seconds","base":10,"exponent":-9},
+      {"name":"exits","type":"cumulative","base":10,"exponent":0}]},
+    {"provider":"kvm","target":"vm","stats":[
+      {"name":"pages_4k","type":"instant","unit":"bytes","base":2,"exponent":12}]}])"));
+  ASSERT_TRUE(schemas) << schemas.error().message;
+  auto table = kvm::ParseQmpStats(nlohmann::json::parse(R"([
+    {"name":"exits","value":7},{"name":"halt_wait_ns","value":1000},{"name":"halt_wait_hist","value":[1,0,2]}])"),
+                                  schemas->vcpu);
+  ASSERT_TRUE(table) << table.error().message;
+  ASSERT_EQ(table->meta->size(), 3u);
+  EXPECT_EQ((*table->meta)[1].unit, "ns");
+  EXPECT_EQ((*table->meta)[2].type, kvm::StatType::kLogHist);
+  EXPECT_EQ((*table->meta)[2].size, 3u);
+  EXPECT_EQ(table->values, (std::vector<uint64_t>{7, 1000, 1, 0, 2}));
+  EXPECT_EQ(schemas->vm.at("pages_4k").unit, "pages");
+  EXPECT_FALSE(kvm::ParseQmpStats(nlohmann::json::parse(R"([{"name":"x","value":"text"}])"), {}));
+  EXPECT_FALSE(kvm::ParseQmpStats(nlohmann::json::parse(R"({"name":"x"})"), {}));
+}
+
+TEST(SymbolicValues, ReadsReasonTablesFromPrintFmt) {
+  const std::string userspace =
+      R"x("reason %s (%d)", REC->errno < 0 ? (REC->errno == -4 ? "restart" : "error") : __print_symbolic(REC->reason, )x"
+      R"x({ 0, "KVM_EXIT_" "UNKNOWN" }, { 2, "KVM_EXIT_" "IO" }, { 0x5, "KVM_EXIT_" "HLT" }), REC->errno < 0 ? -REC->errno : REC->reason)x";
+  EXPECT_EQ(kvm::SymbolicValues(userspace, "reason"),
+            (std::vector<std::pair<uint64_t, std::string>>{{0, "KVM_EXIT_UNKNOWN"}, {2, "KVM_EXIT_IO"}, {5, "KVM_EXIT_HLT"}}));
+  const std::string exit =
+      R"x("vcpu %u reason %s", REC->vcpu_id, (REC->isa == 1) ? __print_symbolic(REC->exit_reason & 0xffff, { 0, "EXCEPTION_NMI" }, )x"
+      R"x({ 12, "HLT" }) : __print_symbolic(REC->exit_reason, { 0x078, "hlt" }, { 0x07b, "io" }))x";
+  EXPECT_EQ(kvm::SymbolicValues(exit, "exit_reason", 0),
+            (std::vector<std::pair<uint64_t, std::string>>{{0, "EXCEPTION_NMI"}, {12, "HLT"}}));
+  EXPECT_EQ(kvm::SymbolicValues(exit, "exit_reason", 1),
+            (std::vector<std::pair<uint64_t, std::string>>{{0x78, "hlt"}, {0x7b, "io"}}));
+  EXPECT_TRUE(kvm::SymbolicValues(exit, "exit_reason", 2).empty());
+  EXPECT_TRUE(kvm::SymbolicValues("\"%d\", REC->x", "x").empty());
+}
+
+}  // namespace
+}  // namespace exitprof::testing
