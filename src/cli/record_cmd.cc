@@ -194,14 +194,17 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     options.events = o->events;
     options.filter = o->filter;
     options.callchain = o->callchain;
+    options.mmap_pages = o->pages;
     if (!o->call_graph.empty()) {
       auto mode = ParseCallGraphMode(o->call_graph);
       if (!mode) return ReportError(mode.error());
       options.callchain = true;
       options.dwarf_callchain = mode->dwarf;
       options.stack_dump_size = mode->stack_size;
+      // Each sample carries the stack copy (8 KiB by default): the default ring would overflow
+      // within a few hundred samples, so dwarf gets a larger one unless -m says otherwise.
+      if (mode->dwarf && cmd->count("-m") == 0) options.mmap_pages = 2048;
     }
-    options.mmap_pages = o->pages;
     options.pids = o->pids;
     options.cmdline = {"exitprof", "record"};
     if (!o->command.empty()) {

@@ -77,7 +77,7 @@ int RunCallgraphReport(const std::string& input, const std::string& format, cons
   if (stats.without_stack == stats.samples && stats.samples) {
     std::printf("# no stacks in this recording: record with -g or --call-graph dwarf\n");
   }
-  std::printf("#\n# Overhead  Symbol\n#\n");
+  std::printf(o.children ? "#\n" : "#\n# Overhead  Symbol\n#\n");
   callgraph::CallTree::TextOptions text;
   text.caller_order = o.caller;
   text.percent_limit = o.percent_limit;
