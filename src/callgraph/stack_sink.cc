@@ -26,8 +26,14 @@ std::string Hex(uint64_t v) {
 
 }  // namespace
 
-StackSink::StackSink(const StackOptions& options, std::optional<symbols::KernelSymbolMap> kernel)
-    : options_(options), kernel_(std::move(kernel)) {}
+StackSink::StackSink(const StackOptions& options, std::string kallsyms)
+    : options_(options), kallsyms_path_(std::move(kallsyms)) {}
+
+std::vector<std::string> StackSink::warnings() const {
+  std::vector<std::string> all = kernel_warnings_;
+  all.insert(all.end(), unwinder_.warnings().begin(), unwinder_.warnings().end());
+  return all;
+}
 
 Result<void> StackSink::OnSessionReady(const perfdata::SessionInfo& info) {
   info_ = &info;
@@ -45,7 +51,15 @@ Result<void> StackSink::OnSessionReady(const perfdata::SessionInfo& info) {
   return {};
 }
 
-void StackSink::AddKernelFrame(uint64_t ip, std::vector<std::string>& frames) const {
+void StackSink::AddKernelFrame(uint64_t ip, std::vector<std::string>& frames) {
+  if (!kernel_loaded_) {
+    kernel_loaded_ = true;
+    if (!kallsyms_path_.empty()) {
+      auto map = symbols::KernelSymbolMap::Load(kallsyms_path_);
+      if (map) kernel_ = std::move(*map);
+      else kernel_warnings_.push_back("kernel frames left unnamed: " + map.error().message);
+    }
+  }
   if (kernel_) {
     if (auto hit = kernel_->Find(ip)) {
       frames.push_back(hit->symbol->name);

@@ -33,22 +33,26 @@ struct StackStats {
 
 class StackSink : public perfdata::EventSink {
  public:
-  // kernel: symbols for kernel frames (the host's /proc/kallsyms when recorded here); may be empty.
-  StackSink(const StackOptions& options, std::optional<symbols::KernelSymbolMap> kernel);
+  // kallsyms: where kernel frames get their names (the host's /proc/kallsyms when recorded
+  // here; "" = none). Read at the first kernel frame: user-only stacks never pay for it.
+  StackSink(const StackOptions& options, std::string kallsyms);
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
 
   const CallTree& tree() const { return tree_; }
   const StackStats& stats() const { return stats_; }
-  const std::vector<std::string>& warnings() const { return unwinder_.warnings(); }
+  std::vector<std::string> warnings() const;
   const std::string& event_name() const { return event_name_; }
 
  private:
-  void AddKernelFrame(uint64_t ip, std::vector<std::string>& frames) const;
+  void AddKernelFrame(uint64_t ip, std::vector<std::string>& frames);
   void AddUserFrames(uint32_t pid, uint64_t ip, bool is_return_address, std::vector<std::string>& frames);
 
   StackOptions options_;
+  std::string kallsyms_path_;
+  bool kernel_loaded_ = false;
   std::optional<symbols::KernelSymbolMap> kernel_;
+  std::vector<std::string> kernel_warnings_;
   const perfdata::SessionInfo* info_ = nullptr;
   int attr_filter_ = -1;  // attr index of options_.event, -1 = all
   std::string event_name_;

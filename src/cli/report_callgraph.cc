@@ -26,15 +26,6 @@ void AddCallgraphOptions(CLI::App& cmd, CallgraphOptions& o) {
 }
 
 int RunCallgraphReport(const std::string& input, const std::string& format, const CallgraphOptions& o) {
-  std::optional<symbols::KernelSymbolMap> kernel;
-  if (!o.kallsyms.empty()) {
-    auto map = symbols::KernelSymbolMap::Load(o.kallsyms);
-    if (map) {
-      kernel = std::move(*map);
-    } else if (o.kallsyms != "/proc/kallsyms") {
-      return ReportError(map.error());
-    }
-  }
   callgraph::StackOptions options;
   options.event = o.event;
   options.inlines = !o.no_inline;
@@ -43,7 +34,7 @@ int RunCallgraphReport(const std::string& input, const std::string& format, cons
   auto reader = OpenRecording(input);
   if (!reader) return ReportError(reader.error());
   (*reader)->SetOrdered(true);  // maps must be known before the samples that use them
-  callgraph::StackSink sink(options, std::move(kernel));
+  callgraph::StackSink sink(options, o.kallsyms);
   auto read = (*reader)->Run(sink);
   if (!read) return ReportError(read.error());
   const auto& stats = sink.stats();
