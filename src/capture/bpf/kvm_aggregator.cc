@@ -99,6 +99,7 @@ Result<std::unique_ptr<KvmAggSkeleton>> TryMode(AttachMode mode, const Aggregato
   for (AttachMode m : {AttachMode::kTpBtf, AttachMode::kRawTp, AttachMode::kTracepoint}) {
     for (bpf_program* p : ProgramsOf(s, m)) bpf_program__set_autoload(p, m == mode);
   }
+  if (options.pio_max_entries) bpf_map__set_max_entries(s->maps.pio, options.pio_max_entries);
   bpf_program__set_autoload(s->progs.exit_tp, with_exits);
   bpf_program__set_autoload(s->progs.entry_tp, with_exits);
   LastLibbpfMessage().clear();
@@ -186,6 +187,7 @@ Result<std::unique_ptr<KvmAggregator>> KvmAggregator::Open(const AggregatorOptio
   libbpf_set_print(KeepLibbpfMessage);
   std::string errors;
   for (AttachMode mode : {AttachMode::kTpBtf, AttachMode::kRawTp, AttachMode::kTracepoint}) {
+    if (options.only_mode && *options.only_mode != static_cast<int>(mode)) continue;
     std::unique_ptr<KvmAggregator> agg(new KvmAggregator());
     auto skel = TryMode(mode, options, options.exits, agg->exit_attached_, agg->entry_attached_, agg->exit_status_);
     if (!skel) {

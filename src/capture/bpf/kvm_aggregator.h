@@ -23,6 +23,9 @@ struct AggregatorOptions {
   bool rips = true;         // per (reason, rip) counts
   bool latency = true;      // exit -> entry histograms
   bool exits = true;        // attach kvm_exit / kvm_entry at all
+  // Tests and diagnosis: try only this attach mode; shrink the port map to see it fill.
+  std::optional<int> only_mode;  // an AttachMode value
+  uint32_t pio_max_entries = 0;  // 0: AGG_MAX_PIO_KEYS
 };
 
 // One map's content: key bytes -> value words (per-CPU maps already folded over the CPUs).
