@@ -16,6 +16,9 @@ packages=(
   qemu-system-x86
   # fuzzing (libFuzzer ships with clang's runtime)
   clang libclang-rt-14-dev llvm-14 zstd
+  # in-kernel aggregation: BPF programs (clang -target bpf), skeletons (bpftool), libbpf;
+  # capsh for the test that drops CAP_BPF
+  libbpf-dev bpftool linux-libc-dev libcap2-bin
 )
 
 missing=()
