@@ -1,7 +1,9 @@
 // `exitprof record --aggregate`: counts instead of a recording. The kernel aggregates (BPF)
 // and the snapshot is written as JSON with the keys of `report --format json`, once at the end
 // or one line per --interval. Without BPF, the same JSON from perf_event counting.
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <map>
 #include <memory>

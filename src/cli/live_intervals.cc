@@ -1,5 +1,6 @@
 #include "cli/live_intervals.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -70,7 +71,12 @@ Result<void> RunPerfIntervals(const LiveOptions& o, const EmitModel& emit, const
         stopping = true;
         break;
       }
-      if (auto r = (*recorder)->Poll(100); !r) return r;
+      long long wait_ms = 100;
+      if (o.interval > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(start + std::chrono::duration<double>(o.interval) - Clock::now()).count();
+        wait_ms = std::max<long long>(1, std::min<long long>(left, 100));
+      }
+      if (auto r = (*recorder)->Poll(static_cast<int>(wait_ms)); !r) return r;
       if (auto r = drain(); !r) return r;
     }
     if (stopping) {

@@ -99,8 +99,8 @@ class BpfLive : public ::testing::Test {
 };
 
 TEST_F(BpfLive, CountsEqualTheGuestsAccountInEveryAttachMode) {
-  for (int mode : {0, 1, 2}) {
-    SCOPED_TRACE(bpf::AttachModeName(static_cast<bpf::AttachMode>(mode)));
+  for (auto mode : {bpf::AttachMode::kTpBtf, bpf::AttachMode::kRawTp, bpf::AttachMode::kTracepoint}) {
+    SCOPED_TRACE(bpf::AttachModeName(mode));
     const std::string account = TempPath("bpf-mode.json");
     bpf::AggregatorOptions options;
     options.only_mode = mode;
@@ -109,7 +109,7 @@ TEST_F(BpfLive, CountsEqualTheGuestsAccountInEveryAttachMode) {
                       {"--pio", "0x3f8:1:w", "--pio", "0x71:1:r", "--mmio", "0xd0000:4:w", "--mmio", "0xd0004:4:r", "--hlt",
                        "--iterations", "3000", "--vcpus", "2", "--json", account},
                       true, &used);
-    EXPECT_EQ(used, bpf::AttachModeName(static_cast<bpf::AttachMode>(mode)));
+    EXPECT_EQ(used, bpf::AttachModeName(mode));
     Account want = ReadAccount(account);
     uint64_t unsatisfied = 0;
     Account got = FromSnapshot(s, &unsatisfied);

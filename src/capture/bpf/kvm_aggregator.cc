@@ -187,7 +187,7 @@ Result<std::unique_ptr<KvmAggregator>> KvmAggregator::Open(const AggregatorOptio
   libbpf_set_print(KeepLibbpfMessage);
   std::string errors;
   for (AttachMode mode : {AttachMode::kTpBtf, AttachMode::kRawTp, AttachMode::kTracepoint}) {
-    if (options.only_mode && *options.only_mode != static_cast<int>(mode)) continue;
+    if (options.only_mode && *options.only_mode != mode) continue;
     std::unique_ptr<KvmAggregator> agg(new KvmAggregator());
     auto skel = TryMode(mode, options, options.exits, agg->exit_attached_, agg->entry_attached_, agg->exit_status_);
     if (!skel) {

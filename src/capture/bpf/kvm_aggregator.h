@@ -18,13 +18,16 @@
 
 namespace exitprof::capture::bpf {
 
+enum class AttachMode { kTpBtf, kRawTp, kTracepoint };
+const char* AttachModeName(AttachMode mode);  // "tp_btf", "raw_tp", "tracepoint"
+
 struct AggregatorOptions {
   std::vector<pid_t> pids;  // empty: every process
   bool rips = true;         // per (reason, rip) counts
   bool latency = true;      // exit -> entry histograms
   bool exits = true;        // attach kvm_exit / kvm_entry at all
   // Tests and diagnosis: try only this attach mode; shrink the port map to see it fill.
-  std::optional<int> only_mode;  // an AttachMode value
+  std::optional<AttachMode> only_mode;
   uint32_t pio_max_entries = 0;  // 0: AGG_MAX_PIO_KEYS
 };
 
@@ -84,9 +87,6 @@ struct Snapshot {
 
 // What happened between two snapshots of the same aggregator (names are taken from `now`).
 Snapshot Delta(const Snapshot& now, const Snapshot& before);
-
-enum class AttachMode { kTpBtf, kRawTp, kTracepoint };
-const char* AttachModeName(AttachMode mode);  // "tp_btf", "raw_tp", "tracepoint"
 
 // Why this process may not use BPF here (no privilege, locked down, no BTF), or nullopt.
 // Checked up front so the message names the cause instead of a bare EPERM.
