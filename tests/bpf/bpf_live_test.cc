@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -128,9 +129,10 @@ TEST_F(BpfLive, CountsEqualTheGuestsAccountInEveryAttachMode) {
 TEST_F(BpfLive, PidFilterCountsOnlyThatVmm) {
   // Another guest runs meanwhile; only ours is counted, so the counts still equal our account.
   const std::string account = TempPath("bpf-filter.json");
-  RunCommand("( " + Guest() + " --pio 0x70:1:w --iterations 200000 --rate 50000 >/dev/null 2>&1 & )");
+  auto other = RunCommand(Guest() + " --pio 0x70:1:w --iterations 200000 --rate 50000 >/dev/null 2>&1 & echo $!");
+  const pid_t other_pid = static_cast<pid_t>(std::stol(other.out));
   auto s = RunGuest({}, {"--pio", "0x3f8:1:w", "--iterations", "5000", "--json", account}, true);
-  RunCommand("pkill -f 'exitprof-guest --pio 0x70:1:w --iterations 200000'");
+  ::kill(other_pid, SIGTERM);  // by its id: only the guest this test started
   Account want = ReadAccount(account), got = FromSnapshot(s);
   EXPECT_EQ(got.pio, want.pio);
   EXPECT_EQ(got.uexits, want.uexits);
