@@ -87,8 +87,9 @@ struct {
   __type(value, __u64);
 } uexits SEC(".maps");
 
+/* LRU: on a long-running host, names of threads long gone make room for new ones. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, AGG_MAX_THREADS);
   __type(key, __u32);
   __type(value, struct agg_thread);
