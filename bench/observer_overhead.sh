@@ -56,7 +56,7 @@ run_once() {  # one run of the guest under a tracer; prints its exits/s and the 
       timed sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$tmp/top.pid" "$build/exitprof" top --bpf --json -s 0.2 \
         >"$tmp/top.jsonl" 2>"$tmp/top.err" &
       local job=$!
-      for _ in $(seq 100); do [[ -s "$tmp/top.jsonl" ]] && break; sleep 0.05; done
+      for _ in $(seq 600); do [[ -s "$tmp/top.jsonl" ]] && break; sleep 0.05; done
       timed "${guest[@]}" --json "$tmp/a.json" >/dev/null 2>&1
       kill -INT "$(cat "$tmp/top.pid")"; wait "$job" || true ;;
     bpf_agg) timed "$build/exitprof" record --aggregate -o "$tmp/agg.json" -- "${guest[@]}" --json "$tmp/a.json" >/dev/null 2>"$tmp/agg.err" ;;
