@@ -33,7 +33,7 @@ std::function<int()> AddTopCommand(CLI::App& app) {
   cmd->add_option("-n,--iterations", o->iterations, "Stop after N refreshes (0 = until Ctrl-C)");
   cmd->add_flag("--once", o->once, "One interval, then exit (same as -n 1)");
   cmd->add_flag("--json", o->json, "One JSON object per interval, one per line, for scripts");
-  cmd->add_flag("-b,--bpf", o->bpf,
+  cmd->add_flag("--bpf", o->bpf,
                 "Count in the kernel with BPF (kvm_exit, kvm_entry, kvm_pio, kvm_mmio, kvm_userspace_exit): "
                 "nothing is copied per event; falls back to perf_event when BPF is not allowed");
   cmd->add_option("--top", o->top, "Rows of RIPs per reason")->capture_default_str();
