@@ -5,6 +5,9 @@
 #include <cstdio>
 #include <thread>
 
+#include <unistd.h>
+#include <cerrno>
+
 #include "analysis/exit_stats.h"
 #include "capture/bpf/exit_reason_names.h"
 #include "capture/capture_loop.h"
@@ -125,6 +128,14 @@ Result<void> RunBpfIntervals(const capture::bpf::KvmAggregator& aggregator, cons
     warned = *now;
     auto model = BuildBpfModel(delta, seconds, ctx);
     before = std::move(now);
+    if (o.forget_ended_threads) {
+      // After the model is built: an ended thread's last counts are shown once, then forgotten
+      // in the maps and in `before` alike, so the next delta does not see them vanish.
+      auto forgotten = aggregator.ForgetThreads(*before, [](uint32_t pid, uint32_t tid) {
+        return ::access(("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid)).c_str(), F_OK) != 0 && errno == ENOENT;
+      });
+      if (!forgotten) return tl::unexpected(forgotten.error());
+    }
     ++done;
     emit(model);
   }

@@ -23,6 +23,7 @@ struct LiveOptions {
   size_t top = 5;                   // RIPs per reason
   bool workload = false;            // pids[0] is a held command: follow it from its exec (perf)
   const char* command = "exitprof";  // for messages
+  bool forget_ended_threads = false;  // BPF: drop keys of threads that have ended (long-running top)
 };
 
 using EmitModel = std::function<void(analysis::ReportModel& model)>;

@@ -54,6 +54,7 @@ std::function<int()> AddTopCommand(CLI::App& app) {
     live.iterations = o->iterations;
     live.top = o->top;
     live.command = "exitprof top";
+    live.forget_ended_threads = true;
     for (pid_t pid : o->pids) {
       if (::kill(pid, 0) != 0 && errno == ESRCH) return ReportError(Error{"-p " + std::to_string(pid) + ": no such process"});
     }

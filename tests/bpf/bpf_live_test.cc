@@ -152,6 +152,32 @@ TEST_F(BpfLive, AFullMapIsReportedNotSilentlyWrong) {
   EXPECT_EQ(s.events[AGG_EV_PIO], 4001u);
 }
 
+TEST_F(BpfLive, EndedThreadsAreForgottenAndTheRestKept) {
+  // A guest that has ended: its per-thread keys go from the maps; a live process's would stay.
+  bpf::AggregatorOptions options;
+  std::vector<std::string> argv = {Guest(), "--pio", "0x3f8:1:w", "--mmio", "0xd0000:4:w", "--iterations", "500", "--vcpus", "2"};
+  auto w = capture::Workload::Prepare(argv, true);
+  ASSERT_TRUE(w.has_value());
+  options.pids = {w->pid()};
+  auto agg = bpf::KvmAggregator::Open(options);
+  ASSERT_TRUE(agg.has_value()) << agg.error().message;
+  ASSERT_TRUE(w->Start().has_value());
+  while (!w->Poll()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto snap = (*agg)->Read();
+  ASSERT_TRUE(snap.has_value());
+  ASSERT_EQ(snap->Pio().size(), 4u);  // 2 threads x (0x3f8, the done port)
+  uint32_t kept_tid = snap->Pio()[0].tid;
+  auto forgotten = (*agg)->ForgetThreads(*snap, [&](uint32_t, uint32_t tid) { return tid != kept_tid; });
+  ASSERT_TRUE(forgotten.has_value()) << forgotten.error().message;
+  EXPECT_EQ(*forgotten, 2u + 1 + 2);  // the other thread's port keys (2), MMIO key (1), userspace exits IO and MMIO (2)
+  auto after = (*agg)->Read();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->pio, snap->pio);
+  EXPECT_EQ(after->mmio, snap->mmio);
+  EXPECT_EQ(after->uexits, snap->uexits);
+  for (const auto& p : after->Pio()) EXPECT_EQ(p.tid, kept_tid);
+}
+
 TEST_F(BpfLive, ExitAndEntryProgramsLoadAndCountWhereKvmExitFires) {
   const std::string account = TempPath("bpf-exit.json");
   std::string used;

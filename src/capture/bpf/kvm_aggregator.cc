@@ -247,4 +247,27 @@ Result<Snapshot> KvmAggregator::Read() const {
   return out;
 }
 
+Result<size_t> KvmAggregator::ForgetThreads(Snapshot& snapshot, const std::function<bool(uint32_t, uint32_t)>& gone) const {
+  kvm_agg* s = skel_->skel.get();
+  // Every per-thread key starts with (pid, tid) as two u32s.
+  const std::pair<bpf_map*, RawTable*> tables[] = {
+      {s->maps.exits, &snapshot.exits}, {s->maps.pio, &snapshot.pio}, {s->maps.mmio, &snapshot.mmio}, {s->maps.uexits, &snapshot.uexits}};
+  size_t forgotten = 0;
+  for (const auto& [map, table] : tables) {
+    for (auto it = table->begin(); it != table->end();) {
+      uint32_t ids[2] = {0, 0};
+      std::memcpy(ids, it->first.data(), std::min(it->first.size(), sizeof ids));
+      if (!gone(ids[0], ids[1])) {
+        ++it;
+        continue;
+      }
+      if (bpf_map_delete_elem(bpf_map__fd(map), it->first.data()) != 0 && errno != ENOENT)
+        return Fail(std::string("deleting from BPF map ") + bpf_map__name(map) + ": " + std::strerror(errno), 1);
+      it = table->erase(it);
+      ++forgotten;
+    }
+  }
+  return forgotten;
+}
+
 }  // namespace exitprof::capture::bpf

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -104,6 +105,10 @@ class KvmAggregator {
   KvmAggregator& operator=(const KvmAggregator&) = delete;
 
   Result<Snapshot> Read() const;
+  // Long-running views: deletes the per-thread keys (exits, ports, MMIO, userspace exits) of
+  // threads `gone` says have ended, from the maps and from `snapshot` alike, so a host where
+  // VMs come and go does not fill the maps with the dead. Returns how many keys went.
+  Result<size_t> ForgetThreads(Snapshot& snapshot, const std::function<bool(uint32_t pid, uint32_t tid)>& gone) const;
   AttachMode mode() const { return mode_; }
   bool exit_attached() const { return exit_attached_; }
   bool entry_attached() const { return entry_attached_; }
