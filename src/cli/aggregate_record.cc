@@ -2,6 +2,7 @@
 // and the snapshot is written as JSON with the keys of `report --format json`, once at the end
 // or one line per --interval. Without BPF, the same JSON from perf_event counting.
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
@@ -30,6 +31,9 @@ struct FileCloser {
 
 int RunAggregateRecord(const AggregateRecordOptions& o) {
   const bool to_stdout = o.output == "-";
+  for (pid_t pid : o.pids) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return ReportError(Error{"-p " + std::to_string(pid) + ": no such process"});
+  }
   std::optional<capture::Workload> workload;
   if (!o.command.empty()) {
     auto w = capture::Workload::Prepare(o.command, to_stdout);

@@ -2,6 +2,7 @@
 // as differences of snapshots, per-process counts for `stat`.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "capture/bpf/exit_reason_names.h"
@@ -91,3 +92,31 @@ TEST(UserspaceExitName, KnownAndUnknown) {
 
 }  // namespace
 }  // namespace exitprof::capture::bpf
+
+#include "test_support.h"
+
+namespace exitprof::testing {
+namespace {
+
+TEST(BpfCli, BadUsageIsOneLineAndStatus2) {
+  struct Case {
+    std::string args, says;
+  };
+  const Case cases[] = {
+      {"record --aggregate -e kvm:kvm_pio", "--aggregate counts the kvm events it knows"},
+      {"record --interval 1 -o /dev/null -- true", "--interval and --no-bpf go with --aggregate"},
+      {"record --aggregate -p 999999999 --duration 0.1", "-p 999999999: no such process"},
+      {"record --aggregate -a -p 1", "-a and -p exclude each other"},
+      {"top --bpf -e kvm:kvm_pio --once", "-e applies without --bpf"},
+      {"top --bpf --once -p 999999999", "-p 999999999: no such process"},
+  };
+  for (const auto& c : cases) {
+    auto r = RunCommand(Exitprof() + " " + c.args);
+    EXPECT_EQ(r.status, 2) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace exitprof::testing
