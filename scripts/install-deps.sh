@@ -20,6 +20,9 @@ packages=(
   libdw-dev libelf-dev binutils
   # exitprof stat: its interactive mode (ncurses) and the tmux that drives it in tests
   libncurses-dev tmux
+  # in-kernel aggregation: BPF programs (clang -target bpf), skeletons (bpftool), libbpf;
+  # capsh for the test that drops CAP_BPF
+  libbpf-dev bpftool linux-libc-dev libcap2-bin
 )
 
 missing=()

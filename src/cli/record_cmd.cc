@@ -6,6 +6,7 @@
 #include "capture/capture_loop.h"
 #include "capture/recorder.h"
 #include "capture/workload.h"
+#include "cli/aggregate_record.h"
 #include "cli/commands.h"
 #include "vmm/device_map_poller.h"
 #include "vmm/qmp.h"
@@ -145,6 +146,8 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     std::vector<std::string> command;
     std::string qmp;
     std::string device_map;
+    bool aggregate = false, no_bpf = false;
+    double interval = 0;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("record", "Record kvm tracepoints into a perf.data that perf and exitprof read");
@@ -161,6 +164,11 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
   cmd->add_option("-m,--mmap-pages", o->pages, "Ring buffer pages per CPU (power of two)")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "Output file; - writes pipe mode to stdout")->capture_default_str();
   cmd->add_option("--duration", o->duration, "Stop after this many seconds");
+  cmd->add_flag("--aggregate", o->aggregate,
+                "Count in the kernel (BPF) instead of recording events; -o gets a JSON snapshot with the keys of "
+                "`report --format json` (default: stdout)");
+  cmd->add_option("--interval", o->interval, "With --aggregate: one JSON line per this many seconds")->check(CLI::Range(0.05, 86400.0));
+  cmd->add_flag("--no-bpf", o->no_bpf, "With --aggregate: count with perf_event, not BPF");
   cmd->add_option("command", o->command, "Command to run and record (after --)");
   cmd->add_option("--qmp", o->qmp,
                   "QEMU's QMP socket: keep the VM's device map (PCI BARs, memory regions) for report's device "
@@ -174,9 +182,26 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
       "  exitprof record -o - -a --duration 1 | exitprof report -i -\n"
       "  exitprof record -o vm.data -- qemu-system-x86_64 -qmp unix:/tmp/vm.sock,server=on,wait=off ...\n"
       "      (also writes vm.data.devices.json: report names the device, BAR and register of each port)\n"
-      "  exitprof record -e probe_app:f --call-graph dwarf -- ./app   user stacks unwound with DWARF\n");
+      "  exitprof record -e probe_app:f --call-graph dwarf -- ./app   user stacks unwound with DWARF\n"
+      "  exitprof record --aggregate -o counts.json -- exitprof-guest     counted in the kernel, JSON at the end\n"
+      "  exitprof record --aggregate --interval 1 -a --duration 10         one JSON line per second\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
+    if (o->aggregate) {
+      if (!o->events.empty() || !o->filter.empty() || o->callchain)
+        return ReportError(Error{"--aggregate counts the kvm events it knows: -e, --filter and -g apply to recordings"});
+      if (o->all && !o->pids.empty()) return ReportError(Error{"-a and -p exclude each other"});
+      AggregateRecordOptions a;
+      a.all = o->all;
+      a.pids = o->pids;
+      a.interval = o->interval;
+      a.duration = o->duration;
+      a.output = cmd->count("-o") ? o->output : "-";
+      a.command = o->command;
+      a.bpf = !o->no_bpf;
+      return RunAggregateRecord(a);
+    }
+    if (o->interval > 0 || o->no_bpf) return ReportError(Error{"--interval and --no-bpf go with --aggregate"});
     if (o->pages == 0 || (o->pages & (o->pages - 1)) != 0) return ReportError(Error{"-m " + std::to_string(o->pages) + ": expected a power of two"});
     if (!o->filter.empty() && o->events.empty()) return ReportError(Error{"--filter applies to the last -e EVENT: give one"});
     if (o->all && !o->pids.empty()) return ReportError(Error{"-a and -p exclude each other"});

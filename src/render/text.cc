@@ -23,7 +23,8 @@ std::string Span(double s) {
 void Header(std::string& out, const ReportModel& m) {
   if (m.interval_s > 0) {
     out += fmt::format("# live: the last {:.2f} s (", m.interval_s);
-    out += "captured by exitprof";
+    // BPF snapshots name their source "bpf:MODE" (kernel aggregation, nothing copied per event).
+    out += m.path.rfind("bpf:", 0) == 0 ? "aggregated in the kernel by BPF, " + m.path.substr(4) : "captured by exitprof";
   } else {
     out += fmt::format("# exitprof report: {}", m.path);
     if (m.file_size) out += fmt::format(" ({:.1f} MB", m.file_size / 1e6);

@@ -1,0 +1,295 @@
+// In-kernel aggregation on real KVM guests: the BPF maps' counts equal the guests' own
+// accounts exactly, per VM (process), vCPU thread, port and direction, MMIO address and
+// userspace exit reason; in every attach mode; with a pid filter; with a map that fills.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "capture/bpf/kvm_aggregator.h"
+#include "capture/workload.h"
+#include "test_support.h"
+
+namespace exitprof::testing {
+namespace {
+
+using nlohmann::json;
+namespace bpf = capture::bpf;
+
+// Everything a guest says it did, keyed the way the maps are: "pid/tid/what".
+struct Account {
+  std::map<std::string, uint64_t> uexits;  // "pid/tid/KVM_EXIT_IO"
+  std::map<std::string, uint64_t> pio;     // "pid/tid/0x3f8/write"
+  std::map<std::string, uint64_t> mmio;    // "pid/tid/0xd0000/write"
+};
+
+Account ReadAccount(const std::string& path) {
+  std::ifstream in(path);
+  json j = json::parse(in);
+  Account a;
+  for (const auto& vm : j["vms"]) {
+    const std::string pid = std::to_string(vm["pid"].get<int>());
+    for (const auto& v : vm["vcpus"]) {
+      const std::string t = pid + "/" + std::to_string(v["tid"].get<int>()) + "/";
+      for (auto& [reason, n] : v["userspace_exits"].items()) a.uexits[t + reason] += n.get<uint64_t>();
+      for (const auto& p : v["pio"]) a.pio[t + p["port"].get<std::string>() + "/" + p["direction"].get<std::string>()] += p["count"].get<uint64_t>();
+      a.pio[t + v["done"]["port"].get<std::string>() + "/write"] += v["done"]["count"].get<uint64_t>();
+      for (const auto& m : v["mmio"]) a.mmio[t + m["gpa"].get<std::string>() + "/" + m["direction"].get<std::string>()] += m["count"].get<uint64_t>();
+    }
+  }
+  return a;
+}
+
+std::string Hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+Account FromSnapshot(const bpf::Snapshot& s, uint64_t* unsatisfied_reads = nullptr) {
+  Account a;
+  for (const auto& u : s.UserspaceExits())
+    a.uexits[std::to_string(u.pid) + "/" + std::to_string(u.tid) + "/" + bpf::UserspaceExitName(u.reason)] += u.count;
+  for (const auto& p : s.Pio())
+    a.pio[std::to_string(p.pid) + "/" + std::to_string(p.tid) + "/" + Hex(p.port) + "/" + (p.write ? "write" : "read")] += p.count;
+  for (const auto& m : s.Mmio()) {
+    if (m.type == 0) {  // unsatisfied-read: the exit half of a read, checked apart
+      if (unsatisfied_reads) *unsatisfied_reads += m.count;
+      continue;
+    }
+    a.mmio[std::to_string(m.pid) + "/" + std::to_string(m.tid) + "/" + Hex(m.gpa) + "/" + (m.type == 2 ? "write" : "read")] += m.count;
+  }
+  return a;
+}
+
+class BpfLive : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (loading BPF programs)";
+    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
+    if (auto why = bpf::BpfNotAllowedReason()) GTEST_SKIP() << "BPF not available: " << *why;
+  }
+  std::string Guest() const { return BinaryDir() + "/exitprof-guest"; }
+
+  // Runs the guest under `options` (its pid added to the filter when asked) and returns the
+  // maps' counts once it has ended.
+  bpf::Snapshot RunGuest(bpf::AggregatorOptions options, const std::vector<std::string>& args, bool filter_self,
+                         std::string* mode = nullptr) {
+    std::vector<std::string> argv = {Guest()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto w = capture::Workload::Prepare(argv, true);
+    EXPECT_TRUE(w.has_value());
+    if (filter_self) options.pids = {w->pid()};
+    auto agg = bpf::KvmAggregator::Open(options);
+    EXPECT_TRUE(agg.has_value()) << (agg ? "" : agg.error().message);
+    if (!agg) return {};
+    if (mode) *mode = bpf::AttachModeName((*agg)->mode());
+    EXPECT_TRUE(w->Start().has_value());
+    std::optional<int> status;
+    while (!(status = w->Poll())) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(*status, 0);
+    auto snap = (*agg)->Read();
+    EXPECT_TRUE(snap.has_value());
+    return snap ? *snap : bpf::Snapshot{};
+  }
+};
+
+TEST_F(BpfLive, CountsEqualTheGuestsAccountInEveryAttachMode) {
+  for (auto mode : {bpf::AttachMode::kTpBtf, bpf::AttachMode::kRawTp, bpf::AttachMode::kTracepoint}) {
+    SCOPED_TRACE(bpf::AttachModeName(mode));
+    const std::string account = TempPath("bpf-mode.json");
+    bpf::AggregatorOptions options;
+    options.only_mode = mode;
+    std::string used;
+    auto s = RunGuest(options,
+                      {"--pio", "0x3f8:1:w", "--pio", "0x71:1:r", "--mmio", "0xd0000:4:w", "--mmio", "0xd0004:4:r", "--hlt",
+                       "--iterations", "3000", "--vcpus", "2", "--json", account},
+                      true, &used);
+    EXPECT_EQ(used, bpf::AttachModeName(mode));
+    Account want = ReadAccount(account);
+    uint64_t unsatisfied = 0;
+    Account got = FromSnapshot(s, &unsatisfied);
+    EXPECT_EQ(got.uexits, want.uexits);
+    EXPECT_EQ(got.pio, want.pio);
+    EXPECT_EQ(got.mmio, want.mmio);
+    EXPECT_EQ(unsatisfied, 2u * 3000);  // every MMIO read exits unsatisfied first
+    EXPECT_EQ(s.events[AGG_EV_PIO], 2u * (2 * 3000 + 1));
+    EXPECT_EQ(s.events[AGG_EV_MMIO], 2u * 3 * 3000);
+    EXPECT_EQ(s.dropped(), 0u);
+    ASSERT_EQ(s.threads.size(), 2u);
+    for (const auto& [tid, t] : s.threads) EXPECT_EQ(t.comm.rfind("CPU ", 0), 0u) << t.comm;
+  }
+}
+
+TEST_F(BpfLive, PidFilterCountsOnlyThatVmm) {
+  // Another guest runs meanwhile; only ours is counted, so the counts still equal our account.
+  const std::string account = TempPath("bpf-filter.json");
+  auto other = RunCommand(Guest() + " --pio 0x70:1:w --iterations 200000 --rate 50000 >/dev/null 2>&1 & echo $!");
+  const pid_t other_pid = static_cast<pid_t>(std::stol(other.out));
+  auto s = RunGuest({}, {"--pio", "0x3f8:1:w", "--iterations", "5000", "--json", account}, true);
+  ::kill(other_pid, SIGTERM);  // by its id: only the guest this test started
+  Account want = ReadAccount(account), got = FromSnapshot(s);
+  EXPECT_EQ(got.pio, want.pio);
+  EXPECT_EQ(got.uexits, want.uexits);
+}
+
+TEST_F(BpfLive, AFullMapIsReportedNotSilentlyWrong) {
+  // One slot for ports: the first key (0x3f8) is counted, the other port and the done signal
+  // are not, and exactly those are reported as dropped.
+  bpf::AggregatorOptions options;
+  options.pio_max_entries = 1;
+  auto s = RunGuest(options, {"--pio", "0x3f8:1:w", "--pio", "0x70:1:w", "--iterations", "2000"}, true);
+  auto pio = s.Pio();
+  ASSERT_EQ(pio.size(), 1u);
+  EXPECT_EQ(pio[0].port, 0x3f8);
+  EXPECT_EQ(pio[0].count, 2000u);
+  EXPECT_EQ(s.drops[AGG_MAP_PIO], 2001u);
+  EXPECT_EQ(s.events[AGG_EV_PIO], 4001u);
+}
+
+TEST_F(BpfLive, EndedThreadsAreForgottenAndTheRestKept) {
+  // A guest that has ended: its per-thread keys go from the maps; a live process's would stay.
+  bpf::AggregatorOptions options;
+  std::vector<std::string> argv = {Guest(), "--pio", "0x3f8:1:w", "--mmio", "0xd0000:4:w", "--iterations", "500", "--vcpus", "2"};
+  auto w = capture::Workload::Prepare(argv, true);
+  ASSERT_TRUE(w.has_value());
+  options.pids = {w->pid()};
+  auto agg = bpf::KvmAggregator::Open(options);
+  ASSERT_TRUE(agg.has_value()) << agg.error().message;
+  ASSERT_TRUE(w->Start().has_value());
+  while (!w->Poll()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto snap = (*agg)->Read();
+  ASSERT_TRUE(snap.has_value());
+  ASSERT_EQ(snap->Pio().size(), 4u);  // 2 threads x (0x3f8, the done port)
+  uint32_t kept_tid = snap->Pio()[0].tid;
+  auto forgotten = (*agg)->ForgetThreads(*snap, [&](uint32_t, uint32_t tid) { return tid != kept_tid; });
+  ASSERT_TRUE(forgotten.has_value()) << forgotten.error().message;
+  EXPECT_EQ(*forgotten, 2u + 1 + 2);  // the other thread's port keys (2), MMIO key (1), userspace exits IO and MMIO (2)
+  auto after = (*agg)->Read();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->pio, snap->pio);
+  EXPECT_EQ(after->mmio, snap->mmio);
+  EXPECT_EQ(after->uexits, snap->uexits);
+  for (const auto& p : after->Pio()) EXPECT_EQ(p.tid, kept_tid);
+}
+
+TEST_F(BpfLive, ExitAndEntryProgramsLoadAndCountWhereKvmExitFires) {
+  const std::string account = TempPath("bpf-exit.json");
+  std::string used;
+  auto s = RunGuest({}, {"--pio", "0x3f8:1:w", "--hlt", "--iterations", "2000", "--json", account}, true, &used);
+  auto agg = bpf::KvmAggregator::Open({});
+  ASSERT_TRUE(agg.has_value()) << agg.error().message;
+  if (!(*agg)->exit_attached()) GTEST_SKIP() << "kvm_exit program built and loaded, not attached: " << (*agg)->exit_status();
+  EXPECT_TRUE((*agg)->entry_attached()) << (*agg)->exit_status();
+  if (s.events[AGG_EV_EXIT] == 0)
+    GTEST_SKIP() << "kvm_exit/kvm_entry programs loaded and attached, but kvm_exit fired 0 times while kvm_pio fired "
+                 << s.events[AGG_EV_PIO] << " times: this host's KVM does not emit kvm_exit (e.g. a PVM backend)";
+  // Where kvm_exit fires: every port write and HLT of ours is an exit of this process.
+  uint64_t exits = 0;
+  for (const auto& e : s.Exits()) exits += e.count;
+  EXPECT_GE(exits, 2000u * 2 + 1);
+  uint64_t timed = 0;
+  for (const auto& h : s.Latency()) timed += h.count;
+  EXPECT_GT(timed, 0u);
+}
+
+TEST_F(BpfLive, RecordAggregateWritesReportJsonEqualToTheAccounts) {
+  const std::string out = TempPath("bpf-agg.json"), account = TempPath("bpf-agg-account.json");
+  auto r = RunCommand(Exitprof() + " record --aggregate -o " + out + " -- " + Guest() +
+                      " --pio 0x3f8:1:w --pio 0x71:1:r --mmio 0xd0000:4:w --hlt --iterations 4000 --vcpus 2 --vms 2 --json " + account);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("aggregated (BPF, "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not counted (maps full): 0"), std::string::npos) << r.err;
+  std::ifstream in(out);
+  json j = json::parse(in);
+  Account want = ReadAccount(account);
+  std::map<std::string, uint64_t> uexits, want_uexits, pio, want_pio, threads, want_threads;
+  for (const auto& row : j["userspace_exits"]) uexits[row["reason"]] += row["count"].get<uint64_t>();
+  for (const auto& [key, n] : want.uexits) {
+    want_uexits[key.substr(key.rfind('/') + 1)] += n;
+    want_threads[key.substr(0, key.rfind('/'))] += n;
+  }
+  EXPECT_EQ(uexits, want_uexits);
+  for (const auto& row : j["userspace_exits_by_thread"])
+    threads[std::to_string(row["pid"].get<int>()) + "/" + std::to_string(row["tid"].get<int>())] += row["count"].get<uint64_t>();
+  EXPECT_EQ(threads, want_threads);
+  EXPECT_EQ(threads.size(), 4u);  // 2 VMs x 2 vCPUs
+  for (const auto& row : j["pio_by_thread"])
+    pio[std::to_string(row["pid"].get<int>()) + "/" + std::to_string(row["tid"].get<int>()) + "/" + row["port"].get<std::string>() +
+        "/" + row["direction"].get<std::string>()] += row["count"].get<uint64_t>();
+  EXPECT_EQ(pio, want.pio);
+  std::map<std::string, uint64_t> ports;
+  for (const auto& row : j["pio"]) ports[row["port"].get<std::string>() + "/" + row["direction"].get<std::string>()] = row["count"];
+  EXPECT_EQ(ports["0x3f8/write"], 16000u);
+  EXPECT_EQ(ports["0x71/read"], 16000u);
+  EXPECT_EQ(j["events"]["kvm:kvm_mmio"], 16000);
+  EXPECT_EQ(j["mmio"][0]["gpa"], "0xd0000");
+  EXPECT_EQ(j["mmio"][0]["direction"], "write");
+  EXPECT_EQ(j["mmio"][0]["count"], 16000);
+  // The same keys as report --format json.
+  for (const char* key : {"events", "exits", "userspace_exits", "pio", "mmio", "lost_events"}) EXPECT_TRUE(j.contains(key)) << key;
+}
+
+TEST_F(BpfLive, RecordAggregateIntervalsAddUpToTheAccount) {
+  const std::string out = TempPath("bpf-int.jsonl"), account = TempPath("bpf-int-account.json");
+  auto r = RunCommand(Exitprof() + " record --aggregate --interval 0.2 -o " + out + " -- " + Guest() +
+                      " --pio 0x3f8:1:w --iterations 6000 --rate 10000 --json " + account);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream in(out);
+  std::string line;
+  uint64_t lines = 0, pio = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    json j = json::parse(line);
+    EXPECT_GT(j["interval_s"].get<double>(), 0);
+    for (const auto& row : j["pio"])
+      if (row["port"] == "0x3f8") pio += row["count"].get<uint64_t>();
+  }
+  EXPECT_GE(lines, 2u);
+  EXPECT_EQ(pio, 6000u);
+}
+
+TEST_F(BpfLive, TopBpfCountsAGuestInsideItsWindow) {
+  const std::string account = TempPath("bpf-top.json");
+  auto r = RunCommand("( sleep 0.5; " + Guest() + " --pio 0x3f8:1:w --mmio 0xd0000:4:w --hlt --iterations 2000 --vcpus 2 --json " +
+                      account + " >/dev/null 2>&1 ) & " + Exitprof() + " top --bpf --json -n 1 -s 3; wait");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["file"]["path"].get<std::string>().rfind("bpf:", 0), 0u);
+  Account want = ReadAccount(account);
+  std::map<std::string, uint64_t> got, expect;
+  for (const auto& row : j["userspace_exits_by_thread"])
+    got[std::to_string(row["pid"].get<int>()) + "/" + std::to_string(row["tid"].get<int>())] += row["count"].get<uint64_t>();
+  for (const auto& [key, n] : want.uexits) expect[key.substr(0, key.rfind('/'))] += n;
+  // Other VMs on the host may show up too; ours must be exact.
+  for (const auto& [thread, n] : expect) EXPECT_EQ(got[thread], n) << thread;
+  auto text = RunCommand(Exitprof() + " top --bpf --once -s 0.2");
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("aggregated in the kernel by BPF"), std::string::npos) << text.out;
+}
+
+TEST_F(BpfLive, WithoutBpfPrivilegeItSaysWhyAndFallsBackToPerfEvent) {
+  if (RunCommand("command -v capsh").status != 0) GTEST_SKIP() << "capsh (libcap2-bin) not installed";
+  const std::string out = TempPath("bpf-fallback.json"), account = TempPath("bpf-fallback-account.json");
+  // Root without CAP_BPF and CAP_SYS_ADMIN: BPF is refused, perf_event (CAP_PERFMON) still works.
+  auto r = RunCommand("capsh --drop=cap_bpf,cap_sys_admin -- -c '" + Exitprof() + " record --aggregate -o " + out + " -- " +
+                      Guest() + " --pio 0x3f8:1:w --iterations 1500 --json " + account + "'");
+  EXPECT_NE(r.err.find("BPF is not available: this process lacks CAP_BPF"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("counting with perf_event instead"), std::string::npos) << r.err;
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("aggregated (perf_event)"), std::string::npos) << r.err;
+  std::ifstream in(out);
+  json j = json::parse(in);
+  std::map<std::string, uint64_t> ports;
+  for (const auto& row : j["pio"]) ports[row["port"]] += row["count"].get<uint64_t>();
+  EXPECT_EQ(ports["0x3f8"], 1500u);
+}
+
+}  // namespace
+}  // namespace exitprof::testing
