@@ -112,7 +112,12 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
   std::map<std::string, std::vector<analysis::RipRow>> rips;
   for (const auto& r : s.Rips()) {
     std::string reason = names.Name(r.isa, r.reason);
-    rips[reason].push_back({reason, r.rip, r.count, Percent(r.count, by_reason[reason])});
+    analysis::RipRow row;
+    row.reason = reason;
+    row.rip = r.rip;
+    row.count = r.count;
+    row.percent_of_reason = Percent(r.count, by_reason[reason]);
+    rips[reason].push_back(std::move(row));
   }
   for (const auto& reason : m.by_reason) {
     auto& list = rips[reason.reason];
@@ -165,11 +170,11 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
   std::map<std::tuple<uint16_t, bool, uint8_t>, uint64_t> pio;
   for (const auto& p : s.Pio()) {
     pio[{p.port, p.write, p.size}] += p.count;
-    m.pio_by_thread.push_back({p.pid, p.tid, comm(p.tid), {p.port, p.write, p.size, p.count, kvm::PortName(p.port)}});
+    m.pio_by_thread.push_back({p.pid, p.tid, comm(p.tid), {p.port, p.write, p.size, p.count, kvm::PortName(p.port), {}}});
   }
   for (const auto& [key, n] : pio) {
     auto [port, write, size] = key;
-    m.pio.push_back({port, write, size, n, kvm::PortName(port)});
+    m.pio.push_back({port, write, size, n, kvm::PortName(port), {}});
   }
   std::stable_sort(m.pio.begin(), m.pio.end(), [](const auto& a, const auto& b) { return a.count > b.count; });
   std::sort(m.pio_by_thread.begin(), m.pio_by_thread.end(), [](const auto& a, const auto& b) {
@@ -182,7 +187,7 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
   std::map<uint64_t, ReportModel::MmioPageRow> pages;
   for (const auto& [key, n] : mmio) {
     auto [gpa, type, len] = key;
-    m.mmio.push_back({gpa, type, len, n, kvm::MmioName(gpa)});
+    m.mmio.push_back({gpa, type, len, n, kvm::MmioName(gpa), {}});
     if (type == "unsatisfied-read") continue;  // the exit half of a read: counted once, as `report` does
     auto& page = pages[gpa & ~0xfffULL];
     page.page = gpa & ~0xfffULL;
