@@ -167,7 +167,8 @@ Result<void> Reader::OpenStreams() {
       s->cpu = cpu.cpu;
       auto raw = bytes_.subspan(cpu.offset, cpu.size);
       if (buffer.compressed) {
-        ByteReader r(raw);
+        // trace-cmd's size leaves out the 4-byte chunk count that precedes the chunks.
+        ByteReader r(bytes_.subspan(cpu.offset, std::min<uint64_t>(cpu.size + 4, bytes_.size() - cpu.offset)));
         uint32_t chunks = r.Read<uint32_t>();
         if (!r.ok() || chunks > r.remaining() / 8) return Fail(where + ": bad compressed chunk count");
         for (uint32_t i = 0; i < chunks; ++i) {
