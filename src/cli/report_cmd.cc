@@ -68,7 +68,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
-  cmd->add_option("-i,--input", o->input, "perf.data file to read; - reads a pipe-mode stream from stdin")
+  cmd->add_option("-i,--input", o->input, "perf.data or trace.dat (trace-cmd) file to read; - reads a perf pipe-mode stream")
       ->capture_default_str();
   cmd->add_option("--reason", o->reasons, "Only exits with this reason (repeatable, case-insensitive)");
   cmd->add_option("-p,--pid", o->pid, "Only events of this process (the VMM, e.g. QEMU)");

@@ -68,6 +68,7 @@ struct Stream {
   size_t next_page = 0;
   kbuffer* kbuf = nullptr;
   uint32_t cpu = 0;
+  uint32_t buffer = 0;             // index into file().buffers
   const uint8_t* event = nullptr;  // the current event's payload, null when drained
   uint32_t size = 0;
   uint64_t ts = 0;
@@ -111,8 +112,8 @@ Result<void> Reader::Init(std::span<const uint8_t> bytes, const std::string& nam
 
   info_.path = name;
   info_.file_size = bytes.size();
-  info_.perf_version = "trace-cmd " + (file_.tracer_version.empty() ? std::string("trace.dat") : file_.tracer_version) +
-                       " (trace.dat v" + std::to_string(file_.version) +
+  info_.perf_version = "trace-cmd " + (file_.tracer_version.empty() ? std::string() : file_.tracer_version + " ") +
+                       "(trace.dat v" + std::to_string(file_.version) +
                        (file_.compression == "none" ? std::string() : ", " + file_.compression) + ")";
   info_.os_release = file_.uname;
   info_.nr_cpus_available = info_.nr_cpus_online = file_.cpu_count;
@@ -147,9 +148,13 @@ Result<void> Reader::Init(std::span<const uint8_t> bytes, const std::string& nam
     attr_by_id_[id] = static_cast<int>(info_.attrs.size());
     info_.attrs.push_back(std::move(attr));
   }
-  read_info_.clock = file_.buffers.empty() ? SelectedClock(file_.trace_clock) : file_.buffers[0].clock;
+  read_info_.clock = file_.buffers.empty() ? std::string() : file_.buffers[0].clock;
+  // trace-cmd names the clock "tsc2nsec" when it will convert: the counter is the selected one.
+  if (read_info_.clock.empty() || read_info_.clock == "tsc2nsec") read_info_.clock = SelectedClock(file_.trace_clock);
   read_info_.tsc2nsec = file_.tsc2nsec.has_value();
   read_info_.in_ticks = !read_info_.tsc2nsec && IsCounterClock(read_info_.clock);
+  info_.trace_clock = read_info_.tsc2nsec ? read_info_.clock + " (converted with tsc2nsec)" : read_info_.clock;
+  info_.time_in_ticks = read_info_.in_ticks;
   return {};
 }
 
@@ -165,6 +170,7 @@ Result<void> Reader::OpenStreams() {
       }
       auto s = std::make_unique<Stream>();
       s->cpu = cpu.cpu;
+      s->buffer = static_cast<uint32_t>(&buffer - file_.buffers.data());
       auto raw = bytes_.subspan(cpu.offset, cpu.size);
       if (buffer.compressed) {
         // trace-cmd's size leaves out the 4-byte chunk count that precedes the chunks.
@@ -310,6 +316,7 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
       // The kernel overwrote or dropped events before this page: say so where it happened.
       lost.time = time;
       lost.cpu = s.cpu;
+      lost.stream_id = s.buffer;
       lost.lost = s.missed > 0 ? static_cast<uint64_t>(s.missed) : 0;
       stats.lost_events += lost.lost;
       ++stats.records;
@@ -338,6 +345,7 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
           ev.attr_index = attr;
           ev.time = time;
           ev.cpu = s.cpu;
+          ev.stream_id = s.buffer;  // which buffer (instance) the event came from
           ev.pid = ev.tid = pid;  // trace.dat keeps no thread-group ids: the thread stands for its process
           ev.raw = {s.event, s.size};
           ev.record = ev.raw;

@@ -128,6 +128,18 @@ TEST_F(TraceDatLive, CountsEqualTheGuestAndTraceCmdInEveryVersion) {
   }
 }
 
+// `exitprof script` prints a trace.dat exactly as `trace-cmd report` does.
+TEST_F(TraceDatLive, ScriptEqualsTraceCmdReportByteForByte) {
+  for (const char* name : {"v7zstd.dat", "v6.dat", "v7none.dat"}) {
+    const std::string path = dir_ + "/" + name;
+    auto want = RunCommand("trace-cmd report " + path);
+    auto got = RunCommand(Exitprof() + " script -i " + path);
+    ASSERT_EQ(got.status, 0) << got.err;
+    EXPECT_GT(std::count(got.out.begin(), got.out.end(), '\n'), 10000) << name;
+    EXPECT_TRUE(SameLines(want.out, got.out)) << name;
+  }
+}
+
 // A page whose header claims more data than a page holds is skipped and counted; the other
 // pages still read.
 TEST_F(TraceDatLive, DamagedPageIsCountedAndSkipped) {
