@@ -38,7 +38,7 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
       std::vector<std::string> buffers;
       for (const auto& b : tracedat->file().buffers) buffers.push_back(b.name);
       tracecmd_printer = std::make_unique<TraceCmdPrinter>(stdout, std::move(buffers), tracedat->read_info().in_ticks,
-                                                           tracedat->file().cpu_count);
+                                                           tracedat->file().cpu_count, tracedat->file().meta.kallsyms);
       printer = tracecmd_printer.get();
     }
     auto stats = (*reader)->Run(*printer);

@@ -9,8 +9,9 @@
 
 namespace exitprof::cli {
 
-TraceCmdPrinter::TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus)
-    : out_(out), ticks_(ticks), cpus_(cpus) {
+TraceCmdPrinter::TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus,
+                                 std::string kallsyms)
+    : out_(out), ticks_(ticks), cpus_(cpus), kallsyms_(std::move(kallsyms)) {
   // With more than one buffer trace-cmd starts each line with its buffer's name, padded to
   // the longest ("" for the top buffer).
   if (std::any_of(buffers.begin(), buffers.end(), [](const std::string& b) { return !b.empty(); })) {
@@ -32,6 +33,7 @@ Result<void> TraceCmdPrinter::OnSessionReady(const perfdata::SessionInfo& info) 
   // trace-cmd report prints through libtraceevent's plugins (kvm_exit's "reason X rip 0x.. info
   // A B" comes from plugin_kvm): load them too, so that lines match byte for byte.
   if (trace_) plugins_ = tep_load_plugins(trace_->handle());
+  if (trace_ && !kallsyms_.empty()) tep_parse_kallsyms(trace_->handle(), kallsyms_.c_str());
   for (const auto& attr : info.attrs) {
     tep_event* event = trace_ ? trace_->FindById(attr.config) : nullptr;
     events_.push_back(event);

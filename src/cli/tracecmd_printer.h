@@ -20,7 +20,8 @@ class TraceCmdPrinter : public perfdata::EventSink {
  public:
   // `buffers`: the file's buffer names in the reader's order (Event::stream_id indexes it);
   // `ticks`: timestamps are raw counter ticks (printed whole, as trace-cmd does).
-  TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus);
+  // `kallsyms`: the file's /proc/kallsyms copy, for payloads that print kernel addresses.
+  TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus, std::string kallsyms);
   ~TraceCmdPrinter() override;
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
@@ -30,6 +31,7 @@ class TraceCmdPrinter : public perfdata::EventSink {
   std::vector<std::string> prefixes_;  // per buffer: "name: " padded, or empty with one buffer
   bool ticks_;
   uint32_t cpus_;
+  std::string kallsyms_;
   std::unique_ptr<trace::TraceEvents> trace_;
   ::tep_plugin_list* plugins_ = nullptr;  // libtraceevent's plugins, as trace-cmd loads them
   std::vector<tep_event*> events_;

@@ -355,6 +355,34 @@ Result<void> ParseV6(const Ctx& c, ByteReader& r) {
 
 }  // namespace
 
+Result<std::vector<uint8_t>> ReadCpuPages(const TraceDatFile& file, std::span<const uint8_t> bytes, const Buffer& buffer,
+                                          const CpuData& cpu, const std::string& where) {
+  if (cpu.offset > bytes.size() || cpu.size > bytes.size() - cpu.offset) {
+    return Fail(where + ": data at " + HexOffset(cpu.offset) + " (" + std::to_string(cpu.size) +
+                " bytes) runs past the end of the file (" + std::to_string(bytes.size()) + " bytes): truncated?");
+  }
+  if (!buffer.compressed) {
+    auto raw = bytes.subspan(cpu.offset, cpu.size);
+    return std::vector<uint8_t>(raw.begin(), raw.end());
+  }
+  // trace-cmd's size leaves out the 4-byte chunk count that precedes the chunks.
+  ByteReader r(bytes.subspan(cpu.offset, std::min<uint64_t>(cpu.size + 4, bytes.size() - cpu.offset)));
+  uint32_t chunks = r.Read<uint32_t>();
+  if (!r.ok() || chunks > r.remaining() / 8) return Fail(where + ": bad compressed chunk count");
+  std::vector<uint8_t> out;
+  for (uint32_t i = 0; i < chunks; ++i) {
+    uint32_t zsize = r.Read<uint32_t>();
+    uint32_t usize = r.Read<uint32_t>();
+    if (!r.ok() || zsize > r.remaining()) {
+      return Fail(where + ": compressed chunk " + std::to_string(i) + " runs past its data: truncated?");
+    }
+    auto block = Decompress(file.compression, r.ReadBytes(zsize), usize, where + " chunk " + std::to_string(i));
+    if (!block) return tl::unexpected(block.error());
+    out.insert(out.end(), block->begin(), block->end());
+  }
+  return out;
+}
+
 bool HasTraceDatMagic(std::span<const uint8_t> bytes) {
   return bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
 }

@@ -65,6 +65,11 @@ Result<TraceDatFile> ParseTraceDat(std::span<const uint8_t> file, const std::str
 Result<std::vector<uint8_t>> Decompress(const std::string& algorithm, std::span<const uint8_t> in,
                                         uint64_t size, const std::string& where);
 
+// One CPU's ring-buffer pages of `buffer`: inflated when the buffer is compressed, else a
+// copy of the file's bytes. Fails on data past the end of the file or a damaged chunk.
+Result<std::vector<uint8_t>> ReadCpuPages(const TraceDatFile& file, std::span<const uint8_t> bytes, const Buffer& buffer,
+                                          const CpuData& cpu, const std::string& where);
+
 // The clock between the brackets of tracefs's trace_clock ("local [x86-tsc] counter").
 std::string SelectedClock(const std::string& trace_clock);
 

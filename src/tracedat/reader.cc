@@ -1,8 +1,5 @@
 #include "tracedat/reader.h"
 
-extern "C" {  // the header has no C++ guard
-#include <traceevent/kbuffer.h>
-}
 
 #include <algorithm>
 #include <charconv>
@@ -58,28 +55,61 @@ uint64_t MulShift(uint64_t ts, uint32_t mult, uint32_t shift) {
 
 bool IsCounterClock(const std::string& clock) { return clock == "x86-tsc" || clock == "counter"; }
 
+// Marks the common_type of every event in these pages. A light walk over the record headers
+// (type_len in the low 5 bits: 0 = length word follows, 1..28 = words of data, 29 = padding,
+// 30 = time extend, 31 = absolute time): no timestamps, no decoding; anything that does not
+// fit its page ends that page, as the full read will also find.
+void MarkEventTypes(std::span<const uint8_t> pages, uint32_t page, uint32_t data_start, uint32_t commit_size,
+                    std::vector<bool>& present) {
+  for (size_t off = 0; off + data_start <= pages.size(); off += page) {
+    const uint8_t* p = pages.data() + off;
+    const size_t avail = std::min<size_t>(page, pages.size() - off);
+    uint64_t commit = 0;
+    std::memcpy(&commit, p + 8, commit_size);
+    const uint64_t end = data_start + (commit & kCommitMask);
+    if (end > avail) continue;
+    uint64_t pos = data_start;
+    while (pos + 4 <= end) {
+      uint32_t h;
+      std::memcpy(&h, p + pos, 4);
+      const uint32_t type_len = h & 31;
+      uint64_t data = pos + 4, next;
+      if (type_len >= 30) {
+        next = pos + 8;
+      } else if (type_len == 0 || type_len == 29) {
+        if (pos + 8 > end) break;
+        uint32_t len;
+        std::memcpy(&len, p + pos + 4, 4);
+        if (type_len == 29 && (h >> 5) == 0) break;  // the rest of the page is padding
+        if (len < 4) break;
+        data = pos + 8;
+        next = pos + 4 + len;
+        if (type_len == 29) data = next;  // a discarded event: not counted
+      } else {
+        next = pos + 4 + type_len * 4u;
+      }
+      if (next > end) break;
+      if (data + 2 <= next) present[static_cast<uint16_t>(p[data] | (p[data + 1] << 8))] = true;
+      pos = next;
+    }
+  }
+}
+
 }  // namespace
 
-// One CPU of one buffer: its pages, decoded with libtraceevent's kbuffer.
+// One CPU of one buffer: its pages and where the reading stands in them.
 struct Stream {
-  std::vector<uint8_t> inflated;       // the pages, when the buffer is compressed
-  std::span<const uint8_t> pages;      // all pages of this CPU
-  std::vector<uint8_t> last_page;      // the final page, copied with slack so kbuffer cannot read past it
+  std::vector<uint8_t> inflated;   // the pages, when the buffer is compressed
+  std::span<const uint8_t> pages;  // all pages of this CPU
   size_t next_page = 0;
-  kbuffer* kbuf = nullptr;
   uint32_t cpu = 0;
   uint32_t buffer = 0;             // index into file().buffers
+  const uint8_t* page = nullptr;   // the page being read
+  uint64_t pos = 0, end = 0;       // the next record and the end of the page's data
+  uint64_t ts = 0;                 // the running timestamp (page timestamp plus deltas)
   const uint8_t* event = nullptr;  // the current event's payload, null when drained
   uint32_t size = 0;
-  uint64_t ts = 0;
-  int64_t missed = 0;              // dropped events before the current page (-1 = unknown count)
-
-  Stream() = default;
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  ~Stream() {
-    if (kbuf) kbuffer_free(kbuf);
-  }
+  int64_t missed = 0;              // events dropped before the current page (-1 = count unknown)
 };
 
 Reader::~Reader() = default;
@@ -117,20 +147,17 @@ Result<void> Reader::Init(std::span<const uint8_t> bytes, const std::string& nam
                        (file_.compression == "none" ? std::string() : ", " + file_.compression) + ")";
   info_.os_release = file_.uname;
   info_.nr_cpus_available = info_.nr_cpus_online = file_.cpu_count;
+  // Without kallsyms: parsing megabytes of them into libtraceevent costs more than reading
+  // the events, and only printing needs them (TraceCmdPrinter loads file().meta.kallsyms).
+  std::string kallsyms = std::move(file_.meta.kallsyms);  // moved aside, not copied (megabytes)
   info_.tracing_data = trace::EncodeTracingData(file_.meta);
+  file_.meta.kallsyms = std::move(kallsyms);
   auto opened = OpenStreams();
   if (!opened) return opened;
   // Files carry the formats of whole systems (hundreds of events, most never fired): one
   // pass over the event headers finds the events present, and only those become attrs.
   std::vector<bool> present(0x10000, false);
-  perfdata::ReadStats scratch;
-  for (auto& st : streams_) {
-    for (bool more = Advance(*st, true, scratch); more; more = Advance(*st, false, scratch)) {
-      if (st->size >= 2) present[static_cast<uint16_t>(st->event[0] | (st->event[1] << 8))] = true;
-    }
-    st->next_page = 0;
-  }
-  read_info_.dropped_pages = 0;
+  for (const auto& st : streams_) MarkEventTypes(st->pages, file_.page_size, 8 + commit_size_, commit_size_, present);
   attr_by_id_.assign(0x10000, -1);
   for (const auto& f : file_.meta.formats) {
     std::string event;
@@ -164,36 +191,22 @@ Result<void> Reader::OpenStreams() {
     for (const auto& cpu : buffer.cpus) {
       if (cpu.size == 0) continue;
       const std::string where = info_.path + ": buffer \"" + buffer.name + "\" CPU " + std::to_string(cpu.cpu);
-      if (cpu.offset > bytes_.size() || cpu.size > bytes_.size() - cpu.offset) {
-        return Fail(where + ": data at " + HexOffset(cpu.offset) + " (" + std::to_string(cpu.size) +
-                    " bytes) runs past the end of the file (" + std::to_string(bytes_.size()) + " bytes): truncated?");
-      }
       auto s = std::make_unique<Stream>();
       s->cpu = cpu.cpu;
       s->buffer = static_cast<uint32_t>(&buffer - file_.buffers.data());
-      auto raw = bytes_.subspan(cpu.offset, cpu.size);
       if (buffer.compressed) {
-        // trace-cmd's size leaves out the 4-byte chunk count that precedes the chunks.
-        ByteReader r(bytes_.subspan(cpu.offset, std::min<uint64_t>(cpu.size + 4, bytes_.size() - cpu.offset)));
-        uint32_t chunks = r.Read<uint32_t>();
-        if (!r.ok() || chunks > r.remaining() / 8) return Fail(where + ": bad compressed chunk count");
-        for (uint32_t i = 0; i < chunks; ++i) {
-          uint32_t zsize = r.Read<uint32_t>();
-          uint32_t usize = r.Read<uint32_t>();
-          if (!r.ok() || zsize > r.remaining()) {
-            return Fail(where + ": compressed chunk " + std::to_string(i) + " runs past its data: truncated?");
-          }
-          auto block = Decompress(file_.compression, r.ReadBytes(zsize), usize, where + " chunk " + std::to_string(i));
-          if (!block) return tl::unexpected(block.error());
-          s->inflated.insert(s->inflated.end(), block->begin(), block->end());
-        }
+        auto pages = ReadCpuPages(file_, bytes_, buffer, cpu, where);
+        if (!pages) return tl::unexpected(pages.error());
+        s->inflated = std::move(*pages);
         s->pages = s->inflated;
       } else {
-        s->pages = raw;
+        if (cpu.offset > bytes_.size() || cpu.size > bytes_.size() - cpu.offset) {
+          return Fail(where + ": data at " + HexOffset(cpu.offset) + " (" + std::to_string(cpu.size) +
+                      " bytes) runs past the end of the file (" + std::to_string(bytes_.size()) + " bytes): truncated?");
+        }
+        s->pages = bytes_.subspan(cpu.offset, cpu.size);  // zero-copy over the mapping
       }
       total_bytes_ += s->pages.size();
-      s->kbuf = kbuffer_alloc(commit_size_ == 4 ? KBUFFER_LSIZE_4 : KBUFFER_LSIZE_8, KBUFFER_ENDIAN_LITTLE);
-      if (!s->kbuf) return Fail("out of memory for a ring-buffer decoder", 1);
       streams_.push_back(std::move(s));
     }
   }
@@ -201,39 +214,69 @@ Result<void> Reader::OpenStreams() {
   return {};
 }
 
-// Moves a stream to its next event (loading pages as needed); false when drained.
-bool Reader::Advance(Stream& s, bool first_in_page, perfdata::ReadStats& stats) {
+// Moves a stream to its next event, loading pages as needed; false when drained. Records
+// (the kernel's ring-buffer layout, described by header_event): a u32 with type_len in the
+// low 5 bits and a time delta above; type_len 1..28 = that many words of data, 0 = a length
+// word follows (it counts itself), 29 = padding (a discarded event, or with delta 0 the rest
+// of the page), 30 = time extend and 31 = absolute time (27 more bits in the next word).
+// Every read is checked against the page's committed data: a record that does not fit ends
+// its page and is counted as damaged.
+bool Reader::Advance(Stream& s, perfdata::ReadStats& stats) {
   const uint32_t page = file_.page_size;
   const uint32_t data_start = 8 + commit_size_;
   for (;;) {
-    if (!first_in_page) {
-      unsigned long long ts = 0;
-      void* p = kbuffer_next_event(s.kbuf, &ts);
-      if (p && static_cast<uint32_t>(kbuffer_curr_index(s.kbuf)) + static_cast<uint32_t>(kbuffer_curr_size(s.kbuf)) <=
-                   static_cast<uint32_t>(kbuffer_subbuffer_size(s.kbuf))) {
-        s.event = static_cast<const uint8_t*>(p);
-        s.size = static_cast<uint32_t>(kbuffer_event_size(s.kbuf));
-        s.ts = ts;
+    while (s.pos + 4 <= s.end) {
+      uint32_t h;
+      std::memcpy(&h, s.page + s.pos, 4);
+      const uint32_t type_len = h & 31, delta = h >> 5;
+      if (type_len >= 1 && type_len <= 28) {
+        const uint64_t next = s.pos + 4 + type_len * 4u;
+        if (next > s.end) break;
+        s.ts += delta;
+        s.event = s.page + s.pos + 4;
+        s.size = type_len * 4;
+        s.pos = next;
         return true;
       }
+      if (type_len == 29 && delta == 0) {  // the rest of the page is unused
+        s.pos = s.end;
+        break;
+      }
+      if (s.pos + 8 > s.end) break;
+      uint32_t word;
+      std::memcpy(&word, s.page + s.pos + 4, 4);
+      if (type_len == 30 || type_len == 31) {
+        const uint64_t v = (uint64_t{word} << 27) | delta;
+        s.ts = type_len == 30 ? s.ts + v : (s.ts & ~((1ULL << 59) - 1)) | v;  // absolute: 59 bits
+        s.pos += 8;
+        continue;
+      }
+      if (word < 4 || s.pos + 4 + word > s.end) break;
+      if (type_len == 29) {  // a discarded event: skipped, its delta not applied (as the kernel reads)
+        s.pos += 4 + word;
+        continue;
+      }
+      s.ts += delta;
+      s.event = s.page + s.pos + 8;
+      s.size = word - 4;
+      s.pos += 4 + word;
+      return true;
     }
-    first_in_page = false;
-    // Next non-empty page.
+    if (s.pos + 4 <= s.end) {  // a record that does not fit: the rest of this page is unusable
+      ++stats.damaged_records;
+      s.pos = s.end;
+    }
+    // The next page with data.
     const size_t n_pages = (s.pages.size() + page - 1) / page;
     for (;;) {
       if (s.next_page >= n_pages) {
         s.event = nullptr;
         return false;
       }
-      size_t off = s.next_page * page;
+      const size_t off = s.next_page * page;
       ++s.next_page;
       const uint8_t* p = s.pages.data() + off;
-      size_t avail = std::min<size_t>(page, s.pages.size() - off);
-      if (s.next_page == n_pages) {  // the last page: a padded copy (hostile lengths read past it)
-        s.last_page.assign(page + 64, 0);
-        std::memcpy(s.last_page.data(), p, avail);
-        p = s.last_page.data();
-      }
+      const size_t avail = std::min<size_t>(page, s.pages.size() - off);
       if (avail < data_start) {
         ++read_info_.dropped_pages;
         continue;
@@ -242,24 +285,25 @@ bool Reader::Advance(Stream& s, bool first_in_page, perfdata::ReadStats& stats) 
       std::memcpy(&commit, p + 8, commit_size_);
       const uint64_t used = commit & kCommitMask;
       if (used == 0) continue;
-      if (used > page - data_start || data_start + used > avail) {
+      if (data_start + used > avail) {
         ++read_info_.dropped_pages;
         ++stats.damaged_records;
         continue;
       }
-      kbuffer_load_subbuffer(s.kbuf, const_cast<uint8_t*>(p));
-      s.missed = kbuffer_missed_events(s.kbuf);
-      unsigned long long ts = 0;
-      void* e = kbuffer_read_event(s.kbuf, &ts);
-      if (!e) continue;
-      if (static_cast<uint32_t>(kbuffer_curr_index(s.kbuf)) + static_cast<uint32_t>(kbuffer_curr_size(s.kbuf)) > used) {
-        ++stats.damaged_records;
-        continue;
+      s.page = p;
+      s.pos = data_start;
+      s.end = data_start + used;
+      std::memcpy(&s.ts, p, 8);
+      // Bit 31: events were lost before this page; bit 30: their count follows the data.
+      if (commit & (1ULL << 31)) {
+        s.missed = -1;
+        if ((commit & (1ULL << 30)) && s.end + commit_size_ <= avail) {
+          uint64_t n = 0;
+          std::memcpy(&n, p + s.end, commit_size_);
+          s.missed = static_cast<int64_t>(n);
+        }
       }
-      s.event = static_cast<const uint8_t*>(e);
-      s.size = static_cast<uint32_t>(kbuffer_event_size(s.kbuf));
-      s.ts = ts;
-      return true;
+      break;
     }
   }
 }
@@ -289,7 +333,9 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
 
   for (auto& s : streams_) {
     s->next_page = 0;
-    Advance(*s, true, stats);
+    s->pos = s->end = 0;
+    s->missed = 0;
+    Advance(*s, stats);
   }
 
   const std::vector<bool> count_only = sink.CountOnlyAttrs();
@@ -304,15 +350,17 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
   uint64_t delivered = 0;
 
   for (;;) {
-    // The stream whose next event is oldest; few CPUs, so a scan beats a heap.
+    // The stream whose next event is oldest (few CPUs: a scan beats a heap), or, unordered,
+    // the first one not drained.
     Stream* best = nullptr;
     for (auto& s : streams_) {
       if (s->event && (!best || s->ts < best->ts)) best = s.get();
+      if (best && !ordered_) break;
     }
     if (!best) break;
     Stream& s = *best;
     const uint64_t time = convert ? MulShift(s.ts, mult, shift) : s.ts;
-    if (s.missed != 0 && kbuffer_curr_index(s.kbuf) == 0) {
+    if (s.missed != 0) {
       // The kernel overwrote or dropped events before this page: say so where it happened.
       lost.time = time;
       lost.cpu = s.cpu;
@@ -358,7 +406,7 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
       for (const auto& st : streams_) done += std::min<uint64_t>(st->next_page * file_.page_size, st->pages.size());
       progress_(done, total_bytes_);
     }
-    Advance(s, false, stats);
+    Advance(s, stats);
   }
   if (progress_) progress_(total_bytes_, total_bytes_);
   return stats;

@@ -2,7 +2,8 @@
 // recording: one synthetic tracepoint attr per event format (config = event id), tracing data
 // re-encoded from the file's formats, cmdlines as COMM events, and every ring-buffer event as a
 // sample whose raw payload is the event (common_type first, as perf's RAW). Per-CPU streams of
-// every buffer are merged in time order.
+// every buffer are merged in time order. Ring-buffer pages are decoded here, zero-copy over
+// the mapping (uncompressed) or the inflated data, every read checked against its page.
 #pragma once
 
 #include <memory>
@@ -34,7 +35,8 @@ class Reader : public perfdata::RecordingSource {
   const perfdata::SessionInfo& info() const override { return info_; }
   Result<perfdata::ReadStats> Run(perfdata::EventSink& sink) override;
   void SetProgress(std::function<void(uint64_t, uint64_t)> progress) override { progress_ = std::move(progress); }
-  void SetOrdered(bool) override {}  // merging per-CPU pages in order costs little: always ordered
+  // Unordered, CPUs are read one after another (counting does not need the merge).
+  void SetOrdered(bool ordered) override { ordered_ = ordered; }
 
   const TraceDatFile& file() const { return file_; }
   const ReadInfo& read_info() const { return read_info_; }
@@ -44,7 +46,7 @@ class Reader : public perfdata::RecordingSource {
   Result<void> Init(std::span<const uint8_t> bytes, const std::string& name);
   Result<void> OpenStreams();
   // Positions a stream on its next event, loading pages as needed; false when drained.
-  bool Advance(Stream& s, bool first_in_page, perfdata::ReadStats& stats);
+  bool Advance(Stream& s, perfdata::ReadStats& stats);
 
   std::optional<MappedFile> mapping_;
   std::span<const uint8_t> bytes_;
@@ -55,6 +57,7 @@ class Reader : public perfdata::RecordingSource {
   uint64_t total_bytes_ = 0;
   std::vector<int> attr_by_id_;  // event id -> attr index (-1 = no format)
   uint32_t commit_size_ = 8;     // the kernel's long, from header_page
+  bool ordered_ = true;
   std::function<void(uint64_t, uint64_t)> progress_;
 };
 
