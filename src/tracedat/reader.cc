@@ -76,6 +76,7 @@ void MarkEventTypes(std::span<const uint8_t> pages, uint32_t page, uint32_t data
       uint64_t data = pos + 4, next;
       if (type_len >= 30) {
         next = pos + 8;
+        data = next;  // a timestamp, not an event
       } else if (type_len == 0 || type_len == 29) {
         if (pos + 8 > end) break;
         uint32_t len;

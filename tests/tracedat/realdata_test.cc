@@ -49,6 +49,7 @@ TEST(TraceDatRealData, HostA0496a7cTwoVmsShareVcpuIdZeroAndStayApart) {
   auto r = ReadTraceDatReport(path);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(EventCounts(r->model), (std::map<std::string, uint64_t>{{"kvm:kvm_exit", 5860}, {"kvm:kvm_entry", 5861}}));
+  EXPECT_EQ(r->model.events.size(), 2u);  // only the events present (and kvm_exit/kvm_entry) become attrs
   EXPECT_EQ(ReasonCounts(r->model), (std::map<std::string, uint64_t>{{"APIC_WRITE", 3206},
                                                                      {"HLT", 1665},
                                                                      {"EPT_MISCONFIG", 431},
