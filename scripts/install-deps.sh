@@ -16,6 +16,8 @@ packages=(
   qemu-system-x86
   # fuzzing (libFuzzer ships with clang's runtime)
   clang libclang-rt-14-dev llvm-14 zstd
+  # trace.dat input: zlib-compressed v7 files; libtraceevent's plugins (trace-cmd report's layout)
+  zlib1g-dev libtraceevent1-plugin
 )
 
 missing=()

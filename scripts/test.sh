@@ -17,5 +17,8 @@ if [[ -x bench/report_compare.sh ]]; then
   bench/report_compare.sh --quick
 fi
 bench/observer_overhead.sh --quick build
+if [[ -x build/bench/exitprof-tracedat-bench ]]; then
+  build/bench/exitprof-tracedat-bench --quick
+fi
 cd build
 ctest --output-on-failure -j2
