@@ -397,7 +397,17 @@ std::string SelectedClock(const std::string& trace_clock) {
 
 Result<std::vector<uint8_t>> Decompress(const std::string& algorithm, std::span<const uint8_t> in, uint64_t size,
                                         const std::string& where) {
-  if (size > kMaxInflated) return Fail(where + ": a compressed block claims " + std::to_string(size) + " bytes inflated");
+  // A claimed size is checked before it is allocated: deflate cannot expand more than 1032
+  // times, and a zstd frame states its content size.
+  uint64_t limit = in.size() * uint64_t{1032} + 4096;
+  if (algorithm == "zstd") {
+    const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR) limit = declared;
+  }
+  if (size > kMaxInflated || size > limit) {
+    return Fail(where + ": a compressed block of " + std::to_string(in.size()) + " bytes claims " + std::to_string(size) +
+                " bytes inflated (at most " + std::to_string(std::min<uint64_t>(limit, kMaxInflated)) + " possible): damaged");
+  }
   std::vector<uint8_t> out(size);
   if (algorithm == "zlib") {
     uLongf got = size;
