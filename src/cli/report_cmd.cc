@@ -90,7 +90,8 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  perf record -e kvm:kvm_exit -e kvm:kvm_entry -a -- sleep 1 && exitprof report\n"
       "  exitprof report -i perf.data --reason IO_INSTRUCTION --top 20\n"
       "  exitprof report -i perf.data --format json | jq '.exits.by_reason'\n"
-      "  exitprof report -i perf.data --format csv --by vcpu\n");
+      "  exitprof report -i perf.data --format csv --by vcpu\n"
+      "  trace-cmd record -e kvm:kvm_exit -e kvm:kvm_entry && exitprof report -i trace.dat --by reason,vcpu\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     analysis::ExitFilter filter;

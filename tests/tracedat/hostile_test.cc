@@ -92,6 +92,18 @@ TEST(TraceDatHostile, SpecificDamageIsNamed) {
   }
 }
 
+// A compressed block that claims gigabytes is refused before anything is allocated (the
+// fuzzer's out-of-memory reproducers, kept in the corpus).
+TEST(TraceDatHostile, InflatedSizeClaimsAreCheckedFirst) {
+  for (int i = 1; i <= 5; ++i) {
+    const std::string path = SourceDir() + "/fuzz/corpus/tracedat/oom-inflate-claim-" + std::to_string(i) + ".dat";
+    auto r = RunCommand(Exitprof() + " report -i " + path);
+    EXPECT_EQ(r.status, 2) << path << ": " << r.err;
+    EXPECT_NE(r.err.find("bytes inflated (at most"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
 // Random truncations and byte flips over a real file: never a crash, a hang or an
 // out-of-bounds read (the sanitizer build and the fuzzer check the last).
 TEST(TraceDatHostile, RandomDamageNeverCrashes) {
