@@ -165,3 +165,40 @@ TEST(TraceDatRealData, FilesWithoutEventsReportZeroCleanly) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+// The small files fuzz/make_tracedat_seeds.py writes (Debian's trace-cmd reads the v6, v7 and
+// v7-zstd ones the same way): two CPUs, 3 kvm_exit + 3 kvm_entry + 1 kvm_pio each, one page
+// flagged with dropped events per CPU; the instance file has a second buffer and tsc2nsec.
+TEST(TraceDatSeeds, VersionsCompressionsBuffersAndClocks) {
+  const std::string dir = SourceDir() + "/fuzz/corpus/tracedat/";
+  for (const char* name : {"v6.dat", "v7-none.dat", "v7-zlib.dat", "v7-zstd.dat"}) {
+    auto r = ReadTraceDatReport(dir + name);
+    ASSERT_TRUE(r) << name << ": " << r.error().message;
+    EXPECT_EQ(EventCounts(r->model),
+              (std::map<std::string, uint64_t>{{"kvm:kvm_exit", 6}, {"kvm:kvm_entry", 6}, {"kvm:kvm_pio", 2}}))
+        << name;
+    // x86-tsc with no tsc2nsec: ticks, and the report says so.
+    EXPECT_TRUE(r->read_info.in_ticks) << name;
+    EXPECT_TRUE(r->model.time_in_ticks) << name;
+    EXPECT_EQ(r->stats.damaged_records, 0u) << name;
+  }
+  auto inst = ReadTraceDatReport(dir + "v7-instance-tsc2nsec.dat");
+  ASSERT_TRUE(inst) << inst.error().message;
+  EXPECT_EQ(inst->file.buffers.size(), 2u);
+  EXPECT_EQ(inst->model.samples, 28u);  // both buffers, merged
+  EXPECT_TRUE(inst->read_info.tsc2nsec);
+  EXPECT_FALSE(inst->model.time_in_ticks);
+  ASSERT_EQ(inst->file.guests.size(), 1u);
+  EXPECT_EQ(inst->file.guests[0].name, "vm0");
+  auto json = RunCommand(Exitprof() + " report --format json -i " + dir + "v6.dat");
+  ASSERT_EQ(json.status, 0) << json.err;
+  EXPECT_NE(json.out.find("\"unit\": \"ticks\""), std::string::npos) << json.out;
+  auto text = RunCommand(Exitprof() + " report -i " + dir + "v6.dat");
+  EXPECT_NE(text.out.find("timestamps are x86-tsc ticks"), std::string::npos) << text.out;
+}
+
+}  // namespace
+}  // namespace exitprof::testing
