@@ -20,7 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-fuzz"
 SECONDS_PER_TARGET=60
 JOBS=2
-TARGETS=(perfdata_fuzzer tracing_data_fuzzer device_map_fuzzer elf_symbolizer_fuzzer kallsyms_fuzzer kvm_stats_fuzzer print_fmt_fuzzer)
+TARGETS=(perfdata_fuzzer tracing_data_fuzzer device_map_fuzzer elf_symbolizer_fuzzer kallsyms_fuzzer kvm_stats_fuzzer print_fmt_fuzzer tracedat_fuzzer)
 ONLY=()
 BUILD_FIRST=1
 FUZZ=1
@@ -177,6 +177,10 @@ for t in "${TARGETS[@]}"; do
     # target too; they are read from there, not copied into the repository.
     if [[ $name == perfdata && -d "$ROOT/../shared/realdata/perf" ]]; then
       find "$ROOT/../shared/realdata/perf" -type f -size -70k -exec cp {} "$work/" \;
+    fi
+    # trace.dat: the real trace-cmd recordings (megabytes each: libFuzzer mutates their prefix).
+    if [[ $name == tracedat && -d "$ROOT/../shared/realdata/trace-cmd" ]]; then
+      find "$ROOT/../shared/realdata/trace-cmd" -type f -name '*.dat' -exec cp {} "$work/" \;
     fi
     log="$SCRATCH/$t.fuzz.log"
     marker="$SCRATCH/$t.marker"

@@ -23,6 +23,8 @@ packages=(
   # in-kernel aggregation: BPF programs (clang -target bpf), skeletons (bpftool), libbpf;
   # capsh for the test that drops CAP_BPF
   libbpf-dev bpftool linux-libc-dev libcap2-bin
+  # trace.dat input: zlib-compressed v7 files; libtraceevent's plugins (trace-cmd report's layout)
+  zlib1g-dev libtraceevent1-plugin
 )
 
 missing=()

@@ -76,6 +76,8 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   m.os_release = info.os_release;
   m.perf_version = info.perf_version;
   m.cpu_id = info.cpu_id;
+  m.trace_clock = info.trace_clock;
+  m.time_in_ticks = info.time_in_ticks;
   const auto& kvm = exits.kvm();
   for (size_t i = 0; i < kvm.attr_count(); ++i) {
     uint64_t n = i < exits.samples_by_attr().size() ? exits.samples_by_attr()[i] : 0;

@@ -116,6 +116,8 @@ struct ReportModel {
   double span_s = 0;
   double interval_s = 0;  // live views: the length of the interval the counts cover
   std::string isa;  // "VMX", "SVM" or ""
+  std::string trace_clock;     // trace.dat input: the clock of its timestamps
+  bool time_in_ticks = false;  // timestamps are counter ticks, not nanoseconds
   bool has_kvm_exit = false;
   bool has_other_kvm = false;
 

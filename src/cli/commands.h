@@ -34,8 +34,9 @@ void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);
 // Reads a recording and builds the report model (the work behind `report`).
 Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top);
 
-// Opens a recording for reading, with progress on stderr when it is a terminal.
-Result<std::unique_ptr<perfdata::Reader>> OpenRecording(const std::string& path);
+// Opens a recording for reading (perf.data, or trace-cmd's trace.dat by its magic), with
+// progress on stderr when it is a terminal.
+Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const std::string& path);
 int ReportError(const Error& error);
 
 // Device attribution for report (and top): the map of a running QEMU (`qmp`), else the file

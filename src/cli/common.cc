@@ -1,10 +1,13 @@
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <cstdio>
 #include <optional>
 
+#include "base/unique_fd.h"
 #include "cli/commands.h"
+#include "tracedat/reader.h"
 
 namespace exitprof::cli {
 
@@ -13,9 +16,28 @@ int ReportError(const Error& error) {
   return error.exit_code;
 }
 
-Result<std::unique_ptr<perfdata::Reader>> OpenRecording(const std::string& path) {
-  auto reader = perfdata::Reader::Open(path);
-  if (!reader) return reader;
+namespace {
+// trace.dat files start with "\x17\x08Dtracing"; everything else goes to the perf.data reader.
+bool LooksLikeTraceDat(const std::string& path) {
+  if (path == "-") return false;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  uint8_t head[10] = {};
+  return fd.get() >= 0 && ::pread(fd.get(), head, sizeof head, 0) == static_cast<ssize_t>(sizeof head) &&
+         tracedat::HasTraceDatMagic(head);
+}
+}  // namespace
+
+Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const std::string& path) {
+  Result<std::unique_ptr<perfdata::RecordingSource>> reader;
+  if (LooksLikeTraceDat(path)) {
+    auto r = tracedat::Reader::Open(path);
+    if (!r) return tl::unexpected(r.error());
+    reader = std::move(*r);
+  } else {
+    auto r = perfdata::Reader::Open(path);
+    if (!r) return tl::unexpected(r.error());
+    reader = std::move(*r);
+  }
   if (::isatty(STDERR_FILENO) && (*reader)->info().file_size > (256u << 20)) {
     (*reader)->SetProgress([](uint64_t done, uint64_t total) {
       std::fprintf(stderr, "\rexitprof: read %llu of %llu MB", static_cast<unsigned long long>(done >> 20),

@@ -105,7 +105,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
-  cmd->add_option("-i,--input", o->input, "perf.data file to read; - reads a pipe-mode stream from stdin")
+  cmd->add_option("-i,--input", o->input, "perf.data or trace.dat (trace-cmd) file to read; - reads a perf pipe-mode stream")
       ->capture_default_str();
   cmd->add_option("--reason", o->reasons, "Only exits with this reason (repeatable, case-insensitive)");
   cmd->add_option("-p,--pid", o->pid, "Only events of this process (the VMM, e.g. QEMU)");
@@ -143,7 +143,8 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  exitprof report -i perf.data --kallsyms guest.kallsyms --by reason,sym,rip\n"
       "  exitprof report -i perf.data --vmlinux vmlinux --kallsyms guest.kallsyms --inline --by rip\n"
       "  exitprof report -i probe.data --callgraph            call graphs (record -g / --call-graph dwarf)\n"
-      "  exitprof report -i probe.data --flamegraph f.svg     interactive flame graph; --format folded for FlameGraph\n");
+      "  exitprof report -i probe.data --flamegraph f.svg     interactive flame graph; --format folded for FlameGraph\n"
+      "  trace-cmd record -e kvm:kvm_exit -e kvm:kvm_entry && exitprof report -i trace.dat --by reason,vcpu\n");
   AddCallgraphOptions(*cmd, o->callgraph);
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;

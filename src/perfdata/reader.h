@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "perfdata/event.h"
 #include "perfdata/session_info.h"
+#include "perfdata/source.h"
 
 namespace exitprof::perfdata {
 
@@ -44,21 +45,21 @@ class EventSink {
   virtual void OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) {}
 };
 
-class Reader {
+class Reader : public RecordingSource {
  public:
   // Opens a file; "-" reads standard input (pipe mode only, as perf writes it with -o -).
   static Result<std::unique_ptr<Reader>> Open(const std::string& path);
   // Reads from an already open descriptor (pipe mode stream).
   static Result<std::unique_ptr<Reader>> OpenStream(int fd, const std::string& name);
-  ~Reader();
+  ~Reader() override;
 
-  const SessionInfo& info() const { return info_; }
+  const SessionInfo& info() const override { return info_; }
   // Reads all records; stops at the first fatal damage (a bad record header).
-  Result<ReadStats> Run(EventSink& sink);
+  Result<ReadStats> Run(EventSink& sink) override;
   // Progress callback for long reads: bytes done, bytes total (0 = unknown). Optional.
-  void SetProgress(std::function<void(uint64_t, uint64_t)> progress);
+  void SetProgress(std::function<void(uint64_t, uint64_t)> progress) override;
   // Analyses that do not depend on order (counting) can take records in file order: faster.
-  void SetOrdered(bool ordered);
+  void SetOrdered(bool ordered) override;
 
  private:
   class Impl;

@@ -26,6 +26,10 @@ struct SessionInfo {
   uint32_t compression_level = 0;
   uint32_t compression_mmap_len = 0;
   std::vector<uint32_t> features;  // feature ids present
+  // trace.dat input: its trace clock, and whether timestamps are raw counter ticks (an x86-tsc
+  // clock with no tsc2nsec conversion in the file) rather than nanoseconds.
+  std::string trace_clock;
+  bool time_in_ticks = false;
 
   int FindAttrByName(const std::string& name) const;
 };

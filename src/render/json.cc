@@ -21,6 +21,8 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   j["lost_samples"] = m.lost_samples;
   j["damaged_records"] = m.damaged_records;
   j["time"] = {{"first_ns", m.first_ns}, {"last_ns", m.last_ns}, {"span_s", m.span_s}};
+  if (!m.trace_clock.empty()) j["time"]["clock"] = m.trace_clock;
+  if (m.time_in_ticks) j["time"]["unit"] = "ticks";
   ordered_json exits;
   exits["total"] = m.exits_total;
   exits["isa"] = m.isa;

@@ -32,7 +32,8 @@ void Header(std::string& out, const ReportModel& m) {
     out += m.pipe_mode ? ", pipe mode" : ", file mode";
   }
   if (!m.perf_version.empty() && m.interval_s == 0) {
-    out += m.perf_version.rfind("exitprof", 0) == 0 ? ", recorded by " + m.perf_version : ", perf " + m.perf_version;
+    const bool other_tool = m.perf_version.rfind("exitprof", 0) == 0 || m.perf_version.rfind("trace-cmd", 0) == 0;
+    out += (other_tool ? ", recorded by " : ", perf ") + m.perf_version;
   }
   if (!m.hostname.empty()) out += ", host " + m.hostname;
   if (!m.os_release.empty()) out += ", kernel " + m.os_release;
@@ -51,12 +52,17 @@ void Header(std::string& out, const ReportModel& m) {
     vms = pids.size();
     vcpus = m.userspace_exits_by_thread.size();
   }
-  out += fmt::format("\n# samples: {}  span: {}  VMs: {}  vCPUs: {}  lost events: {}", m.samples,
-                     Span(m.span_s), vms, vcpus, m.lost_events);
+  const std::string span = m.time_in_ticks ? fmt::format("{} ticks", m.last_ns - m.first_ns) : Span(m.span_s);
+  out += fmt::format("\n# samples: {}  span: {}  VMs: {}  vCPUs: {}  lost events: {}", m.samples, span, vms, vcpus,
+                     m.lost_events);
   if (m.lost_samples) out += fmt::format("  lost samples: {}", m.lost_samples);
   if (m.damaged_records) out += fmt::format("  damaged records: {}", m.damaged_records);
   if (m.unknown_sample_ids) out += fmt::format("  samples of unknown events: {}", m.unknown_sample_ids);
   if (!m.guest_symbols.empty()) out += "\n# " + m.guest_symbols;
+  if (m.time_in_ticks) {
+    out += fmt::format("\n# timestamps are {} ticks (the file has no tsc2nsec conversion): times and rates below\n"
+                       "# count ticks as if they were nanoseconds", m.trace_clock);
+  }
   out += "\n#\n";
 }
 

@@ -1,0 +1,43 @@
+// `exitprof script` on a trace.dat: events in `trace-cmd report`'s default layout, so that what
+// people already grep in trace-cmd output keeps working:
+//   [BUFFER: ]COMM-PID [CPU] SECS.USECS: EVENT: PAYLOAD
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "perfdata/reader.h"
+#include "trace/trace_events.h"
+
+struct tep_plugin_list;
+
+namespace exitprof::cli {
+
+class TraceCmdPrinter : public perfdata::EventSink {
+ public:
+  // `buffers`: the file's buffer names in the reader's order (Event::stream_id indexes it);
+  // `ticks`: timestamps are raw counter ticks (printed whole, as trace-cmd does).
+  // `kallsyms`: the file's /proc/kallsyms copy, for payloads that print kernel addresses.
+  TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus, std::string kallsyms);
+  ~TraceCmdPrinter() override;
+  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  void OnEvent(const perfdata::Event& event) override;
+
+ private:
+  std::FILE* out_;
+  std::vector<std::string> prefixes_;  // per buffer: "name: " padded, or empty with one buffer
+  bool ticks_;
+  uint32_t cpus_;
+  std::string kallsyms_;
+  std::unique_ptr<trace::TraceEvents> trace_;
+  ::tep_plugin_list* plugins_ = nullptr;  // libtraceevent's plugins, as trace-cmd loads them
+  std::vector<tep_event*> events_;
+  std::vector<std::string> names_;
+  std::unordered_map<uint32_t, std::string> comms_;
+  std::string payload_, line_;
+};
+
+}  // namespace exitprof::cli
