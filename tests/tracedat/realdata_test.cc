@@ -202,3 +202,34 @@ TEST(TraceDatSeeds, VersionsCompressionsBuffersAndClocks) {
 
 }  // namespace
 }  // namespace exitprof::testing
+
+namespace exitprof::testing {
+namespace {
+
+// The two halves joined through the command line: the host's trace.dat and the guest's kallsyms
+// (inflated from the guest recording, tests/data) give the shared README's answers per function.
+TEST(TraceDatRealData, ReportBySymWithTheGuestKallsyms) {
+  std::string kallsyms = TempPath("salamander4.kallsyms");
+  ASSERT_EQ(RunCommand("zcat " + SourceDir() + "/tests/data/salamander4-guest.kallsyms.gz > " + kallsyms).status, 0);
+  auto r = RunCommand(Exitprof() + " report -i " + SharedDir() + "/realdata/trace-cmd/host-a0496a7c.dat --kallsyms " +
+                      kallsyms + " -p 483882 --by sym --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto report = nlohmann::json::parse(r.out);
+  std::map<std::string, uint64_t> top;  // reason -> count of its first (largest) function
+  std::map<std::string, std::string> top_name;
+  for (const auto& row : report["exits"]["by_sym"]) {
+    std::string reason = row["reason"];
+    if (top.count(reason)) continue;
+    top[reason] = row["count"];
+    top_name[reason] = row["symbol"];
+  }
+  EXPECT_EQ(top_name["APIC_WRITE"], "native_apic_mem_write");
+  EXPECT_EQ(top["APIC_WRITE"], 3206u);
+  EXPECT_EQ(top_name["HLT"], "default_idle");
+  EXPECT_EQ(top["HLT"], 1488u);
+  EXPECT_EQ(top_name["EPT_MISCONFIG"], "iowrite16");
+  EXPECT_EQ(top["EPT_MISCONFIG"], 187u);
+}
+
+}  // namespace
+}  // namespace exitprof::testing
