@@ -431,12 +431,19 @@ std::vector<std::string> BinaryResolver::Functions(const std::string& glob) cons
   return out;
 }
 
-Result<std::string> BinaryResolver::Variables(const std::string& function) {
+Result<BinaryResolver::FunctionDies> BinaryResolver::FunctionWithDwarf(const std::string& function) {
   Impl& m = *impl_;
   auto it = m.functions.find(function);
   if (it == m.functions.end()) return Fail("function " + Quote(function) + " not found in " + m.path);
-  Dwarf_Die cu, sub;
-  if (!m.FindSubprogram(it->second.address, &cu, &sub)) return Fail(m.path + " has no DWARF for " + function);
+  FunctionDies f{it->second.address, it->second.size, {}, {}};
+  if (!m.FindSubprogram(f.address, &f.cu, &f.sub)) return Fail(m.path + " has no DWARF for " + function);
+  return f;
+}
+
+Result<std::string> BinaryResolver::Variables(const std::string& function) {
+  auto f = FunctionWithDwarf(function);
+  if (!f) return tl::unexpected(f.error());
+  Dwarf_Die sub = f->sub;
   std::string out = "Available variables at " + function + "\n        @<" + function + "+0>\n";
   Dwarf_Die child;
   if (dwarf_child(&sub, &child) == 0) {
@@ -451,11 +458,9 @@ Result<std::string> BinaryResolver::Variables(const std::string& function) {
 }
 
 Result<std::string> BinaryResolver::Lines(const std::string& function) {
-  Impl& m = *impl_;
-  auto it = m.functions.find(function);
-  if (it == m.functions.end()) return Fail("function " + Quote(function) + " not found in " + m.path);
-  Dwarf_Die cu, sub;
-  if (!m.FindSubprogram(it->second.address, &cu, &sub)) return Fail(m.path + " has no DWARF for " + function);
+  auto f = FunctionWithDwarf(function);
+  if (!f) return tl::unexpected(f.error());
+  Dwarf_Die cu = f->cu, sub = f->sub;
   int decl = 0;
   dwarf_decl_line(&sub, &decl);
   Dwarf_Lines* lines = nullptr;
@@ -468,7 +473,7 @@ Result<std::string> BinaryResolver::Lines(const std::string& function) {
     int lineno = 0;
     dwarf_lineaddr(l, &a);
     dwarf_lineno(l, &lineno);
-    if (a >= it->second.address && a < it->second.address + it->second.size && lineno >= decl) with_code.insert(lineno);
+    if (a >= f->address && a < f->address + f->size && lineno >= decl) with_code.insert(lineno);
   }
   std::string out = "<" + function + "@" + (dwarf_decl_file(&sub) ? dwarf_decl_file(&sub) : "?") + ":" + std::to_string(decl) + ">\n";
   for (int line : with_code) out += "      " + std::to_string(line - decl) + "  (line " + std::to_string(line) + ")\n";

@@ -3,6 +3,8 @@
 // the register and memory fetches the uprobe tracer takes (what perf probe -x does).
 #pragma once
 
+#include <elfutils/libdw.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +30,13 @@ class BinaryResolver {
   Result<std::string> Lines(const std::string& function);
 
  private:
+  struct FunctionDies {
+    uint64_t address = 0, size = 0;
+    Dwarf_Die cu{}, sub{};
+  };
+  // The function's symbol and its DWARF (compile unit and subprogram), or why not.
+  Result<FunctionDies> FunctionWithDwarf(const std::string& function);
+
   struct Impl;
   explicit BinaryResolver(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
