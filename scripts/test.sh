@@ -20,6 +20,7 @@ bench/observer_overhead.sh --quick build
 bench/device_attribution.sh --quick  # device attribution (issue #10)
 bench/symbolize_compare.sh --quick
 bench/stat_refresh.sh --quick build
+bench/callgraph_compare.sh --quick
 if [[ -x build/bench/exitprof-tracedat-bench ]]; then
   build/bench/exitprof-tracedat-bench --quick
 fi
