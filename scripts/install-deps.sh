@@ -20,6 +20,8 @@ packages=(
   libdw-dev libelf-dev binutils
   # exitprof stat: its interactive mode (ncurses) and the tmux that drives it in tests
   libncurses-dev tmux
+  # flame graphs are checked as people see them: rendered by headless Chromium
+  chromium
   # in-kernel aggregation: BPF programs (clang -target bpf), skeletons (bpftool), libbpf;
   # capsh for the test that drops CAP_BPF
   libbpf-dev bpftool linux-libc-dev libcap2-bin

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <regex>
 
@@ -94,6 +95,31 @@ TEST_F(ProbeLive, AddRecordReportRemove) {
     return w.empty() ? 0.0 : std::stod(w[1]);
   };
   EXPECT_DOUBLE_EQ(width("a") / width("b"), 3.0);
+
+  // What a person sees: Chromium renders the SVG headless; on the row of a and b, the pixels of
+  // a's colour and of b's colour must stand 3:1 (within the pixels of rounded corners).
+  if (RunCommand("command -v chromium").status != 0) {
+    std::printf("[ SKIPPED  ] flame graph screenshot: needs chromium (Debian package chromium)\n");
+    return;
+  }
+  std::string png = TempPath("cg.png");
+  auto shot = RunCommand("chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,400 "
+                         "--screenshot=" + png + " file://" + svg + " 2>&1");
+  ASSERT_TRUE(FileExists(png)) << shot.out;
+  std::smatch y, fill_a, fill_b;
+  ASSERT_TRUE(std::regex_search(body, y, std::regex("data-name=\"a\"><title>[^<]*</title><rect x=\"[0-9.]+\" y=\"([0-9]+)\"")));
+  ASSERT_TRUE(std::regex_search(body, fill_a, std::regex("data-fill=\"rgb\\(([0-9,]+)\\)\" data-name=\"a\"")));
+  ASSERT_TRUE(std::regex_search(body, fill_b, std::regex("data-fill=\"rgb\\(([0-9,]+)\\)\" data-name=\"b\"")));
+  auto colors = RunCommand("python3 " + SourceDir() + "/tests/probe/png_row_colors.py " + png + " " +
+                           std::to_string(std::stoi(y[1]) + 1));
+  ASSERT_EQ(colors.status, 0) << colors.err;
+  auto pixels = [&](const std::string& rgb) {
+    std::smatch n;
+    return std::regex_search(colors.out, n, std::regex("^" + rgb + " ([0-9]+)$", std::regex::multiline)) ? std::stod(n[1]) : 0.0;
+  };
+  double a = pixels(fill_a[1]), b = pixels(fill_b[1]);
+  ASSERT_GT(b, 0) << colors.out;
+  EXPECT_NEAR(a / b, 3.0, 0.1) << "a " << a << " px, b " << b << " px\n" << colors.out;
 }
 
 TEST_F(ProbeLive, RecordAddsItsProbeAndRemovesIt) {
@@ -116,6 +142,37 @@ TEST_F(ProbeLive, DefinitionsAreWhatPerfWrites) {
     auto perf = RunCommand("perf probe -x " + prog_ + " -D '" + spec + "' 2>&1");
     EXPECT_EQ(ours.status, 0) << ours.err;
     EXPECT_EQ(ours.out, perf.out);
+  }
+  // Kernel functions: placed through kallsyms, as perf writes them (written only where the
+  // kernel has kprobe events; the definition is the same everywhere).
+  for (std::string spec : {"vfs_read", "vfs_read+4 %di", "g:e=vfs_read%return $retval:u32"}) {
+    SCOPED_TRACE(spec);
+    auto ours = RunCommand(Exitprof() + " probe -D '" + spec + "'");
+    auto perf = RunCommand("perf probe -D '" + spec + "' 2>&1");
+    EXPECT_EQ(ours.status, 0) << ours.err;
+    EXPECT_EQ(ours.out, perf.out);
+  }
+}
+
+// Host-side stacks of a kvm event: the kernel path from the vCPU ioctl to the port write, with
+// the same frames perf report names for the same recording.
+TEST_F(ProbeLive, KvmPioCallGraphOnTheBuiltInGuest) {
+  if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
+  std::string out = TempPath("kvm-cg.data");
+  auto r = RunCommand(Exitprof() + " record -g -e kvm:kvm_pio -o " + out + " -- " + BinaryDir() +
+                      "/exitprof-guest --pio 0x3f8:1:w --iterations 500");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto cg = RunCommand(Exitprof() + " report -i " + out + " --callgraph --percent-limit 0");
+  ASSERT_EQ(cg.status, 0) << cg.err;
+  EXPECT_NE(cg.out.find("# Samples: 501 of event 'kvm:kvm_pio'"), std::string::npos) << cg.out;
+  for (const char* frame : {"kvm_vcpu_ioctl", "kvm_arch_vcpu_ioctl_run", "__x64_sys_ioctl"}) {
+    EXPECT_NE(cg.out.find(frame), std::string::npos) << frame << "\n" << cg.out;
+  }
+  if (HavePerf()) {
+    auto perf = RunCommand("perf report -i " + out + " --no-children --stdio 2>/dev/null");
+    for (const char* frame : {"kvm_vcpu_ioctl", "kvm_arch_vcpu_ioctl_run", "__x64_sys_ioctl"}) {
+      EXPECT_NE(perf.out.find(frame), std::string::npos) << frame << "\n" << perf.out;
+    }
   }
 }
 
