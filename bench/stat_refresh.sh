@@ -3,7 +3,8 @@
 # (default 50 x 4; --quick: 5 x 4) that do a little work and then hold still, then runs
 #   1. exitprof-stat-bench (Google Benchmark): a stats-fd refresh, rescan + refresh, refresh +
 #      render, and kvm_stat -t's method (per-CPU tracepoint counter groups) for comparison;
-#   2. the whole command: CPU time of `exitprof stat -l` over 101 refreshes minus 1, per refresh.
+#   2. the whole command: CPU time of `exitprof stat -l` over 101 refreshes minus 1, per refresh,
+#      and the same for `stat -t -l` and `stat -t --bpf -l` (with their ratio).
 # kvm_stat itself is not packaged for Debian 12 (the kernel tree's tools/kvm/kvm_stat is where
 # it lives); when KVM_STAT=/path/to/kvm_stat is set and runs, its -t log mode is timed the same way.
 # Needs root and /dev/kvm. Usage: bench/stat_refresh.sh [--quick] [BUILD_DIR]
@@ -60,6 +61,23 @@ python3 -c "print('exitprof stat -l, whole command: %.3f ms CPU per refresh (%d 
 one=$(cpu "$build/exitprof" stat -t -l -s 0.01 -n 1)
 many=$(cpu "$build/exitprof" stat -t -l -s 0.01 -n "$n")
 python3 -c "print('exitprof stat -t -l (kvm_stat -t method), whole command: %.3f ms CPU per refresh' % ((${many} - ${one}) * 1000 / (${n} - 1)))"
+# stat -t --bpf against stat -t on the same rows (the events the BPF aggregator attaches);
+# the BPF program load and attach is in the 1-refresh run, so it drops out of the difference.
+rows='^kvm_(exit|entry|pio|mmio|userspace_exit)'
+one=$(cpu "$build/exitprof" stat -t -l -s 0.01 -n 1 -f "$rows")
+many=$(cpu "$build/exitprof" stat -t -l -s 0.01 -n "$n" -f "$rows")
+t_ms=$(python3 -c "print((${many} - ${one}) * 1000 / (${n} - 1))")
+python3 -c "print('exitprof stat -t -l -f ROWS (the rows --bpf gives), whole command: %.3f ms CPU per refresh' % ${t_ms})"
+one=$(cpu "$build/exitprof" stat -t --bpf -l -s 0.01 -n 1 -f "$rows")
+many=$(cpu "$build/exitprof" stat -t --bpf -l -s 0.01 -n "$n" -f "$rows")
+python3 -c "b = (${many} - ${one}) * 1000 / (${n} - 1); print('exitprof stat -t --bpf -l, whole command: %.3f ms CPU per refresh (1 refresh with load and attach: %.2f s CPU; -t -f ROWS / --bpf per refresh: %.2fx)' % (b, ${one}, ${t_ms} / b if b > 0 else float('nan')))"
+one=$(cpu "$build/exitprof" stat -t -l -s 0.01 -n 1 -f "$rows" "${pid_args[@]}")
+many=$(cpu "$build/exitprof" stat -t -l -s 0.01 -n "$n" -f "$rows" "${pid_args[@]}")
+t_ms=$(python3 -c "print((${many} - ${one}) * 1000 / (${n} - 1))")
+python3 -c "print('exitprof stat -t -l -f ROWS -p (every guest), whole command: %.3f ms CPU per refresh' % ${t_ms})"
+one=$(cpu "$build/exitprof" stat -t --bpf -l -s 0.01 -n 1 -f "$rows" "${pid_args[@]}")
+many=$(cpu "$build/exitprof" stat -t --bpf -l -s 0.01 -n "$n" -f "$rows" "${pid_args[@]}")
+python3 -c "b = (${many} - ${one}) * 1000 / (${n} - 1); print('exitprof stat -t --bpf -l -p (every guest), whole command: %.3f ms CPU per refresh (-t / --bpf per refresh: %.2fx)' % (b, ${t_ms} / b if b > 0 else float('nan')))"
 
 if [[ -n "${KVM_STAT:-}" ]]; then
   # kvm_stat -t -l refreshes once a second; time 3 s and 13 s runs and take the difference.

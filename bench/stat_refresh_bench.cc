@@ -6,6 +6,11 @@
 //   RefreshAndRender   refresh + deltas + the summary table, as `stat -l`/`-1` print it
 //   TracepointRead     kvm_stat -t's method: one counter per kvm event and exit reason per
 //                      CPU, one group read per CPU (our C++ of it, so no Python in the figure)
+//   TracepointReadBpfRows  the same, only the rows --bpf gives (kvm_exit, kvm_entry, kvm_pio,
+//                      kvm_mmio, kvm_userspace_exit and their reasons)
+//   BpfRead            `stat -t --bpf`: one read of the BPF aggregator's maps into those rows
+//   ...Pids            the same with -p for every running VM: -t reads one group per thread,
+//                      --bpf still one set of maps (filtered in the kernel by pid)
 //
 // Report CPU time (the cpu column): that is what a refresh costs the host.
 #include <benchmark/benchmark.h>
@@ -16,6 +21,7 @@
 #include "cli/stat_view.h"
 #include "kvm/event_counters.h"
 #include "kvm/stat_sampler.h"
+#include "kvm/vm_discovery.h"
 
 namespace {
 
@@ -97,6 +103,56 @@ void TracepointRead(benchmark::State& state) {
   state.counters["counters"] = static_cast<double>(table.values.size());
 }
 BENCHMARK(TracepointRead)->Unit(benchmark::kMicrosecond);
+
+const char* const kBpfRows = "^kvm_(exit|entry|pio|mmio|userspace_exit)";
+
+void ReadLoop(benchmark::State& state, exitprof::Result<std::unique_ptr<kvm::EventCounters>> counters) {
+  if (!counters) {
+    state.SkipWithError(counters.error().message.c_str());
+    return;
+  }
+  kvm::StatTable table;
+  for (auto _ : state) {
+    auto r = (*counters)->Read(table);
+    benchmark::DoNotOptimize(table.values.data());
+  }
+  state.counters["counters"] = static_cast<double>(table.values.size());
+}
+
+void TracepointReadBpfRows(benchmark::State& state) {
+  kvm::TracepointOptions options;
+  options.fields.emplace(kBpfRows);
+  ReadLoop(state, kvm::OpenTracepointCounters(options));
+}
+BENCHMARK(TracepointReadBpfRows)->Unit(benchmark::kMicrosecond);
+
+void BpfRead(benchmark::State& state) {
+  kvm::TracepointOptions options;
+  options.fields.emplace(kBpfRows);
+  ReadLoop(state, kvm::OpenBpfCounters(options));
+}
+BENCHMARK(BpfRead)->Unit(benchmark::kMicrosecond);
+
+kvm::TracepointOptions AllVmPids() {
+  kvm::TracepointOptions options;
+  options.fields.emplace(kBpfRows);
+  for (const auto& vm : kvm::DiscoverVms().vms) {
+    if (options.pids.empty() || options.pids.back() != vm.pid) options.pids.push_back(vm.pid);
+  }
+  return options;
+}
+void TracepointReadBpfRowsPids(benchmark::State& state) {
+  auto options = AllVmPids();
+  state.counters["pids"] = static_cast<double>(options.pids.size());
+  ReadLoop(state, kvm::OpenTracepointCounters(options));
+}
+BENCHMARK(TracepointReadBpfRowsPids)->Unit(benchmark::kMicrosecond);
+void BpfReadPids(benchmark::State& state) {
+  auto options = AllVmPids();
+  state.counters["pids"] = static_cast<double>(options.pids.size());
+  ReadLoop(state, kvm::OpenBpfCounters(options));
+}
+BENCHMARK(BpfReadPids)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -30,6 +30,7 @@ struct StatOptions {
   uint64_t iterations = 0;
   bool once = false, batch = false, log = false, csv = false, skip_zero = false, include_past = false;
   bool debugfs = false, tracepoints = false, vcpu = false, json = false, hist = false;
+  bool bpf = false;  // -t counted by BPF programs into maps
 };
 
 // Sleeps up to `seconds`, waking early on Ctrl-C.
@@ -72,6 +73,9 @@ std::function<int()> AddStatCommand(CLI::App& app) {
   cmd->add_flag("-d,--debugfs", o->debugfs, "Read debugfs only (as kvm_stat -d)");
   cmd->add_flag("-t,--tracepoints", o->tracepoints,
                 "Count kvm tracepoints instead, one counter per event and exit reason (as kvm_stat -t)");
+  cmd->add_flag("--bpf", o->bpf,
+                "With -t: count in the kernel with BPF (one map read per refresh); falls back to -t's counters, "
+                "saying why, when BPF is not allowed");
   cmd->add_flag("--vcpu", o->vcpu, "Also a table per vCPU");
   cmd->add_flag("--hist", o->hist, "Draw the histogram statistics (halt_wait_hist ...)");
   cmd->add_flag("--json", o->json, "One JSON object per interval, one per line");
@@ -88,12 +92,16 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       "  sudo exitprof stat -1 --vcpu            one interval, with a table per vCPU\n"
       "  sudo exitprof stat --once --json        per VM and vCPU: totals since start and this interval\n"
       "  sudo exitprof stat -f 'exits$' -l -c    CSV log of the *exits counters, one line per second\n"
-      "  sudo exitprof stat -f help              the statistics the running VMs offer\n");
+      "  sudo exitprof stat -f help              the statistics the running VMs offer\n"
+      "  sudo exitprof stat -t --bpf -1 -z       kvm event counts per exit reason, summed in BPF maps\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     if (::access("/dev/kvm", F_OK) != 0) {
       return ReportError(Error{"no /dev/kvm: this host runs no KVM VMs (load kvm_intel or kvm_amd, or enable "
                                "virtualization in the firmware)", 1});
+    }
+    if (o->bpf && !o->tracepoints) {
+      return ReportError(Error{"--bpf counts kvm tracepoints in the kernel: use it with -t (exitprof stat -t --bpf)", 2});
     }
     kvm::SamplerOptions sampler_options;
     sampler_options.pids = o->pids;
@@ -137,7 +145,16 @@ std::function<int()> AddStatCommand(CLI::App& app) {
         view.guest.clear();  // the counters' table is named after the process, not the guest
       }
       topt.fields = view.fields;
-      auto opened = kvm::OpenTracepointCounters(topt);
+      Result<std::unique_ptr<kvm::EventCounters>> opened = Fail("", 1);
+      if (o->bpf) {
+        opened = kvm::OpenBpfCounters(topt);
+        if (!opened && opened.error().exit_code == 2) return ReportError(opened.error());
+        if (!opened) {
+          std::fprintf(stderr, "exitprof stat: --bpf: %s; counting with perf_event tracepoints instead\n",
+                       opened.error().message.c_str());
+        }
+      }
+      if (!opened) opened = kvm::OpenTracepointCounters(topt);
       if (!opened) return ReportError(opened.error());
       counters = std::move(*opened);
     }

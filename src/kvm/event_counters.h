@@ -39,4 +39,13 @@ Result<std::unique_ptr<EventCounters>> OpenTracepointCounters(const TracepointOp
 std::vector<std::pair<uint64_t, std::string>> SymbolicValues(const std::string& print_fmt, const std::string& field,
                                                             size_t nth = 0);
 
+// Whether kvm_exit reasons here are SVM's (the second table of its print fmt) rather than VMX's.
+bool HostIsAmd();
+
+// `stat -t --bpf`: the same counter names, counted in the kernel by capture::bpf::KvmAggregator,
+// for the events it attaches (kvm_exit, kvm_entry, kvm_pio, kvm_mmio, kvm_userspace_exit).
+// Fails when BPF is not allowed or cannot load (exit code 1: the caller may fall back to
+// OpenTracepointCounters) or when the options cannot work with BPF at all (exit code 2).
+Result<std::unique_ptr<EventCounters>> OpenBpfCounters(const TracepointOptions& options);
+
 }  // namespace exitprof::kvm

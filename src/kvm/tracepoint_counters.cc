@@ -21,15 +21,6 @@ struct Counter {
   std::string filter;  // ftrace filter, empty for all
 };
 
-bool HostIsAmd() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) == 0) return line.find(" svm") != std::string::npos && line.find(" vmx") == std::string::npos;
-  }
-  return false;
-}
-
 // The counters kvm_stat -t opens: every kvm event, and one per reason of the two exit events.
 Result<std::vector<Counter>> PlanCounters(const capture::Tracefs& tracefs, const TracepointOptions& options) {
   std::vector<Counter> plan;
@@ -120,6 +111,15 @@ Result<Group> OpenGroup(const std::vector<Counter>& plan, pid_t pid, int cpu) {
 }
 
 }  // namespace
+
+bool HostIsAmd() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0) return line.find(" svm") != std::string::npos && line.find(" vmx") == std::string::npos;
+  }
+  return false;
+}
 
 Result<std::unique_ptr<EventCounters>> OpenTracepointCounters(const TracepointOptions& options) {
   auto tracefs = capture::Tracefs::Open();

@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -330,6 +332,110 @@ TEST_F(StatLive, TracepointCountsEqualTheGuestsAccount) {
   }
   EXPECT_EQ(counted["kvm_userspace_exit"], all);
   EXPECT_EQ(counted["kvm_userspace_exit(KVM_EXIT_HLT)"], 3000u);
+}
+
+// stat -t --bpf -p and stat -t -p side by side on one gated guest (both open before its first
+// KVM_RUN): the BPF maps give every row -t gives, with the same numbers, and both equal the
+// guest's own account of its port IO, MMIO and userspace exits.
+TEST_F(StatLive, BpfCountsEqualTracepointCountsAndTheGuestsAccount) {
+  int gate[2];
+  ASSERT_EQ(::pipe(gate), 0);
+  const std::string account_path = TempPath("stat-t-bpf.json");
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(gate[1]);
+    char c;
+    if (::read(gate[0], &c, 1) != 1) ::_exit(126);
+    FILE* out = std::freopen("/dev/null", "w", stdout);
+    (void)out;
+    const std::string guest = BinaryDir() + "/exitprof-guest";
+    ::execl(guest.c_str(), guest.c_str(), "--vcpus", "2", "--iterations", "1500", "--json", account_path.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(gate[0]);
+  // Every row --bpf can give: the five events it attaches and their exit reasons.
+  const std::string args = " -b --json -s 5 -f '^kvm_(exit|entry|pio|mmio|userspace_exit)' -p " + std::to_string(child);
+  CommandResult bpf, perf;
+  std::thread bpf_thread([&] { bpf = RunCommand(Exitprof() + " stat -t --bpf" + args); });
+  std::thread perf_thread([&] { perf = RunCommand(Exitprof() + " stat -t" + args); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // both opened and took their first sample
+  ASSERT_EQ(::write(gate[1], "g", 1), 1);
+  ::close(gate[1]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  bpf_thread.join();
+  perf_thread.join();
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(bpf.status, 0) << bpf.err;
+  ASSERT_EQ(perf.status, 0) << perf.err;
+  EXPECT_EQ(bpf.err, "") << "no fallback line: BPF is allowed for root";
+  json bpf_json = json::parse(bpf.out), perf_json = json::parse(perf.out);
+  ASSERT_EQ(bpf_json["vms"].size(), 1u);
+  ASSERT_EQ(perf_json["vms"].size(), 1u);
+  const json& b = bpf_json["vms"][0];
+  const json& t = perf_json["vms"][0];
+  EXPECT_EQ(b["source"], "bpf");
+  EXPECT_EQ(t["source"], "tracepoints");
+  EXPECT_EQ(b["pid"], child);
+  // Same rows in the same order, same counts (reasons nobody hit included, as zeros).
+  ASSERT_EQ(b["delta"].size(), t["delta"].size());
+  for (const auto& [name, n] : t["delta"].items()) {
+    ASSERT_TRUE(b["delta"].contains(name)) << name << " missing with --bpf";
+    EXPECT_EQ(b["delta"][name], n) << name;
+    EXPECT_EQ(b["stats"][name], t["stats"][name]) << name;
+  }
+  const json& counted = b["delta"];
+  json account = json::parse(ReadAll(account_path));
+  uint64_t pio = 0, mmio_reads = 0, mmio_writes = 0;
+  std::map<std::string, uint64_t> exits;
+  for (const auto& cpu : account["vms"][0]["vcpus"]) {
+    for (const auto& p : cpu["pio"]) pio += p["count"].get<uint64_t>();
+    pio += cpu["done"]["count"].get<uint64_t>();
+    for (const auto& m : cpu["mmio"]) (m["direction"] == "read" ? mmio_reads : mmio_writes) += m["count"].get<uint64_t>();
+    for (const auto& [name, n] : cpu["userspace_exits"].items()) exits[name] += n.get<uint64_t>();
+  }
+  EXPECT_EQ(counted["kvm_pio"], pio);
+  EXPECT_EQ(counted["kvm_mmio"], 2 * mmio_reads + mmio_writes) << "kvm_mmio fires twice per read";
+  uint64_t all = 0;
+  for (const auto& [name, n] : exits) {
+    EXPECT_EQ(counted["kvm_userspace_exit(" + name + ")"], n) << name;
+    all += n;
+  }
+  EXPECT_EQ(counted["kvm_userspace_exit"], all);
+  EXPECT_EQ(counted["kvm_userspace_exit(KVM_EXIT_HLT)"], 3000u);
+  // Every exit has a reason row, and every exit is followed by an entry (the guest ran to its end).
+  uint64_t reasons = 0;
+  for (const auto& [name, n] : counted.items()) reasons += name.rfind("kvm_exit(", 0) == 0 ? n.get<uint64_t>() : 0;
+  EXPECT_EQ(counted["kvm_exit"], reasons);
+  // Hosts whose KVM does not fire kvm_exit (e.g. kvm_pvm) count none with either back end.
+  if (counted["kvm_exit"].get<uint64_t>() > 0) {
+    const std::string hlt = counted.contains("kvm_exit(HLT)") ? "kvm_exit(HLT)" : "kvm_exit(hlt)";
+    EXPECT_GE(counted.value(hlt, uint64_t{0}), 3000u) << "one HLT exit per hlt at least";
+  }
+}
+
+// Where BPF is not allowed (here: CAP_BPF and CAP_SYS_ADMIN dropped, CAP_PERFMON kept), --bpf
+// says why in one line and counts with perf_event as -t does; misuse is exit status 2.
+TEST_F(StatLive, BpfFallsBackToPerfEventWithOneLine) {
+  if (RunCommand("command -v setpriv").status != 0) GTEST_SKIP() << "needs setpriv (Debian package util-linux)";
+  auto run = RunCommand("setpriv --bounding-set -bpf,-sys_admin " + Exitprof() +
+                        " stat -t --bpf -b --json -s 0.2 -f '^kvm_(pio|mmio)$'");
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  EXPECT_NE(run.err.find("--bpf: BPF is not available: this process lacks CAP_BPF"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("counting with perf_event tracepoints instead"), std::string::npos) << run.err;
+  json out = json::parse(run.out);
+  EXPECT_EQ(out["vms"][0]["source"], "tracepoints");
+  EXPECT_EQ(out["vms"][0]["delta"].size(), 2u);
+
+  auto no_t = RunCommand(Exitprof() + " stat --bpf -1");
+  EXPECT_EQ(no_t.status, 2);
+  EXPECT_NE(no_t.err.find("use it with -t"), std::string::npos) << no_t.err;
+  auto other = RunCommand(Exitprof() + " stat -t --bpf -1 -f '^kvm_msr$'");
+  EXPECT_EQ(other.status, 2);
+  EXPECT_NE(other.err.find("leave out --bpf"), std::string::npos) << other.err;
 }
 
 // The interactive view, driven through tmux as a user would: start, p (pid), f (filter), q.

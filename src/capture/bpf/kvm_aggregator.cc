@@ -197,6 +197,8 @@ Result<std::unique_ptr<KvmAggregator>> KvmAggregator::Open(const AggregatorOptio
     }
     agg->skel_ = std::move(*skel);
     agg->mode_ = mode;
+    agg->read_rips_ = options.rips;
+    agg->read_latency_ = options.latency;
     return agg;
   }
   return Fail("BPF programs could not be loaded in any attach mode: " + errors, 1);
@@ -216,13 +218,16 @@ Result<Snapshot> KvmAggregator::Read() const {
     bool percpu;
     RawTable* into;
     Combiner combine;
+    bool wanted = true;
   };
   const Want wants[] = {
-      {s->maps.exits, false, &out.exits, SumWords}, {s->maps.rips, true, &out.rips, SumWords},
-      {s->maps.latency, true, &out.latency, CombineLatency}, {s->maps.pio, false, &out.pio, SumWords},
+      {s->maps.exits, false, &out.exits, SumWords}, {s->maps.rips, true, &out.rips, SumWords, read_rips_},
+      {s->maps.latency, true, &out.latency, CombineLatency, read_latency_}, {s->maps.pio, false, &out.pio, SumWords},
       {s->maps.mmio, false, &out.mmio, SumWords}, {s->maps.uexits, false, &out.uexits, SumWords},
   };
   for (const auto& w : wants) {
+    // A batch read walks every bucket even of an empty hash map: skip the ones never filled.
+    if (!w.wanted) continue;
     auto table = ReadTable(shape(w.map, w.percpu), w.combine, batch_reads_);
     if (!table) return tl::unexpected(table.error());
     *w.into = std::move(*table);

@@ -124,6 +124,7 @@ class KvmAggregator {
   bool exit_attached_ = false, entry_attached_ = false;
   std::string exit_status_;
   mutable bool batch_reads_ = true;
+  bool read_rips_ = true, read_latency_ = true;  // as opened: maps the programs leave empty are not read
 };
 
 // For `exitprof stat -t --bpf`: counts per (pid, event, reason) in a snapshot or delta.
