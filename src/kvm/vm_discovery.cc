@@ -183,10 +183,12 @@ Discovery DiscoverVms(const std::vector<pid_t>& pids, const std::set<pid_t>& ski
     // The k-th thread named "CPU N/KVM" runs vCPU N of the k-th VM that has one.
     std::map<int, int> seen;
     auto threads = VcpuThreads(static_cast<pid_t>(pid));
-    for (auto& [n, tid] : threads) {
+    for (auto& [vcpu_number, tid] : threads) {
+      // A plain copy: lambdas may not capture structured bindings before C++20 compilers caught up (clang 14).
+      const int n = vcpu_number;
       int k = seen[n]++;
       for (auto& vm : vms) {
-        auto it = std::find_if(vm.vcpus.begin(), vm.vcpus.end(), [&](auto& c) { return c.vcpu == n; });
+        auto it = std::find_if(vm.vcpus.begin(), vm.vcpus.end(), [n](auto& c) { return c.vcpu == n; });
         if (it != vm.vcpus.end() && k-- == 0) {
           it->tid = tid;
           break;
