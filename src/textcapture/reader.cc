@@ -17,9 +17,10 @@ namespace {
 enum KindId : uint8_t { kExit, kEntry, kPio, kMmio, kUserspace, kMsr, kKinds };
 constexpr const char* kEventNames[kKinds] = {"kvm_exit", "kvm_entry", "kvm_pio", "kvm_mmio", "kvm_userspace_exit", "kvm_msr"};
 // The fields each kind fills, in Record::f order.
-constexpr std::array<std::array<const char*, 8>, kKinds> kFields = {{
-    {"exit_reason", "guest_rip", "isa", "info1", "info2", "intr_info", "error_code", "vcpu_id"},
-    {"vcpu_id", "rip", nullptr},
+constexpr size_t kMaxFields = 9;
+constexpr std::array<std::array<const char*, kMaxFields>, kKinds> kFields = {{
+    {"exit_reason", "guest_rip", "isa", "info1", "info2", "intr_info", "error_code", "vcpu_id", "requests"},
+    {"vcpu_id", "rip", "intr_info", "error_code", "immediate_exit", nullptr},
     {"rw", "port", "size", "count", "val", nullptr},
     {"type", "len", "gpa", "val", nullptr},
     {"reason", "errno", nullptr},
@@ -107,14 +108,14 @@ struct Record {
   uint32_t tid = 0, cpu = 0;
   uint8_t kind = 0;
   bool has_vcpu = false;  // kvm_exit printed its vcpu (the newer format)
-  std::array<uint64_t, 8> f{};
+  std::array<uint64_t, kMaxFields> f{};
 };
 
 struct Reader::Kind {
   int attr = -1;
   uint16_t id = 0;
   uint32_t size = 0;
-  std::array<trace::FieldRef, 8> fields{};
+  std::array<trace::FieldRef, kMaxFields> fields{};
 };
 
 namespace {
@@ -160,16 +161,32 @@ bool ParsePayload(uint8_t kind, std::string_view payload, Record& r, std::string
         else if (t[i] == "info2") f[4] = v;
         else if (t[i] == "intr_info") f[5] = v;
         else if (t[i] == "error_code") f[6] = v;
+        else if (t[i] == "requests") f[8] = v;
       }
-      return i == n || t[i] == "[immediate" || t.back() == "exit]";
+      return i == n;
     }
     case kEntry: {
       if (n < 2 || t[0] != "vcpu") return false;
       std::string_view v = t[1];
       if (!v.empty() && v.back() == ',') v.remove_suffix(1);
       if (!Dec(v, f[0])) return false;
-      if (n >= 4 && t[2] == "rip" && !Hex(t[3], f[1])) return false;
-      return true;
+      size_t i = 2;
+      if (n >= 4 && t[2] == "rip") {
+        if (!Hex(t[3], f[1])) return false;
+        i = 4;
+      }
+      for (; i + 1 < n; i += 2) {
+        std::string_view val = t[i + 1];
+        if (auto b = val.find("[immediate"); b != std::string_view::npos) {  // "%08x%s": glued on
+          val = val.substr(0, b);
+          f[4] = 1;
+        }
+        uint64_t x = 0;
+        if (!Hex(val, x)) return false;
+        if (t[i] == "intr_info") f[2] = x;
+        else if (t[i] == "error_code") f[3] = x;
+      }
+      return i == n || (f[4] && i + 1 == n && t[i] == "exit]");
     }
     case kPio: {
       if (n < 7 || t[1] != "at" || t[3] != "size" || t[5] != "count") return false;
@@ -407,7 +424,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     Dec(t.substr(idpos + 4, t.find('\n', idpos) - idpos - 4), id);
     kd.id = static_cast<uint16_t>(id);
     kd.size = 8;
-    for (size_t i = 0; i < 8 && kFields[k][i]; ++i) {
+    for (size_t i = 0; i < kMaxFields && kFields[k][i]; ++i) {
       kd.fields[i] = trace::TraceEvents::Field(ev, kFields[k][i]);
       if (kd.fields[i].valid()) kd.size = std::max(kd.size, kd.fields[i].offset + kd.fields[i].size);
     }
@@ -488,7 +505,7 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
     std::memcpy(raw.data(), &kd.id, 2);
     const int32_t common_pid = static_cast<int32_t>(r.tid);
     std::memcpy(raw.data() + 4, &common_pid, 4);
-    for (size_t i = 0; i < 8; ++i) {
+    for (size_t i = 0; i < kMaxFields; ++i) {
       const auto& fr = kd.fields[i];
       if (fr.valid() && fr.offset + fr.size <= kd.size) std::memcpy(raw.data() + fr.offset, &r.f[i], fr.size);  // little endian
     }
