@@ -175,7 +175,7 @@ std::optional<TextLine> ParseLine(std::string_view s) {
         auto tid = ToU32(rest.substr(dash + 1));
         if (!tid) return std::nullopt;
         out.tid = *tid;
-        out.comm = rest.substr(0, dash);
+        out.comm = TrimLeft(rest.substr(0, dash));
         out.layout = flags ? Layout::kFtrace : Layout::kTraceCmd;
         return out;
       }
