@@ -137,13 +137,23 @@ std::optional<TextLine> ParseLine(std::string_view s) {
         std::string_view rest = TrimRight(s.substr(0, at)), before;
         std::string_view last = LastToken(rest, &before);
         bool flags = false;
-        if (!CpuToken(last) && IsLatencyFlags(last)) {
-          flags = true;
-          rest = before;
-          last = LastToken(rest, &before);
+        std::optional<uint32_t> cpu = CpuToken(last);
+        if (!cpu) {
+          std::string_view before2;
+          std::string_view prev = LastToken(before, &before2);
+          if (IsLatencyFlags(last) && CpuToken(prev)) {  // "[001] d..1."
+            flags = true;
+            cpu = CpuToken(prev);
+            before = before2;
+          } else {  // trace-cmd report -l: the CPU number glued to the flags, "1d..1."
+            size_t digits = 0;
+            while (digits < last.size() && IsDigit(last[digits])) ++digits;
+            if (digits == 0 || !IsLatencyFlags(last.substr(digits))) return std::nullopt;
+            cpu = ToU32(last.substr(0, digits));
+            if (!cpu) return std::nullopt;
+            flags = true;
+          }
         }
-        auto cpu = CpuToken(last);
-        if (!cpu) return std::nullopt;
         out.cpu = *cpu;
         rest = before;
         if (!rest.empty() && rest.back() == ')') {
@@ -176,6 +186,12 @@ std::optional<TextLine> ParseLine(std::string_view s) {
         if (!tid) return std::nullopt;
         out.tid = *tid;
         out.comm = TrimLeft(rest.substr(0, dash));
+        // trace-cmd report names the buffer of instance events first: "NAME:   CPU 0/KVM-12".
+        if (auto colon = out.comm.find(": "); colon != std::string_view::npos && colon > 0 &&
+                                              out.comm.substr(0, colon).find(' ') == std::string_view::npos) {
+          out.buffer = out.comm.substr(0, colon);
+          out.comm = TrimLeft(out.comm.substr(colon + 1));
+        }
         out.layout = flags ? Layout::kFtrace : Layout::kTraceCmd;
         return out;
       }

@@ -3,7 +3,8 @@
 //   perf script      "  CPU 0/KVM 13681 [001]  1538.726576:    kvm:kvm_pio: pio_write ..."
 //                    (-F may print "pid/tid" instead of the tid)
 //   trace-cmd report "CPU 0/KVM-13681 [001]  1538.726576: kvm_pio: pio_write ..."
-//                    (latency columns "d..1." may follow the CPU)
+//                    (latency columns "d..1." may follow the CPU; -l glues the CPU to
+//                    them, "CPU 0/KV-13681  1d..1."; instance buffers prefix "NAME: ")
 //   ftrace trace     "CPU 0/KVM-13681 [001] d..1.  1538.726576: kvm_pio: pio_write ..."
 //                    (with record-tgid: "comm-tid (  tgid) [001] ...")
 // Mail quoting ("> ", "> > ") and leading whitespace are stripped first.
@@ -21,6 +22,7 @@ const char* LayoutName(Layout layout);
 struct TextLine {
   Layout layout = Layout::kUnknown;
   std::string_view comm;
+  std::string_view buffer;  // trace-cmd report's instance name before the thread, if any
   uint32_t tid = 0;
   std::optional<uint32_t> pid;  // only when the line says it (perf -F pid,tid; ftrace tgid)
   uint32_t cpu = 0;

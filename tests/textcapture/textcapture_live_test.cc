@@ -103,8 +103,14 @@ TEST_F(TextCaptureLive, FtraceAndTraceCmdTextCountAsTheGuestDid) {
       if (tids.count(r["tid"].get<uint64_t>())) us_bin += r["count"].get<uint64_t>();
     EXPECT_EQ(us, us_bin) << file;
     EXPECT_GE(us, io_exits + mmio_exits) << file;
-    // Whole-file counts equal the binary file's (same instance, same events).
-    EXPECT_EQ(Counts(binary), Counts(j)) << file;
+    // Whole-file counts equal the binary file's (same instance, same events); -l cuts thread
+    // names to 8 characters ("CPU 0/KV").
+    auto a = Counts(binary), b = Counts(j);
+    if (std::string(file) == "tracecmd-l.txt") {
+      for (auto* c : {&a, &b})
+        for (auto& r : (*c)["userspace_exits_by_thread"]) r.erase("comm");
+    }
+    EXPECT_EQ(a, b) << file;
   }
   EXPECT_EQ(ReportJson("-i " + dir_ + "/ftrace.txt")["text_capture"]["layout"], "ftrace");
 }
