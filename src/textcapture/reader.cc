@@ -27,18 +27,24 @@ constexpr std::array<std::array<const char*, kMaxFields>, kKinds> kFields = {{
     {"write", "ecx", "data", "exception", nullptr},
 }};
 
-std::vector<std::string_view> Tokens(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j;
+// Whitespace-separated tokens (payloads have a few dozen at most; the rest are ignored).
+struct Tokens {
+  std::array<std::string_view, 32> t;
+  size_t n = 0;
+  explicit Tokens(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size() && n < t.size()) {
+      while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+      size_t j = i;
+      while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
+      if (j > i) t[n++] = s.substr(i, j - i);
+      i = j;
+    }
   }
-  return out;
-}
+  std::string_view operator[](size_t i) const { return t[i]; }
+  size_t size() const { return n; }
+  std::string_view back() const { return t[n - 1]; }
+};
 
 // Unsigned numbers as print fmts write them: "0x1f" or "1f" (hex), or decimal.
 bool Hex(std::string_view s, uint64_t& v) {
@@ -105,7 +111,7 @@ const Tables& ReasonTables() {
 
 struct Record {
   uint64_t time = 0;
-  uint32_t tid = 0, cpu = 0;
+  uint32_t tid = 0, pid = 0, cpu = 0;
   uint8_t kind = 0;
   bool has_vcpu = false;  // kvm_exit printed its vcpu (the newer format)
   std::array<uint64_t, kMaxFields> f{};
@@ -122,7 +128,7 @@ namespace {
 
 // Parses a kvm event's payload into r.f; false when it does not read as that event's print fmt.
 bool ParsePayload(uint8_t kind, std::string_view payload, Record& r, std::string& isa_seen) {
-  auto t = Tokens(payload);
+  const Tokens t(payload);
   const size_t n = t.size();
   auto f = r.f.data();
   switch (kind) {
@@ -297,6 +303,9 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     pending.reset();
   };
 
+  records_.reserve(text.size() / 128);  // perf script kvm lines are 100-250 bytes
+  uint32_t last_tid = UINT32_MAX, last_pid = 0, last_comm = 0;
+  comms_.emplace_back();  // index 0: never a real name's, so the first line looks its name up
   uint64_t line_no = 0;
   size_t at = 0;
   while (at < text.size()) {
@@ -342,14 +351,18 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     r.tid = line->tid;
     r.cpu = line->cpu;
     r.kind = static_cast<uint8_t>(kind);
-    auto c = comm_ids.find(line->comm);
-    if (c == comm_ids.end()) {
-      c = comm_ids.emplace(std::string(line->comm), static_cast<uint32_t>(comms_.size())).first;
-      comms_.emplace_back(line->comm);
-    }
-    uint32_t pid = line->pid.value_or(line->tid);
+    r.pid = line->pid.value_or(line->tid);
     (line->pid ? summary_.pid_from_text : summary_.pid_missing) = true;
-    threads_[line->tid] = {pid, c->second};
+    // Consecutive lines mostly come from the same thread: look names up only when it changes.
+    if (!(line->tid == last_tid && line->comm == comms_[last_comm] && r.pid == last_pid)) {
+      auto c = comm_ids.find(line->comm);
+      if (c == comm_ids.end()) {
+        c = comm_ids.emplace(std::string(line->comm), static_cast<uint32_t>(comms_.size())).first;
+        comms_.emplace_back(line->comm);
+      }
+      threads_[line->tid] = {r.pid, c->second};
+      last_tid = line->tid, last_pid = r.pid, last_comm = c->second;
+    }
     if (!ParsePayload(r.kind, line->payload, r, isa_seen)) {
       pending = r;
       pending_payload.assign(line->payload);
@@ -400,7 +413,6 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     new_exit = true;
     info_.notes.push_back("kvm_exit lines do not print their vCPU: each exit takes the vCPU of its thread's kvm_entry lines");
   }
-  std::stable_sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.time < b.time; });
 
   // The formats the records are encoded with: kvm_exit's without vcpu_id when no line printed one.
   trace::TracingData td;
@@ -485,6 +497,11 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
     ++stats.records;
     sink.OnEvent(comm);
   }
+  if (ordered_ && !sorted_) {
+    // Pairing (latency) needs time order; text is in the order its tool printed it.
+    std::stable_sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.time < b.time; });
+    sorted_ = true;
+  }
   const std::vector<bool> count_only = sink.CountOnlyAttrs();
   perfdata::Event ev;
   ev.type = perfdata::kRecordSample;
@@ -492,7 +509,7 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
   alignas(8) std::array<uint8_t, 128> raw{};
   for (const auto& r : records_) {
     const Kind& kd = kinds_[r.kind];
-    const auto [pid, comm_index] = threads_[r.tid];
+    const uint32_t pid = r.pid;
     ++stats.records;
     ++stats.samples_by_attr[static_cast<size_t>(kd.attr)];
     if (stats.first_sample_time == 0) stats.first_sample_time = r.time;

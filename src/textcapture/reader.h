@@ -49,7 +49,9 @@ class Reader : public perfdata::RecordingSource {
   const perfdata::SessionInfo& info() const override { return info_; }
   Result<perfdata::ReadStats> Run(perfdata::EventSink& sink) override;
   void SetProgress(std::function<void(uint64_t, uint64_t)>) override {}
-  void SetOrdered(bool) override {}  // events are kept in time order either way
+  // Ordered: events sorted by time first (once); else in the text's own order, which is what
+  // counting and script want.
+  void SetOrdered(bool ordered) override { ordered_ = ordered; }
 
   const ParseSummary& summary() const { return summary_; }
 
@@ -64,6 +66,7 @@ class Reader : public perfdata::RecordingSource {
   std::map<uint32_t, std::pair<uint32_t, uint32_t>> threads_;  // tid -> (pid, comm index)
   struct Kind;
   std::vector<Kind> kinds_;  // how each event kind is encoded (attr, fields)
+  bool ordered_ = false, sorted_ = false;
 };
 
 }  // namespace exitprof::textcapture

@@ -98,6 +98,18 @@ TEST_F(TextCaptureTest, PerfScriptOfTheFixturesCountsAsTheBinary) {
     auto script = RunCommand(Exitprof() + " script -i " + text);
     EXPECT_TRUE(SameLines(ReadText(text), script.out)) << fixture;
   }
+  // Exit cost pairs (kvm_exit -> next kvm_entry of the thread) are the same pairs; only the
+  // durations lose their nanoseconds (perf script prints microseconds).
+  auto latency_counts = [](const std::string& input) {
+    auto r = RunCommand(Exitprof() + " report -i " + input + " --latency --format json --by latency");
+    std::map<std::string, uint64_t> out;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    for (const auto& row : j["latency"]) out[row["reason"].get<std::string>()] = row["count"].get<uint64_t>();
+    return out;
+  };
+  auto lat = latency_counts(SharedDir() + "/fixtures/small-vmx.data");
+  EXPECT_EQ(lat.size(), 12u);
+  EXPECT_EQ(lat, latency_counts(dir_ + "/small-vmx.data.txt"));
   EXPECT_EQ(ReportJson("-i " + dir_ + "/small-vmx.data.txt")["exits"]["total"], 8806);
   EXPECT_EQ(ReportJson("-i " + dir_ + "/small-svm.data.txt")["exits"]["total"], 8776);
 }
