@@ -315,12 +315,14 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     at = nl + 1;
     ++line_no;
     std::string_view s = StripQuoting(raw);
-    if (IsHeaderLine(s)) {
-      if (s.empty()) continue;  // a blank line may sit inside a wrapped event: keep waiting
+    if (s.empty()) continue;  // a blank line may sit inside a wrapped event: keep waiting
+    // Event lines first (most lines are): the header checks search the line.
+    std::optional<TextLine> line;
+    if (s.front() != '#') line = ParseLine(s);
+    if (!line && IsHeaderLine(s)) {
       drop_pending();
       continue;
     }
-    auto line = ParseLine(s);
     if (!line) {
       if (pending) {
         pending_payload += ' ';
