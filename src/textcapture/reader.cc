@@ -262,6 +262,30 @@ bool LooksLikeTextCapture(std::string_view head) {
   return false;
 }
 
+// Where each kind's fields go in its raw record, from libtraceevent's parse of the formats.
+Result<std::vector<Reader::Kind>> Reader::LayoutKinds(const trace::TracingData& td, const char* const* texts) {
+  auto events = trace::TraceEvents::Create(td, "built-in kvm formats");
+  if (!events) return tl::unexpected(events.error());
+  std::vector<Kind> kinds(kKinds);
+  for (int k = 0; k < kKinds; ++k) {
+    tep_event* ev = (*events)->FindByName("kvm", kEventNames[k]);
+    if (!ev) return Fail(std::string("built-in format of kvm:") + kEventNames[k] + " did not parse");
+    Kind& kd = kinds[k];
+    std::string_view t = texts[k];
+    auto idpos = t.find("ID: ");
+    uint64_t id = 0;
+    Dec(t.substr(idpos + 4, t.find('\n', idpos) - idpos - 4), id);
+    kd.id = static_cast<uint16_t>(id);
+    kd.size = 8;
+    for (size_t i = 0; i < kMaxFields && kFields[k][i]; ++i) {
+      kd.fields[i] = trace::TraceEvents::Field(ev, kFields[k][i]);
+      if (kd.fields[i].valid()) kd.size = std::max(kd.size, kd.fields[i].offset + kd.fields[i].size);
+    }
+    kd.size = std::max<uint32_t>(kd.size, 72);  // room for fields we do not fill (requests)
+  }
+  return kinds;
+}
+
 Reader::~Reader() = default;
 
 Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path) {
@@ -423,26 +447,16 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
   const char* texts[kKinds] = {new_exit ? kFormat_kvm_exit : kFormat_kvm_exit_old, kFormat_kvm_entry, kFormat_kvm_pio,
                                kFormat_kvm_mmio, kFormat_kvm_userspace_exit, kFormat_kvm_msr};
   for (const char* t : texts) td.formats.push_back({"kvm", t});
-  auto events = trace::TraceEvents::Create(td, name + ": built-in kvm formats");
-  if (!events) return tl::unexpected(events.error());
+  // Field places of the built-in formats: the same every time, so found once per variant.
+  static std::array<std::optional<Result<std::vector<Kind>>>, 2> layouts;
+  auto& layout = layouts[new_exit ? 1 : 0];
+  if (!layout) layout = LayoutKinds(td, texts);
+  if (!*layout) return Fail(name + ": " + layout->error().message);
+  kinds_ = **layout;
   std::array<uint64_t, kKinds> present{};
   for (const auto& r : records_) ++present[r.kind];
-  kinds_.resize(kKinds);
   for (int k = 0; k < kKinds; ++k) {
-    tep_event* ev = (*events)->FindByName("kvm", kEventNames[k]);
-    if (!ev) return Fail(name + ": built-in format of kvm:" + kEventNames[k] + " did not parse");
     Kind& kd = kinds_[k];
-    std::string_view t = texts[k];
-    auto idpos = t.find("ID: ");
-    uint64_t id = 0;
-    Dec(t.substr(idpos + 4, t.find('\n', idpos) - idpos - 4), id);
-    kd.id = static_cast<uint16_t>(id);
-    kd.size = 8;
-    for (size_t i = 0; i < kMaxFields && kFields[k][i]; ++i) {
-      kd.fields[i] = trace::TraceEvents::Field(ev, kFields[k][i]);
-      if (kd.fields[i].valid()) kd.size = std::max(kd.size, kd.fields[i].offset + kd.fields[i].size);
-    }
-    kd.size = std::max<uint32_t>(kd.size, 72);  // room for fields we do not fill (requests)
     if (!present[k] && k != kExit && k != kEntry) continue;  // as trace.dat: exit/entry listed even when silent
     perfdata::EventAttr attr;
     attr.type = perfdata::kTypeTracepoint;

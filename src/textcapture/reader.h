@@ -15,6 +15,7 @@
 #include "base/mapped_file.h"
 #include "perfdata/reader.h"
 #include "perfdata/source.h"
+#include "trace/tracing_data.h"
 #include "textcapture/line_parser.h"
 
 namespace exitprof::textcapture {
@@ -58,13 +59,14 @@ class Reader : public perfdata::RecordingSource {
  private:
   Reader() = default;
   Result<void> Init(std::string_view text, const std::string& name);
+  struct Kind;
+  static Result<std::vector<Kind>> LayoutKinds(const trace::TracingData& td, const char* const* texts);
 
   perfdata::SessionInfo info_;
   ParseSummary summary_;
   std::vector<Record> records_;
   std::vector<std::string> comms_;
   std::map<uint32_t, std::pair<uint32_t, uint32_t>> threads_;  // tid -> (pid, comm index)
-  struct Kind;
   std::vector<Kind> kinds_;  // how each event kind is encoded (attr, fields)
   bool ordered_ = false, sorted_ = false;
 };
