@@ -106,11 +106,12 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
-  cmd->add_option("-i,--input", o->input, "perf.data or trace.dat (trace-cmd) file to read; - reads a perf pipe-mode stream")
+  cmd->add_option("-i,--input", o->input, "perf.data, trace.dat (trace-cmd) or text capture (perf script, trace-cmd report, ftrace) to read; - reads a perf pipe-mode stream")
       ->capture_default_str();
   cmd->add_option("--text", o->text,
                   "Read FILE as a text capture of kvm events (perf script, trace-cmd report, ftrace trace/trace_pipe "
-                  "output; also found without this flag when the first lines look like one)");
+                  "output; also found without this flag when the first lines look like one)")
+      ->type_name("FILE");
   cmd->add_option("--reason", o->reasons, "Only exits with this reason (repeatable, case-insensitive)");
   cmd->add_option("-p,--pid", o->pid, "Only events of this process (the VMM, e.g. QEMU)");
   cmd->add_option("--vcpu", o->vcpu, "Only exits of this vCPU id");
