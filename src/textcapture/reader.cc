@@ -238,6 +238,15 @@ bool ParsePayload(uint8_t kind, std::string_view payload, Record& r, std::string
   }
 }
 
+// Text from the file shown in reports and JSON: printable ASCII only (JSON needs valid UTF-8,
+// a terminal needs no control characters); anything else becomes '?'.
+std::string Printable(std::string_view s, size_t max) {
+  std::string out(s.substr(0, max));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+  return out;
+}
+
 int KindOf(std::string_view system, std::string_view event) {
   if (!system.empty() && system != "kvm") return -1;
   for (int k = 0; k < kKinds; ++k)
@@ -319,7 +328,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
   auto unparsed = [&](uint64_t line_no, std::string_view s) {
     if (summary_.unparsed_lines++ == 0) {
       summary_.first_unparsed_line = line_no;
-      summary_.first_unparsed_text = std::string(s.substr(0, 160));
+      summary_.first_unparsed_text = Printable(s, 160);
     }
   };
   auto drop_pending = [&] {
@@ -368,8 +377,8 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     const int kind = KindOf(line->system, line->event);
     if (kind < 0) {
       ++other_total;
-      if (summary_.other_events.size() < 64 || summary_.other_events.count(std::string(line->event)))
-        ++summary_.other_events[std::string(line->event)];
+      const std::string ev = Printable(line->event, 64);
+      if (summary_.other_events.size() < 64 || summary_.other_events.count(ev)) ++summary_.other_events[ev];
       continue;
     }
     Record r;
@@ -384,7 +393,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
       auto c = comm_ids.find(line->comm);
       if (c == comm_ids.end()) {
         c = comm_ids.emplace(std::string(line->comm), static_cast<uint32_t>(comms_.size())).first;
-        comms_.emplace_back(line->comm);
+        comms_.push_back(Printable(line->comm, 256));
       }
       threads_[line->tid] = {r.pid, c->second};
       last_tid = line->tid, last_pid = r.pid, last_comm = c->second;
@@ -393,7 +402,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
       pending = r;
       pending_payload.assign(line->payload);
       pending_line = line_no;
-      pending_text.assign(s.substr(0, 160));
+      pending_text = Printable(s, 160);
       continue;
     }
     records_.push_back(r);

@@ -237,6 +237,23 @@ TEST_F(TextCaptureTest, NothingParsesIsOneLineAndStatus2) {
   EXPECT_NE(r.err.find("line 1: \"Hello,\""), std::string::npos) << r.err;
 }
 
+// Bytes that are not text (a binary file given with --text, a damaged paste) are shown as '?':
+// JSON stays valid UTF-8 and the terminal gets no control characters.
+TEST_F(TextCaptureTest, NonTextBytesAreShownAsQuestionMarks) {
+  WriteText(dir_ + "/bytes.txt", std::string("\x01\xff\x1b[2J junk\n") +
+                                     "CPU \xc3\x28/KVM-7 [000] 1.000001: kvm_userspace_exit: reason KVM_EXIT_HLT (5)\n");
+  auto r = RunCommand(Exitprof() + " report --text " + dir_ + "/bytes.txt --format json --by userspace");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["text_capture"]["first_unparsed_text"], "???[2J junk");
+  EXPECT_EQ(j["userspace_exits_by_thread"][0]["comm"], "CPU ?(/KVM");  // \xc3 alone is not UTF-8
+  auto bin = RunCommand(Exitprof() + " report --text " + SharedDir() + "/fixtures/small-vmx.data");
+  EXPECT_EQ(bin.status, 2);
+  EXPECT_EQ(std::count(bin.err.begin(), bin.err.end(), '\n'), 1) << bin.err;
+  for (char c : bin.err) EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << static_cast<int>(c);
+}
+
 TEST(TextCaptureReader, EveryPayloadLayout) {
   const std::string text =
       "# tracer: nop\n"
