@@ -336,6 +336,13 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     pending.reset();
   };
 
+  // A line not understood is held one line before it is counted: the next may complete it.
+  std::optional<std::pair<uint64_t, std::string_view>> held;
+  std::string joined;
+  auto flush_held = [&] {
+    if (held) unparsed(held->first, held->second);
+    held.reset();
+  };
   records_.reserve(text.size() / 128);  // perf script kvm lines are 100-250 bytes
   uint32_t last_tid = UINT32_MAX, last_pid = 0, last_comm = 0;
   comms_.emplace_back();  // index 0: never a real name's, so the first line looks its name up
@@ -354,6 +361,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     if (s.front() != '#') line = ParseLine(s);
     if (!line && IsHeaderLine(s)) {
       drop_pending();
+      flush_held();
       continue;
     }
     if (!line) {
@@ -369,10 +377,28 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
         }
         drop_pending();
       }
-      unparsed(line_no, s);
-      continue;
+      // A line wrapped before its event name ("comm tid [cpu]" / "secs: kvm_exit: ..."):
+      // the line held from before and this one may read as one event line.
+      if (held) {
+        joined.assign(held->second);
+        joined += ' ';
+        joined.append(s);
+        line = ParseLine(joined);
+        if (line) {
+          held.reset();
+          ++summary_.joined_lines;
+          s = joined;
+        } else {
+          flush_held();
+        }
+      }
+      if (!line) {
+        held.emplace(line_no, s);
+        continue;
+      }
     }
     drop_pending();
+    flush_held();
     if (summary_.layout == Layout::kUnknown) summary_.layout = line->layout;
     const int kind = KindOf(line->system, line->event);
     if (kind < 0) {
@@ -409,6 +435,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     ++summary_.events;
   }
   drop_pending();
+  flush_held();
   summary_.lines = line_no;
   summary_.isa = isa_seen;
   if (summary_.events == 0 && other_total == 0) {

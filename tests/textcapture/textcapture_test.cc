@@ -177,6 +177,11 @@ TEST_F(TextCaptureTest, QuotedAndWrappedInMail) {
       size_t cut = line.rfind(' ', 72);
       mail += std::string(quote) + line.substr(0, cut) + "\n" + quote + line.substr(cut + 1) + "\n";
       ++wrapped;
+    } else if (n % 11 == 5) {
+      // Or before the event: the thread and CPU on one line, the time and event on the next.
+      size_t cut = line.find("] ") + 1;
+      mail += std::string(quote) + line.substr(0, cut) + "\n" + quote + line.substr(cut + 1) + "\n";
+      ++wrapped;
     } else {
       mail += std::string(quote) + line + "\n";
     }
