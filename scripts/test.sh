@@ -24,5 +24,6 @@ bench/callgraph_compare.sh --quick
 if [[ -x build/bench/exitprof-tracedat-bench ]]; then
   build/bench/exitprof-tracedat-bench --quick
 fi
+bench/textcapture_compare.sh --quick  # text captures (issue #3, item 3)
 cd build
 ctest --output-on-failure -j2

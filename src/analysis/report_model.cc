@@ -78,6 +78,12 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   m.cpu_id = info.cpu_id;
   m.trace_clock = info.trace_clock;
   m.time_in_ticks = info.time_in_ticks;
+  m.text_layout = info.text_layout;
+  m.text_lines = info.text_lines;
+  m.unparsed_lines = info.unparsed_lines;
+  m.first_unparsed_line = info.first_unparsed_line;
+  m.first_unparsed_text = info.first_unparsed_text;
+  m.notes = info.notes;
   const auto& kvm = exits.kvm();
   for (size_t i = 0; i < kvm.attr_count(); ++i) {
     uint64_t n = i < exits.samples_by_attr().size() ? exits.samples_by_attr()[i] : 0;

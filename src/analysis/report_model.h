@@ -118,6 +118,11 @@ struct ReportModel {
   std::string isa;  // "VMX", "SVM" or ""
   std::string trace_clock;     // trace.dat input: the clock of its timestamps
   bool time_in_ticks = false;  // timestamps are counter ticks, not nanoseconds
+  // Text capture input: its layout, line counts and the first line not understood; notes.
+  std::string text_layout;
+  uint64_t text_lines = 0, unparsed_lines = 0, first_unparsed_line = 0;
+  std::string first_unparsed_text;
+  std::vector<std::string> notes;
   bool has_kvm_exit = false;
   bool has_other_kvm = false;
 

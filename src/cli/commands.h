@@ -37,6 +37,9 @@ Result<analysis::ReportModel> BuildReport(const std::string& path, const analysi
 // Opens a recording for reading (perf.data, or trace-cmd's trace.dat by its magic), with
 // progress on stderr when it is a terminal.
 Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const std::string& path);
+// report --text: read the input as a text capture (perf script, trace-cmd report, ftrace) even
+// when its first lines do not look like one.
+void ForceTextCapture(bool on);
 int ReportError(const Error& error);
 
 // Device attribution for report (and top): the map of a running QEMU (`qmp`), else the file

@@ -7,6 +7,7 @@
 
 #include "base/unique_fd.h"
 #include "cli/commands.h"
+#include "textcapture/reader.h"
 #include "tracedat/reader.h"
 
 namespace exitprof::cli {
@@ -25,11 +26,33 @@ bool LooksLikeTraceDat(const std::string& path) {
   return fd.get() >= 0 && ::pread(fd.get(), head, sizeof head, 0) == static_cast<ssize_t>(sizeof head) &&
          tracedat::HasTraceDatMagic(head);
 }
+
+bool force_text = false;
+
+// Neither perf.data ("PERFILE2", either byte order) nor trace.dat, and its first lines read
+// as perf script / trace-cmd report / ftrace text: a text capture.
+bool LooksLikeText(const std::string& path) {
+  if (path == "-") return false;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  std::string head(64 * 1024, '\0');
+  ssize_t n = ::pread(fd.get(), head.data(), head.size(), 0);
+  if (n <= 0) return false;
+  head.resize(static_cast<size_t>(n));
+  if (head.compare(0, 4, "PERF") == 0 || head.compare(0, 4, "2ELI") == 0) return false;
+  return textcapture::LooksLikeTextCapture(head);
+}
 }  // namespace
+
+void ForceTextCapture(bool on) { force_text = on; }
 
 Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const std::string& path) {
   Result<std::unique_ptr<perfdata::RecordingSource>> reader;
-  if (LooksLikeTraceDat(path)) {
+  if (force_text || (!LooksLikeTraceDat(path) && LooksLikeText(path))) {
+    auto r = textcapture::Reader::Open(path);
+    if (!r) return tl::unexpected(r.error());
+    reader = std::move(*r);
+  } else if (LooksLikeTraceDat(path)) {
     auto r = tracedat::Reader::Open(path);
     if (!r) return tl::unexpected(r.error());
     reader = std::move(*r);

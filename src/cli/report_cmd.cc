@@ -98,6 +98,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     std::string timeline;
     std::string qmp;
     std::string device_map;
+    std::string text;
     symbols::GuestSymbolOptions guest;
     std::string kaslr_offset;
     bool inline_chain = false;
@@ -105,8 +106,12 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
-  cmd->add_option("-i,--input", o->input, "perf.data or trace.dat (trace-cmd) file to read; - reads a perf pipe-mode stream")
+  cmd->add_option("-i,--input", o->input, "perf.data, trace.dat (trace-cmd) or text capture (perf script, trace-cmd report, ftrace) to read; - reads a perf pipe-mode stream")
       ->capture_default_str();
+  cmd->add_option("--text", o->text,
+                  "Read FILE as a text capture of kvm events (perf script, trace-cmd report, ftrace trace/trace_pipe "
+                  "output; also found without this flag when the first lines look like one)")
+      ->type_name("FILE");
   cmd->add_option("--reason", o->reasons, "Only exits with this reason (repeatable, case-insensitive)");
   cmd->add_option("-p,--pid", o->pid, "Only events of this process (the VMM, e.g. QEMU)");
   cmd->add_option("--vcpu", o->vcpu, "Only exits of this vCPU id");
@@ -144,10 +149,16 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  exitprof report -i perf.data --vmlinux vmlinux --kallsyms guest.kallsyms --inline --by rip\n"
       "  exitprof report -i probe.data --callgraph            call graphs (record -g / --call-graph dwarf)\n"
       "  exitprof report -i probe.data --flamegraph f.svg     interactive flame graph; --format folded for FlameGraph\n"
-      "  trace-cmd record -e kvm:kvm_exit -e kvm:kvm_entry && exitprof report -i trace.dat --by reason,vcpu\n");
+      "  trace-cmd record -e kvm:kvm_exit -e kvm:kvm_entry && exitprof report -i trace.dat --by reason,vcpu\n"
+      "  perf script -i perf.data > exits.txt && exitprof report -i exits.txt     text captures (also trace-cmd report, trace_pipe)\n"
+      "  exitprof report --text mail-excerpt.txt --by reason,vcpu\n");
   AddCallgraphOptions(*cmd, o->callgraph);
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
+    if (!o->text.empty()) {
+      o->input = o->text;
+      ForceTextCapture(true);
+    }
     if (o->callgraph.Wanted(o->format)) return RunCallgraphReport(o->input, o->format, o->callgraph);
     analysis::ExitFilter filter;
     filter.reasons = SplitCommas(o->reasons);

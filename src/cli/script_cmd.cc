@@ -16,7 +16,7 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("script", "Print decoded events, line for line as `perf script` does");
   cmd->add_option("-i,--input", options->input,
-                  "perf.data or trace.dat file to read; - reads a perf pipe-mode stream from stdin")
+                  "perf.data, trace.dat or text capture (perf script, trace-cmd report, ftrace) to read; - reads a perf pipe-mode stream from stdin")
       ->capture_default_str();
   cmd->add_flag("--ns", options->ns, "Show timestamps in nanoseconds");
   cmd->add_flag("--perf-layout", options->perf_layout,

@@ -30,6 +30,12 @@ struct SessionInfo {
   // clock with no tsc2nsec conversion in the file) rather than nanoseconds.
   std::string trace_clock;
   bool time_in_ticks = false;
+  // Text captures (perf script / trace-cmd report / ftrace text): the layout read, and the
+  // lines that were not understood (counted, the first kept); notes for the report header.
+  std::string text_layout;
+  uint64_t text_lines = 0, unparsed_lines = 0, first_unparsed_line = 0;
+  std::string first_unparsed_text;
+  std::vector<std::string> notes;
 
   int FindAttrByName(const std::string& name) const;
 };

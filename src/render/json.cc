@@ -23,6 +23,14 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   j["time"] = {{"first_ns", m.first_ns}, {"last_ns", m.last_ns}, {"span_s", m.span_s}};
   if (!m.trace_clock.empty()) j["time"]["clock"] = m.trace_clock;
   if (m.time_in_ticks) j["time"]["unit"] = "ticks";
+  if (!m.text_layout.empty()) {
+    j["text_capture"] = {{"layout", m.text_layout},
+                         {"lines", m.text_lines},
+                         {"unparsed_lines", m.unparsed_lines},
+                         {"first_unparsed_line", m.first_unparsed_line},
+                         {"first_unparsed_text", m.first_unparsed_text}};
+  }
+  if (!m.notes.empty()) j["notes"] = m.notes;
   ordered_json exits;
   exits["total"] = m.exits_total;
   exits["isa"] = m.isa;

@@ -29,7 +29,9 @@ void Header(std::string& out, const ReportModel& m) {
     out += fmt::format("# exitprof report: {}", m.path);
     if (m.file_size) out += fmt::format(" ({:.1f} MB", m.file_size / 1e6);
     else out += " (";
-    out += m.pipe_mode ? ", pipe mode" : ", file mode";
+    out += !m.text_layout.empty() ? ", text capture, " + m.text_layout + " layout"
+           : m.pipe_mode          ? ", pipe mode"
+                                  : ", file mode";
   }
   if (!m.perf_version.empty() && m.interval_s == 0) {
     const bool other_tool = m.perf_version.rfind("exitprof", 0) == 0 || m.perf_version.rfind("trace-cmd", 0) == 0;
@@ -63,6 +65,7 @@ void Header(std::string& out, const ReportModel& m) {
     out += fmt::format("\n# timestamps are {} ticks (the file has no tsc2nsec conversion): times and rates below\n"
                        "# count ticks as if they were nanoseconds", m.trace_clock);
   }
+  for (const auto& note : m.notes) out += "\n# " + note;
   out += "\n#\n";
 }
 
