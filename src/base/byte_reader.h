@@ -55,7 +55,8 @@ class ByteReader {
   // A NUL-terminated string; fails if no NUL is found.
   std::string ReadCString() {
     auto rest = data_.subspan(pos_);
-    const void* nul = std::memchr(rest.data(), 0, rest.size());
+    // memchr must not see a null pointer, even for zero bytes (an empty span may have one).
+    const void* nul = rest.empty() ? nullptr : std::memchr(rest.data(), 0, rest.size());
     if (!nul) {
       ok_ = false;
       pos_ = data_.size();
