@@ -92,6 +92,51 @@ class StatLive : public ::testing::Test {
 };
 
 // The stat JSON's VM (pid, index), or null.
+// Forks the built-in guest (2 vCPUs, 1500 iterations, its account to `account_path`) held
+// before exec until a byte is written to *gate, so counters can be opened on it first.
+pid_t StartGatedGuest(const std::string& account_path, int* gate) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  pid_t child = ::fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    ::close(fds[1]);
+    char c;
+    if (::read(fds[0], &c, 1) != 1) ::_exit(126);
+    FILE* out = std::freopen("/dev/null", "w", stdout);
+    (void)out;
+    const std::string guest = BinaryDir() + "/exitprof-guest";
+    ::execl(guest.c_str(), guest.c_str(), "--vcpus", "2", "--iterations", "1500", "--json", account_path.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  *gate = fds[1];
+  return child;
+}
+
+// kvm_pio, kvm_mmio (twice per read) and each kvm_userspace_exit reason counted over the guest's
+// run equal what the guest says it did.
+void ExpectTracepointCountsEqualAccount(const json& counted, const json& account) {
+  uint64_t pio = 0, mmio_reads = 0, mmio_writes = 0;
+  std::map<std::string, uint64_t> exits;
+  for (const auto& cpu : account["vms"][0]["vcpus"]) {
+    for (const auto& p : cpu["pio"]) pio += p["count"].get<uint64_t>();
+    pio += cpu["done"]["count"].get<uint64_t>();
+    for (const auto& m : cpu["mmio"]) (m["direction"] == "read" ? mmio_reads : mmio_writes) += m["count"].get<uint64_t>();
+    for (const auto& [name, n] : cpu["userspace_exits"].items()) exits[name] += n.get<uint64_t>();
+  }
+  EXPECT_EQ(counted["kvm_pio"], pio);
+  EXPECT_EQ(counted["kvm_mmio"], 2 * mmio_reads + mmio_writes) << "kvm_mmio fires twice per read";
+  uint64_t all = 0;
+  for (const auto& [name, n] : exits) {
+    EXPECT_EQ(counted["kvm_userspace_exit(" + name + ")"], n) << name;
+    all += n;
+  }
+  EXPECT_EQ(counted["kvm_userspace_exit"], all);
+  EXPECT_EQ(counted["kvm_userspace_exit(KVM_EXIT_HLT)"], 3000u);
+}
+
 json FindVm(const json& stat, pid_t pid, int index) {
   for (const auto& vm : stat["vms"]) {
     if (vm["pid"] == pid && vm["index"] == index) return vm;
@@ -281,30 +326,17 @@ TEST_F(StatLive, FieldsLogCsvAndErrors) {
 // stat -t -p: counters on a process that has not started its guest yet (inherit carries them to
 // the vCPU threads it creates), read after the guest finished: counts equal the guest's account.
 TEST_F(StatLive, TracepointCountsEqualTheGuestsAccount) {
-  int gate[2];
-  ASSERT_EQ(::pipe(gate), 0);
   const std::string account_path = TempPath("stat-t.json");
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(gate[1]);
-    char c;
-    if (::read(gate[0], &c, 1) != 1) ::_exit(126);
-    FILE* out = std::freopen("/dev/null", "w", stdout);
-    (void)out;
-    const std::string guest = BinaryDir() + "/exitprof-guest";
-    ::execl(guest.c_str(), guest.c_str(), "--vcpus", "2", "--iterations", "1500", "--json", account_path.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(gate[0]);
+  int gate = -1;
+  pid_t child = StartGatedGuest(account_path, &gate);
+  ASSERT_GT(child, 0);
   CommandResult run;
   std::thread stat([&] {
     run = RunCommand(Exitprof() + " stat -t -b --json -s 3 -f '^kvm_(pio|mmio|userspace_exit)' -p " + std::to_string(child));
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // counters open and first sample taken
-  ASSERT_EQ(::write(gate[1], "g", 1), 1);
-  ::close(gate[1]);
+  ASSERT_EQ(::write(gate, "g", 1), 1);
+  ::close(gate);
   int status = 0;
   ::waitpid(child, &status, 0);
   stat.join();
@@ -314,55 +346,25 @@ TEST_F(StatLive, TracepointCountsEqualTheGuestsAccount) {
   ASSERT_EQ(stat_json["vms"].size(), 1u);
   EXPECT_EQ(stat_json["vms"][0]["source"], "tracepoints");
   const json& counted = stat_json["vms"][0]["delta"];
-  json account = json::parse(ReadAll(account_path));
-  uint64_t pio = 0, mmio_reads = 0, mmio_writes = 0;
-  std::map<std::string, uint64_t> exits;
-  for (const auto& cpu : account["vms"][0]["vcpus"]) {
-    for (const auto& p : cpu["pio"]) pio += p["count"].get<uint64_t>();
-    pio += cpu["done"]["count"].get<uint64_t>();
-    for (const auto& m : cpu["mmio"]) (m["direction"] == "read" ? mmio_reads : mmio_writes) += m["count"].get<uint64_t>();
-    for (const auto& [name, n] : cpu["userspace_exits"].items()) exits[name] += n.get<uint64_t>();
-  }
-  EXPECT_EQ(counted["kvm_pio"], pio);
-  EXPECT_EQ(counted["kvm_mmio"], 2 * mmio_reads + mmio_writes) << "kvm_mmio fires twice per read";
-  uint64_t all = 0;
-  for (const auto& [name, n] : exits) {
-    EXPECT_EQ(counted["kvm_userspace_exit(" + name + ")"], n) << name;
-    all += n;
-  }
-  EXPECT_EQ(counted["kvm_userspace_exit"], all);
-  EXPECT_EQ(counted["kvm_userspace_exit(KVM_EXIT_HLT)"], 3000u);
+  ExpectTracepointCountsEqualAccount(counted, json::parse(ReadAll(account_path)));
 }
 
 // stat -t --bpf -p and stat -t -p side by side on one gated guest (both open before its first
 // KVM_RUN): the BPF maps give every row -t gives, with the same numbers, and both equal the
 // guest's own account of its port IO, MMIO and userspace exits.
 TEST_F(StatLive, BpfCountsEqualTracepointCountsAndTheGuestsAccount) {
-  int gate[2];
-  ASSERT_EQ(::pipe(gate), 0);
   const std::string account_path = TempPath("stat-t-bpf.json");
-  pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    ::close(gate[1]);
-    char c;
-    if (::read(gate[0], &c, 1) != 1) ::_exit(126);
-    FILE* out = std::freopen("/dev/null", "w", stdout);
-    (void)out;
-    const std::string guest = BinaryDir() + "/exitprof-guest";
-    ::execl(guest.c_str(), guest.c_str(), "--vcpus", "2", "--iterations", "1500", "--json", account_path.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(gate[0]);
+  int gate = -1;
+  pid_t child = StartGatedGuest(account_path, &gate);
+  ASSERT_GT(child, 0);
   // Every row --bpf can give: the five events it attaches and their exit reasons.
   const std::string args = " -b --json -s 5 -f '^kvm_(exit|entry|pio|mmio|userspace_exit)' -p " + std::to_string(child);
   CommandResult bpf, perf;
   std::thread bpf_thread([&] { bpf = RunCommand(Exitprof() + " stat -t --bpf" + args); });
   std::thread perf_thread([&] { perf = RunCommand(Exitprof() + " stat -t" + args); });
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // both opened and took their first sample
-  ASSERT_EQ(::write(gate[1], "g", 1), 1);
-  ::close(gate[1]);
+  ASSERT_EQ(::write(gate, "g", 1), 1);
+  ::close(gate);
   int status = 0;
   ::waitpid(child, &status, 0);
   bpf_thread.join();
@@ -387,24 +389,7 @@ TEST_F(StatLive, BpfCountsEqualTracepointCountsAndTheGuestsAccount) {
     EXPECT_EQ(b["stats"][name], t["stats"][name]) << name;
   }
   const json& counted = b["delta"];
-  json account = json::parse(ReadAll(account_path));
-  uint64_t pio = 0, mmio_reads = 0, mmio_writes = 0;
-  std::map<std::string, uint64_t> exits;
-  for (const auto& cpu : account["vms"][0]["vcpus"]) {
-    for (const auto& p : cpu["pio"]) pio += p["count"].get<uint64_t>();
-    pio += cpu["done"]["count"].get<uint64_t>();
-    for (const auto& m : cpu["mmio"]) (m["direction"] == "read" ? mmio_reads : mmio_writes) += m["count"].get<uint64_t>();
-    for (const auto& [name, n] : cpu["userspace_exits"].items()) exits[name] += n.get<uint64_t>();
-  }
-  EXPECT_EQ(counted["kvm_pio"], pio);
-  EXPECT_EQ(counted["kvm_mmio"], 2 * mmio_reads + mmio_writes) << "kvm_mmio fires twice per read";
-  uint64_t all = 0;
-  for (const auto& [name, n] : exits) {
-    EXPECT_EQ(counted["kvm_userspace_exit(" + name + ")"], n) << name;
-    all += n;
-  }
-  EXPECT_EQ(counted["kvm_userspace_exit"], all);
-  EXPECT_EQ(counted["kvm_userspace_exit(KVM_EXIT_HLT)"], 3000u);
+  ExpectTracepointCountsEqualAccount(counted, json::parse(ReadAll(account_path)));
   // Every exit has a reason row, and every exit is followed by an entry (the guest ran to its end).
   uint64_t reasons = 0;
   for (const auto& [name, n] : counted.items()) reasons += name.rfind("kvm_exit(", 0) == 0 ? n.get<uint64_t>() : 0;
