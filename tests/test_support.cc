@@ -21,6 +21,14 @@ bool FileExists(const std::string& path) {
 
 bool HavePerf() { return RunCommand("perf version").status == 0; }
 
+std::string QemuGuestSkipReason() {
+  if (::geteuid() != 0) return "needs root (perf_event_open on tracepoints, KVM stats fds)";
+  if (::access("/dev/kvm", R_OK | W_OK) != 0) return "needs /dev/kvm";
+  if (RunCommand("command -v qemu-system-x86_64").status != 0) return "needs qemu-system-x86_64 (Debian package qemu-system-x86)";
+  if (!FileExists("/usr/share/qemu/qboot.rom")) return "needs /usr/share/qemu/qboot.rom (Debian package qemu-system-data)";
+  return "";
+}
+
 CommandResult RunCommand(const std::string& command) {
   CommandResult r;
   std::string err_path = TempPath("stderr.txt");

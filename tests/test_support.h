@@ -21,6 +21,9 @@ inline std::string FormatsDir() { return SourceDir() + "/tests/data/formats"; }
 std::string TempPath(const std::string& name);
 bool FileExists(const std::string& path);
 bool HavePerf();
+// Why a test that runs our tiny multiboot guests under QEMU (root, /dev/kvm, qemu-system-x86_64
+// and qboot.rom) cannot run here; empty when it can.
+std::string QemuGuestSkipReason();
 
 struct CommandResult {
   int status = -1;  // exit status, or 128+signal

@@ -23,11 +23,7 @@ constexpr const char* kQemu = "qemu-system-x86_64";
 class DevicesQemu : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (perf_event_open on tracepoints)";
-    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
-    if (RunCommand(std::string("command -v ") + kQemu).status != 0)
-      GTEST_SKIP() << "needs " << kQemu << " (Debian package qemu-system-x86)";
-    if (!FileExists(kQboot)) GTEST_SKIP() << "needs " << kQboot << " (Debian package qemu-system-data)";
+    if (auto why = QemuGuestSkipReason(); !why.empty()) GTEST_SKIP() << why;
     ASSERT_TRUE(FileExists(DEVICES_GUEST_ELF)) << DEVICES_GUEST_ELF << " was not built";
   }
 

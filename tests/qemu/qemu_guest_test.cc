@@ -34,11 +34,7 @@ const std::string kExitPort = "0xf4";
 class QemuGuest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (perf_event_open on tracepoints)";
-    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
-    if (RunCommand(std::string("command -v ") + kQemu).status != 0)
-      GTEST_SKIP() << "needs " << kQemu << " (Debian package qemu-system-x86)";
-    if (!FileExists(kQboot)) GTEST_SKIP() << "needs " << kQboot << " (Debian package qemu-system-data)";
+    if (auto why = QemuGuestSkipReason(); !why.empty()) GTEST_SKIP() << why;
     ASSERT_TRUE(FileExists(QEMU_GUEST_ELF)) << QEMU_GUEST_ELF << " was not built";
   }
 

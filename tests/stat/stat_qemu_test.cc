@@ -22,10 +22,7 @@ constexpr const char* kQboot = "/usr/share/qemu/qboot.rom";
 class StatQemu : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
-    if (RunCommand("command -v qemu-system-x86_64").status != 0) GTEST_SKIP() << "needs qemu-system-x86_64 (qemu-system-x86)";
-    if (!FileExists(kQboot)) GTEST_SKIP() << "needs " << kQboot << " (qemu-system-data)";
+    if (auto why = QemuGuestSkipReason(); !why.empty()) GTEST_SKIP() << why;
     socket_ = TempPath("stat-qmp.sock");
     ::unlink(socket_.c_str());
     pid_ = ::fork();
