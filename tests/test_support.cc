@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -28,6 +29,14 @@ std::string QemuGuestSkipReason() {
   if (!FileExists("/usr/share/qemu/qboot.rom")) return "needs /usr/share/qemu/qboot.rom (Debian package qemu-system-data)";
   return "";
 }
+
+static bool EnvIsOne(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::string(v) == "1";
+}
+
+bool LiveRequired() { return EnvIsOne("EXITPROF_REQUIRE_LIVE"); }
+bool InLab() { return EnvIsOne("EXITPROF_LAB"); }
 
 CommandResult RunCommand(const std::string& command) {
   CommandResult r;

@@ -25,6 +25,28 @@ bool HavePerf();
 // and qboot.rom) cannot run here; empty when it can.
 std::string QemuGuestSkipReason();
 
+// Live tests (real KVM guests, tracefs, BPF) must run, never skip, where the CI says so:
+// scripts/test.sh sets EXITPROF_REQUIRE_LIVE=1 where kvm_exit fires (the host's /dev/kvm, or the
+// lab of scripts/kvm-lab.sh). There a missing prerequisite is a failure, not a skip.
+bool LiveRequired();
+// Inside the lab (scripts/kvm-lab.sh sets EXITPROF_LAB=1): a nested, emulated KVM host, about
+// 10x slower per exit than a real one, with SVM reason names.
+bool InLab();
+
+}  // namespace exitprof::testing
+
+// A live test's prerequisite is missing: skip, or fail where live tests are required.
+#define EXITPROF_LIVE_SKIP(why)                                                                  \
+  do {                                                                                            \
+    if (::exitprof::testing::LiveRequired()) {                                                    \
+      FAIL() << "live test cannot run, but EXITPROF_REQUIRE_LIVE=1 requires it: " << (why);       \
+    } else {                                                                                      \
+      GTEST_SKIP() << (why);                                                                      \
+    }                                                                                             \
+  } while (0)
+
+namespace exitprof::testing {
+
 struct CommandResult {
   int status = -1;  // exit status, or 128+signal
   std::string out;  // stdout
