@@ -114,7 +114,9 @@ class TemporaryProbes {
       auto tracefs = capture::Tracefs::Open();
       if (!tracefs) return tl::unexpected(tracefs.error());
       manager_.emplace(tracefs->root());
+      root_ = tracefs->root();
     }
+    if (auto ok = CheckKernelProbeable(*resolved, root_, ""); !ok) return tl::unexpected(ok.error());
     auto name = manager_->Add(*resolved, /*force=*/true);
     if (!name) return name;
     added_.push_back(*name);
@@ -128,6 +130,7 @@ class TemporaryProbes {
 
  private:
   std::optional<probe::ProbeManager> manager_;
+  std::string root_;
   std::vector<std::string> added_;
 };
 
