@@ -1,6 +1,6 @@
 // libFuzzer target: the device map's parsers on untrusted text. Every input goes to
 //   ParseMtreeFlat (as `info mtree -f` text), and, when it is JSON, to ParsePciDevices (as a
-//   query-pci answer) and DeviceMapHistoryFromJson (as a FILE.devices.json side file);
+//   query-pci answer) and DeviceMapsFromJson (as a FILE.devices.json side file, one VM or several);
 // whatever parses is attributed at a few addresses and written back as a side file.
 #include <cstdint>
 #include <string>
@@ -40,6 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     h.Add(std::move(map));
     Exercise(h);
   }
-  if (auto file = exitprof::vmm::DeviceMapHistoryFromJson(j)) Exercise(*file);
+  if (auto file = exitprof::vmm::DeviceMapsFromJson(j)) {
+    for (const auto& one : *file) Exercise(one);
+  }
   return 0;
 }

@@ -167,6 +167,15 @@ Result<GenTruth> GenerateRecording(const GenOptions& o, const std::string& out_p
     uint32_t pid = base_pids[vm];
     auto w = writer->WriteComm(pid, pid, "qemu-system-x86", o.start_ns - 1000);
     if (!w) return tl::unexpected(w.error());
+    // KVM's kernel workers, as a real host writes them: kthreadd forks them, and the VMM thread
+    // that makes them names them, so the COMM's sample_id trailer carries the VMM's ids (the
+    // main thread for kvm-pit, vCPU 0 for kvm-nx-lpage-recovery, which newer kernels start on
+    // the first KVM_RUN). Readers must name pid+1 and pid+2, never the VMM's threads.
+    const perfdata::Writer::Reporter kthreadd{2, 2};
+    const std::string pit = "kvm-pit/" + std::to_string(pid);
+    w = writer->WriteFork(pid + 2, 2, pid + 2, 2, o.start_ns - 950, kthreadd);
+    if (w) w = writer->WriteComm(pid + 2, pid + 2, pit, o.start_ns - 950, false, perfdata::Writer::Reporter{pid, pid});
+    if (!w) return tl::unexpected(w.error());
     uint32_t n = 2 + 2 * static_cast<uint32_t>(vm % 3);
     for (uint32_t v = 0; v < n; ++v) {
       uint32_t tid = pid + 3 + v;
@@ -175,6 +184,10 @@ Result<GenTruth> GenerateRecording(const GenOptions& o, const std::string& out_p
       vcpus.push_back({pid, tid, v, static_cast<uint32_t>(vcpus.size() % info.nr_cpus_online),
                        o.start_ns + rng() % 5000});
     }
+    w = writer->WriteFork(pid + 1, 2, pid + 1, 2, o.start_ns - 800, kthreadd);
+    if (w) w = writer->WriteComm(pid + 1, pid + 1, "kvm-nx-lpage-recovery", o.start_ns - 800, false,
+                                 perfdata::Writer::Reporter{pid, pid + 3});
+    if (!w) return tl::unexpected(w.error());
   }
 
   std::vector<Pending> round;

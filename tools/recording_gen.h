@@ -1,5 +1,6 @@
 // Makes synthetic but realistic kvm recordings with our perf.data writer: several VMs (QEMU
-// style "CPU n/KVM" threads), kvm_exit/kvm_entry pairs with VMX or SVM reasons and guest RIPs,
+// style "CPU n/KVM" threads, and KVM's kernel workers named from the VMM's threads as on a real
+// host), kvm_exit/kvm_entry pairs with VMX or SVM reasons and guest RIPs,
 // kvm_pio and kvm_mmio events, written per CPU per round as perf does (not globally sorted).
 // Returns the exact truth, so tests can compare what readers report with what was written.
 #pragma once

@@ -160,7 +160,7 @@ void ExitStats::OnEvent(const Event& e) {
       const auto& f = kvm_.mmio();
       uint32_t type = static_cast<uint32_t>(f.type.Read(raw));
       if (!mmio_type_names_.count(type)) mmio_type_names_[type] = kvm_.MmioTypeName(raw, e.cpu);
-      ++mmio_[{f.gpa.Read(raw), static_cast<uint32_t>(f.len.Read(raw)), type}];
+      ++mmio_[{e.pid, f.gpa.Read(raw), static_cast<uint32_t>(f.len.Read(raw)), type}];
       return;
     }
     case KvmEvent::kMsr: {

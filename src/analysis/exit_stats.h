@@ -78,7 +78,8 @@ class ExitStats : public perfdata::EventSink {
   const FlatCounter& pio_by_thread() const { return pio_by_thread_; }
   // Port IO decoded from kvm_exit's IO exit qualification (info1), VMX or SVM layout.
   const std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t>& pio_from_exits() const { return pio_from_exits_; }
-  const std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t>& mmio() const { return mmio_; }
+  // (pid, gpa, len, type) -> count: per VMM process, so each VM's map can attribute its own.
+  const std::map<std::tuple<uint32_t, uint64_t, uint32_t, uint32_t>, uint64_t>& mmio() const { return mmio_; }
   const std::string& MmioTypeName(uint32_t type) const;
   const std::map<std::pair<uint32_t, bool>, uint64_t>& msr() const { return msr_; }
   const std::map<std::string, uint64_t>& userspace_exits() const { return uexits_; }
@@ -122,7 +123,7 @@ class ExitStats : public perfdata::EventSink {
   FlatCounter pio_by_thread_;
   std::map<std::pair<uint16_t, std::pair<uint8_t, bool>>, uint64_t> pio_from_exits_;
   std::vector<int8_t> io_reason_;  // by reason id: -1 unknown, 0 not IO, 1 VMX IO, 2 SVM io
-  std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t> mmio_;  // (gpa, len, type)
+  std::map<std::tuple<uint32_t, uint64_t, uint32_t, uint32_t>, uint64_t> mmio_;  // (pid, gpa, len, type)
   std::map<uint32_t, std::string> mmio_type_names_;
   std::map<std::pair<uint32_t, bool>, uint64_t> msr_;
   std::map<std::string, uint64_t> uexits_;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -189,7 +191,7 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
     return std::tie(a.pid, a.vcpu, a.tid) < std::tie(b.pid, b.vcpu, b.tid);
   });
   for (const auto& [pid, count] : by_pid) {
-    m.by_vm.push_back({pid, exits.CommOf(pid), count, Percent(count, c.total),
+    m.by_vm.push_back({pid, exits.CommOf(pid), "", count, Percent(count, c.total),
                        static_cast<uint32_t>(vcpus_of_pid[pid].size())});
   }
   SortByCount(m.by_vm, [](const VmRow& a, const VmRow& b) { return a.pid < b.pid; });
@@ -233,8 +235,15 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
     return std::tie(a.pid, a.tid, a.access.port, a.access.write, a.access.size) <
            std::tie(b.pid, b.tid, b.access.port, b.access.write, b.access.size);
   });
+  std::map<std::tuple<uint64_t, uint32_t, uint32_t>, uint64_t> mmio_all;  // (gpa, len, type)
   for (const auto& [key, count] : exits.mmio()) {
-    m.mmio.push_back({std::get<0>(key), exits.MmioTypeName(std::get<2>(key)), std::get<1>(key), count, kvm::MmioName(std::get<0>(key)), {}});
+    const auto& [pid, gpa, len, type] = key;
+    mmio_all[{gpa, len, type}] += count;
+    m.mmio_by_pid.push_back({pid, {gpa, exits.MmioTypeName(type), len, count, kvm::MmioName(gpa), {}}});
+  }
+  for (const auto& [key, count] : mmio_all) {
+    const auto& [gpa, len, type] = key;
+    m.mmio.push_back({gpa, exits.MmioTypeName(type), len, count, kvm::MmioName(gpa), {}});
   }
   SortByCount(m.mmio, [](const MmioRow& a, const MmioRow& b) {
     return std::tie(a.gpa, a.type, a.len) < std::tie(b.gpa, b.type, b.len);

@@ -44,7 +44,8 @@ struct VcpuRow {
 };
 struct VmRow {
   uint32_t pid = 0;
-  std::string comm;
+  std::string comm;  // the VMM process's (its main thread's) name, "qemu-system-x86"
+  std::string name;  // the VM's name (QEMU -name) from the recording's device maps, "" = not known
   uint64_t count = 0;
   double percent = 0;
   uint32_t vcpus = 0;
@@ -69,6 +70,10 @@ struct MmioRow {
   uint64_t count = 0;
   std::string name;  // "LAPIC EOI", "HPET"
   vmm::Attribution device;  // filled by AttributeDevices (device_attribution.h)
+};
+struct MmioPidRow {
+  uint32_t pid = 0;  // the VMM process
+  MmioRow access;
 };
 struct MsrRow {
   uint32_t index = 0;
@@ -147,7 +152,8 @@ struct ReportModel {
   std::vector<PioRow> pio;
   std::vector<PioRow> pio_from_exits;  // decoded from kvm_exit IO qualifications
   std::vector<PioThreadRow> pio_by_thread;
-  std::vector<MmioRow> mmio;
+  std::vector<MmioRow> mmio;  // all processes together
+  std::vector<MmioPidRow> mmio_by_pid;
   std::vector<MsrRow> msr;
   struct MmioPageRow {
     uint64_t page = 0;
@@ -169,11 +175,13 @@ struct ReportModel {
   // Device attribution (device_attribution.h): which device, BAR and register each port and
   // MMIO access went to, and what could not be attributed, and why.
   struct DeviceRow {
+    uint32_t pid = 0;  // the VMM whose device it is; 0 = not told apart (no per-process data)
     vmm::Attribution device;  // offset is kept only when it tells the register apart
     uint64_t pio = 0, mmio = 0;  // accesses (an MMIO read counted once)
     uint64_t count() const { return pio + mmio; }
   };
   struct UnattributedRow {
+    uint32_t pid = 0;
     bool io = false;
     uint64_t address = 0;
     uint64_t count = 0;

@@ -105,7 +105,7 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
     for (const auto& [tid, t] : s.threads) {
       if (t.pid == pid && tid == pid) c = t.comm;
     }
-    m.by_vm.push_back({pid, c, n, Percent(n, m.exits_total), static_cast<uint32_t>(vcpus_of_pid[pid].size())});
+    m.by_vm.push_back({pid, c, "", n, Percent(n, m.exits_total), static_cast<uint32_t>(vcpus_of_pid[pid].size())});
   }
   std::stable_sort(m.by_vm.begin(), m.by_vm.end(), [](const auto& a, const auto& b) { return a.count > b.count; });
 

@@ -49,6 +49,10 @@ Result<void> AttributeReportDevices(analysis::ReportModel& model, const std::str
 // A probe definition (exitprof probe's syntax) resolved against BINARY (uprobe) or, when
 // BINARY is empty, the running kernel's kallsyms (kprobe).
 Result<probe::ResolvedProbe> ResolveProbe(const std::string& definition, const std::string& binary);
+// Refuses, in one line, a kprobe the kernel would refuse (a notrace or blacklisted function),
+// naming callers in `vmlinux` (may be "") that can be probed instead.
+Result<void> CheckKernelProbeable(const probe::ResolvedProbe& probe, const std::string& tracefs_root,
+                                  const std::string& vmlinux);
 
 // Parses perf's --time "START,STOP" (seconds, either side may be empty) into nanoseconds.
 Result<std::pair<std::optional<uint64_t>, std::optional<uint64_t>>> ParseTimeRange(const std::string& text);

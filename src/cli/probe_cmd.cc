@@ -5,6 +5,7 @@
 #include "capture/tracefs.h"
 #include "cli/commands.h"
 #include "probe/binary_resolver.h"
+#include "probe/kprobe_refusal.h"
 #include "probe/probe_manager.h"
 #include "symbols/kallsyms.h"
 
@@ -43,16 +44,33 @@ Result<probe::ResolvedProbe> ResolveProbe(const std::string& definition, const s
   return p;
 }
 
+Result<void> CheckKernelProbeable(const probe::ResolvedProbe& p, const std::string& tracefs_root,
+                                  const std::string& vmlinux) {
+  if (p.is_uprobe) return {};
+  auto lists = probe::ReadKernelFunctionLists(tracefs_root + "/available_filter_functions");
+  if (lists.Probeable(p.symbol)) return {};
+  std::vector<std::string> callers;
+  if (!vmlinux.empty()) {
+    auto found = probe::DirectCallers(vmlinux, p.symbol);
+    if (!found) return tl::unexpected(found.error());
+    callers = std::move(*found);
+  }
+  return Fail("probe " + p.symbol + ": " + probe::KprobeRefusal(p.symbol, lists, vmlinux, callers));
+}
+
 std::function<int()> AddProbeCommand(CLI::App& app) {
   struct Options {
     std::vector<std::string> add, del, definitions, positional;
-    std::string exec, funcs, vars, line, list;
+    std::string exec, funcs, vars, line, list, vmlinux;
     bool force = false, cleanup = false, list_all = false, funcs_all = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("probe", "Add, list and remove dynamic probes (perf probe's syntax; uprobes with -x)");
   cmd->add_option("-a,--add", o->add, "Add a probe: [[GROUP:]EVENT=]FUNC[+OFF|%return|:RLINE] or SRC:LINE, then [NAME=]ARG[:TYPE] ...");
   cmd->add_option("-x,--exec", o->exec, "The executable or library to probe (uprobes); without it, the kernel (kprobes)");
+  cmd->add_option("-k,--vmlinux", o->vmlinux,
+                  "The running kernel's vmlinux (symbols): where a function the kernel refuses to probe (notrace) "
+                  "has its callers looked up");
   cmd->add_option("-d,--del", o->del, "Remove probes matching [GROUP:]EVENT (globs: *, ?, [a-z])");
   cmd->add_option("-l,--list", o->list, "List probes (optionally matching [GROUP:]EVENT)")->expected(0, 1);
   cmd->add_option("-F,--funcs", o->funcs, "List the functions that can be probed (optionally matching a glob)")->expected(0, 1);
@@ -69,6 +87,7 @@ std::function<int()> AddProbeCommand(CLI::App& app) {
       "  exitprof probe -x ./app 'f%return $retval'         probe_app:f__return\n"
       "  exitprof probe -x ./app -F 'vp_*'                  functions that can be probed\n"
       "  exitprof probe -l; exitprof probe -d 'probe_app:*'\n"
+      "  exitprof probe --add iowrite16 -k vmlinux           a notrace function: names callers to probe instead\n"
       "  exitprof record -e probe_app:f --call-graph dwarf -- ./app && exitprof report --callgraph\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
@@ -112,6 +131,7 @@ std::function<int()> AddProbeCommand(CLI::App& app) {
     for (const auto& d : adds) {
       auto p = ResolveProbe(d, o->exec);
       if (!p) return ReportError(p.error());
+      if (auto ok = CheckKernelProbeable(*p, tracefs->root(), o->vmlinux); !ok) return ReportError(ok.error());
       if (!p->is_uprobe && !manager.KprobesSupported()) {
         return ReportError(Error{"this kernel has no kprobe events (built without CONFIG_KPROBE_EVENTS): kernel function " +
                                      p->symbol + " cannot be probed here; user-space probes work (-x BINARY)",

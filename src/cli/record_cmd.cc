@@ -9,6 +9,7 @@
 #include "cli/aggregate_record.h"
 #include "cli/commands.h"
 #include "vmm/device_map_poller.h"
+#include "vmm/qemu_watcher.h"
 #include "vmm/qmp.h"
 #include "probe/probe_manager.h"
 
@@ -63,6 +64,32 @@ void SaveDeviceMap(vmm::DeviceMapPoller& poller, const std::string& path, pid_t 
                history.snapshots.size() == 1 ? "" : "s", path.c_str());
 }
 
+std::string VmLabel(pid_t pid, const std::string& name) {
+  return std::to_string(pid) + (name.empty() ? "" : " (" + name + ")");
+}
+
+// record -a: the maps of every QEMU the watcher found, in one side file.
+void SaveDeviceMaps(vmm::QemuWatcher& watcher, const std::string& path) {
+  auto found = watcher.Finish();
+  for (const auto& u : found.unanswered) {
+    std::fprintf(stderr, "exitprof record: no device map kept for PID %s (QMP never answered: %s)\n",
+                 VmLabel(u.pid, u.vm_name).c_str(), u.error.c_str());
+  }
+  if (found.maps.empty()) return;
+  if (path.empty()) {
+    std::fprintf(stderr, "exitprof record: with -o -, give --device-map FILE to keep the device maps\n");
+    return;
+  }
+  if (auto r = vmm::SaveDeviceMapFile(path, found.maps); !r) {
+    std::fprintf(stderr, "exitprof record: %s\n", r.error().message.c_str());
+    return;
+  }
+  std::string vms;
+  for (const auto& m : found.maps) vms += (vms.empty() ? "" : ", ") + VmLabel(m.pid, m.vm_name);
+  std::fprintf(stderr, "exitprof record: device maps of %zu VM%s (PID %s) saved to %s\n", found.maps.size(),
+               found.maps.size() == 1 ? "" : "s", vms.c_str(), path.c_str());
+}
+
 }  // namespace
 
 void WarnIfKvmExitSilent(const capture::CaptureCounts& counts) {
@@ -87,7 +114,9 @@ class TemporaryProbes {
       auto tracefs = capture::Tracefs::Open();
       if (!tracefs) return tl::unexpected(tracefs.error());
       manager_.emplace(tracefs->root());
+      root_ = tracefs->root();
     }
+    if (auto ok = CheckKernelProbeable(*resolved, root_, ""); !ok) return tl::unexpected(ok.error());
     auto name = manager_->Add(*resolved, /*force=*/true);
     if (!name) return name;
     added_.push_back(*name);
@@ -101,6 +130,7 @@ class TemporaryProbes {
 
  private:
   std::optional<probe::ProbeManager> manager_;
+  std::string root_;
   std::vector<std::string> added_;
 };
 
@@ -172,11 +202,13 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
   cmd->add_option("command", o->command, "Command to run and record (after --)");
   cmd->add_option("--qmp", o->qmp,
                   "QEMU's QMP socket: keep the VM's device map (PCI BARs, memory regions) for report's device "
-                  "attribution (default: found on the QEMU command line of -p PID or of the command)");
+                  "attribution (default: found on the QEMU command line of -p PID or of the command; with -a, "
+                  "every QEMU that has one, also those started during the recording)");
   cmd->add_option("--device-map", o->device_map, "Where to save the device map (default: OUTPUT.devices.json)");
   cmd->footer(
       "\nExamples:\n"
       "  exitprof record -a --duration 5                      all kvm events on the host for 5 s\n"
+      "      (and the device map of every QEMU with a QMP socket, one per VM, in perf.data.devices.json)\n"
       "  exitprof record -p $(pidof qemu-system-x86_64) -o vm.data\n"
       "  exitprof record -e kvm:kvm_pio --filter 'port == 0x3f8' -- exitprof-guest\n"
       "  exitprof record -o - -a --duration 1 | exitprof report -i -\n"
@@ -255,8 +287,12 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
       if (auto r = workload->Start(); !r) return ReportError(r.error());
     }
     std::unique_ptr<vmm::DeviceMapPoller> devices;
-    std::string qmp = DeviceMapSocket(o->qmp, o->command, options.pids);
+    std::unique_ptr<vmm::QemuWatcher> all_devices;
+    // System-wide without --qmp: every QEMU with a QMP socket, also those started while recording.
+    const bool system_wide = o->all || (o->pids.empty() && o->command.empty());
+    std::string qmp = system_wide && o->qmp.empty() ? "" : DeviceMapSocket(o->qmp, o->command, options.pids);
     if (!qmp.empty()) devices = std::make_unique<vmm::DeviceMapPoller>(qmp, std::chrono::milliseconds(200));
+    else if (system_wide) all_devices = std::make_unique<vmm::QemuWatcher>(std::chrono::milliseconds(250), std::chrono::milliseconds(200));
     const auto start = std::chrono::steady_clock::now();
     int child_status = 0;
     auto stop = [&]() {
@@ -272,10 +308,9 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     };
     if (auto r = capture::RunCaptureLoop(**recorder, *writer, stop); !r) return ReportError(r.error());
     PrintSummary(o->output == "-" ? "<stdout>" : o->output, (*recorder)->counts());
-    if (devices) {
-      std::string path = !o->device_map.empty() ? o->device_map : o->output == "-" ? "" : vmm::DeviceMapPathFor(o->output);
-      SaveDeviceMap(*devices, path, workload ? workload->pid() : (options.pids.empty() ? 0 : options.pids[0]), o->command);
-    }
+    const std::string map_path = !o->device_map.empty() ? o->device_map : o->output == "-" ? "" : vmm::DeviceMapPathFor(o->output);
+    if (devices) SaveDeviceMap(*devices, map_path, workload ? workload->pid() : (options.pids.empty() ? 0 : options.pids[0]), o->command);
+    if (all_devices) SaveDeviceMaps(*all_devices, map_path);
     WarnIfKvmExitSilent((*recorder)->counts());
     if (child_status != 0) std::fprintf(stderr, "exitprof record: the command exited with status %d\n", child_status);
     return 0;

@@ -61,9 +61,9 @@ Result<void> AttributeReportDevices(analysis::ReportModel& model, const std::str
   }
   std::string path = !device_map.empty() ? device_map : input == "-" ? "" : vmm::DeviceMapPathFor(input);
   if (!path.empty() && (!device_map.empty() || ::access(path.c_str(), F_OK) == 0)) {
-    auto history = vmm::LoadDeviceMapFile(path);
-    if (!history) return tl::unexpected(history.error());
-    analysis::AttributeDevices(model, &*history, path, "");
+    auto maps = vmm::LoadDeviceMapsFile(path);
+    if (!maps) return tl::unexpected(maps.error());
+    analysis::AttributeDevices(model, *maps, path, "");
     return {};
   }
   analysis::AttributeDevices(

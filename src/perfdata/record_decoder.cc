@@ -7,6 +7,22 @@
 
 namespace exitprof::perfdata {
 
+namespace {
+
+// The sample_id trailer names the thread that was running when the kernel wrote the record,
+// not the one the record is about: a KVM worker's COMM (kvm-nx-lpage-re) carries the VMM
+// thread that created it, and perf's synthesized records carry zeros. Records with ids of their
+// own keep them; the trailer still gives the time, cpu and id.
+bool TrailerUnderOwnIds(const SampleParser& parser, std::span<const uint8_t> rec, Event& e) {
+  const uint32_t pid = e.pid, tid = e.tid;
+  bool ok = parser.ParseTrailer(rec, e);
+  e.pid = pid;
+  e.tid = tid;
+  return ok;
+}
+
+}  // namespace
+
 DecodeResult DecodeRecord(const SampleParser& parser, std::span<const uint8_t> rec, Event& e) {
   constexpr size_t kHeader = 8;
   if (rec.size() < kHeader) return DecodeResult::kDamaged;
@@ -29,7 +45,7 @@ DecodeResult DecodeRecord(const SampleParser& parser, std::span<const uint8_t> r
       const void* nul = std::memchr(rest.data(), 0, rest.size());
       e.comm = std::string_view(reinterpret_cast<const char*>(rest.data()),
                                 nul ? static_cast<const uint8_t*>(nul) - rest.data() : 0);
-      ok = body.ok() && nul && parser.ParseTrailer(rec, e);
+      ok = body.ok() && nul && TrailerUnderOwnIds(parser, rec, e);
       break;
     }
     case kRecordFork:
@@ -40,19 +56,13 @@ DecodeResult DecodeRecord(const SampleParser& parser, std::span<const uint8_t> r
       e.ptid = body.Read<uint32_t>();
       e.time = body.Read<uint64_t>();
       ok = body.ok();
-      if (ok) {
-        // The trailer names the thread that reported the event: keep the record's own ids.
-        uint32_t pid = e.pid, tid = e.tid;
-        parser.ParseTrailer(rec, e);
-        e.pid = pid;
-        e.tid = tid;
-      }
+      if (ok) TrailerUnderOwnIds(parser, rec, e);
       break;
     }
     case kRecordMmap:
     case kRecordMmap2: {
-      uint32_t pid = body.Read<uint32_t>();
-      uint32_t tid = body.Read<uint32_t>();
+      e.pid = body.Read<uint32_t>();
+      e.tid = body.Read<uint32_t>();
       e.map_start = body.Read<uint64_t>();
       e.map_len = body.Read<uint64_t>();
       e.map_pgoff = body.Read<uint64_t>();
@@ -67,11 +77,7 @@ DecodeResult DecodeRecord(const SampleParser& parser, std::span<const uint8_t> r
       e.filename = std::string_view(reinterpret_cast<const char*>(rest.data()),
                                     nul ? static_cast<const uint8_t*>(nul) - rest.data() : 0);
       ok = body.ok() && nul;
-      if (ok) {
-        parser.ParseTrailer(rec, e);
-        e.pid = pid;
-        e.tid = tid;
-      }
+      if (ok) TrailerUnderOwnIds(parser, rec, e);
       break;
     }
     case kRecordLost:

@@ -266,18 +266,20 @@ Result<void> Writer::WriteSample(size_t attr_index, const SampleFields& s) {
 }
 
 Result<void> Writer::WriteComm(uint32_t pid, uint32_t tid, const std::string& comm, uint64_t time,
-                               bool exec) {
+                               bool exec, std::optional<Reporter> reporter) {
   std::vector<uint8_t> rec;
   PutHeader(rec, kRecordComm, exec ? kMiscCommExec : 0, 0);
   Put<uint32_t>(rec, pid);
   Put<uint32_t>(rec, tid);
   PutPaddedName(rec, comm.substr(0, 15));
-  AppendSampleId(rec, pid, tid, time, 0);
+  const Reporter by = reporter.value_or(Reporter{pid, tid});
+  AppendSampleId(rec, by.pid, by.tid, time, 0);
   SetRecordSize(rec);
   return Append(rec);
 }
 
-Result<void> Writer::WriteFork(uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid, uint64_t time) {
+Result<void> Writer::WriteFork(uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid, uint64_t time,
+                               std::optional<Reporter> reporter) {
   std::vector<uint8_t> rec;
   PutHeader(rec, kRecordFork, 0, 0);
   Put<uint32_t>(rec, pid);
@@ -285,7 +287,8 @@ Result<void> Writer::WriteFork(uint32_t pid, uint32_t ppid, uint32_t tid, uint32
   Put<uint32_t>(rec, tid);
   Put<uint32_t>(rec, ptid);
   Put<uint64_t>(rec, time);
-  AppendSampleId(rec, pid, tid, time, 0);
+  const Reporter by = reporter.value_or(Reporter{pid, tid});
+  AppendSampleId(rec, by.pid, by.tid, time, 0);
   SetRecordSize(rec);
   return Append(rec);
 }

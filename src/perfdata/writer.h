@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,9 +36,16 @@ class Writer {
   Writer& operator=(Writer&&) = default;
 
   Result<void> WriteSample(size_t attr_index, const SampleFields& sample);
+  // The thread whose ids a record's sample_id trailer carries: the kernel writes the thread that
+  // was running, which for a KVM worker's COMM is the VMM thread that named it.
+  struct Reporter {
+    uint32_t pid = 0, tid = 0;
+  };
+  // Without a reporter, the trailer carries the record's own ids (as for a thread naming itself).
   Result<void> WriteComm(uint32_t pid, uint32_t tid, const std::string& comm, uint64_t time,
-                         bool exec = false);
-  Result<void> WriteFork(uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid, uint64_t time);
+                         bool exec = false, std::optional<Reporter> reporter = std::nullopt);
+  Result<void> WriteFork(uint32_t pid, uint32_t ppid, uint32_t tid, uint32_t ptid, uint64_t time,
+                         std::optional<Reporter> reporter = std::nullopt);
   Result<void> WriteLost(uint64_t id, uint64_t lost, uint64_t time);
   // An MMAP record; perf synthesizes one for the kernel ("[kernel.kallsyms]_text", pid -1,
   // misc KERNEL) so that reports can place kernel addresses.

@@ -40,8 +40,8 @@ std::string RenderCsv(const analysis::ReportModel& m, const std::string& table) 
     for (const auto& r : m.by_vcpu)
       out += fmt::format("{},{},{},{},{}\n", r.pid, r.vcpu < 0 ? std::string() : std::to_string(r.vcpu), r.tid, Field(r.comm), r.count);
   } else if (table == "vm") {
-    out = "pid,comm,vcpus,count\n";
-    for (const auto& r : m.by_vm) out += fmt::format("{},{},{},{}\n", r.pid, Field(r.comm), r.vcpus, r.count);
+    out = "pid,comm,name,vcpus,count\n";
+    for (const auto& r : m.by_vm) out += fmt::format("{},{},{},{},{}\n", r.pid, Field(r.comm), Field(r.name), r.vcpus, r.count);
   } else if (table == "pio") {
     out = "port,direction,size,count\n";
     for (const auto& r : m.pio) out += fmt::format("{:#x},{},{},{}\n", r.port, r.write ? "write" : "read", r.size, r.count);

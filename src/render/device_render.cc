@@ -1,6 +1,8 @@
 // Device attribution in text, JSON and CSV.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "render/report_render.h"
 
 namespace exitprof::render {
@@ -16,12 +18,15 @@ void RenderDeviceText(std::string& out, const analysis::ReportModel& m, bool una
     out += "# Exits by device" + (m.device_map_source.empty() ? std::string(" (fixed names only: no device map)")
                                                               : " (device map: " + m.device_map_source + ")");
     if (!m.device_map_warning.empty()) out += "\n# warning: " + m.device_map_warning;
-    out += fmt::format("\n#\n# {:>10}  {:>8}  {:>8}  {:<24} {:<8} {:>5}  {:>8}  {}\n", "Exits", "PIO", "MMIO", "Device",
-                       "PCI", "BAR", "Offset", "Register / region");
+    // Per VM when each VMM had its own map: a PID column first.
+    const bool per_vm = std::any_of(m.by_device.begin(), m.by_device.end(), [](const auto& r) { return r.pid != 0; });
+    out += fmt::format("\n#\n# {}{:>10}  {:>8}  {:>8}  {:<24} {:<8} {:>5}  {:>8}  {}\n", per_vm ? fmt::format("{:>8}  ", "PID") : "",
+                       "Exits", "PIO", "MMIO", "Device", "PCI", "BAR", "Offset", "Register / region");
     for (const auto& r : m.by_device) {
       const auto& a = r.device;
       std::string device = a.id.empty() ? a.device : a.device + " (" + a.id + ")";
-      out += fmt::format("  {:>10}  {:>8}  {:>8}  {:<24} {:<8} {:>5}  {:>8}  {}\n", r.count(), r.pio, r.mmio, device,
+      out += fmt::format("  {}{:>10}  {:>8}  {:>8}  {:<24} {:<8} {:>5}  {:>8}  {}\n", per_vm ? fmt::format("{:>8}  ", r.pid) : "",
+                         r.count(), r.pio, r.mmio, device,
                          a.pci.empty() ? "-" : a.pci, a.bar < 0 ? std::string("-") : std::to_string(a.bar),
                          a.bar < 0 ? std::string("-") : Hex(a.offset), a.reg.empty() ? a.region : a.reg);
     }
@@ -38,7 +43,8 @@ void RenderDeviceText(std::string& out, const analysis::ReportModel& m, bool una
         out += fmt::format("#   ... and {} more\n", m.unattributed.size() - 10);
         break;
       }
-      out += fmt::format("#   {} {:#x}: {} access{}{}\n", r.io ? "port" : "MMIO", r.address, r.count, r.count == 1 ? "" : "es",
+      out += fmt::format("#   {}{} {:#x}: {} access{}{}\n", r.pid ? fmt::format("PID {} ", r.pid) : "", r.io ? "port" : "MMIO",
+                         r.address, r.count, r.count == 1 ? "" : "es",
                          m.device_map_missing.empty() ? " (" + r.why + ")" : "");
     }
     out += "\n";
@@ -61,12 +67,14 @@ void AddDeviceJson(ordered_json& j, const analysis::ReportModel& m) {
                      {"warning", m.device_map_warning.empty() ? ordered_json(nullptr) : ordered_json(m.device_map_warning)}};
   j["by_device"] = ordered_json::array();
   for (const auto& r : m.by_device) {
-    ordered_json row = {{"device", DeviceJson(r.device)}, {"pio", r.pio}, {"mmio", r.mmio}, {"count", r.count()}};
+    ordered_json row = {{"pid", r.pid ? ordered_json(r.pid) : ordered_json(nullptr)}, {"device", DeviceJson(r.device)},
+                        {"pio", r.pio}, {"mmio", r.mmio}, {"count", r.count()}};
     j["by_device"].push_back(row);
   }
   j["unattributed"] = ordered_json::array();
   for (const auto& r : m.unattributed)
-    j["unattributed"].push_back({{"kind", r.io ? "pio" : "mmio"}, {"address", Hex(r.address)}, {"count", r.count}, {"why", r.why}});
+    j["unattributed"].push_back({{"pid", r.pid ? ordered_json(r.pid) : ordered_json(nullptr)}, {"kind", r.io ? "pio" : "mmio"},
+                                 {"address", Hex(r.address)}, {"count", r.count}, {"why", r.why}});
 }
 
 std::string RenderDeviceCsv(const analysis::ReportModel& m) {

@@ -66,7 +66,8 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   }
   exits["by_vm"] = ordered_json::array();
   for (const auto& r : m.by_vm)
-    exits["by_vm"].push_back({{"pid", r.pid}, {"comm", r.comm}, {"vcpus", r.vcpus}, {"count", r.count}});
+    exits["by_vm"].push_back({{"pid", r.pid}, {"comm", r.comm}, {"name", r.name.empty() ? ordered_json(nullptr) : ordered_json(r.name)},
+                              {"vcpus", r.vcpus}, {"count", r.count}});
   if (m.has_latency) {
     ordered_json lat = ordered_json::array();
     for (const auto& r : m.latency) {
@@ -103,13 +104,20 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   j["pio_by_thread"] = ordered_json::array();
   for (const auto& r : m.pio_by_thread)
     j["pio_by_thread"].push_back({{"pid", r.pid}, {"tid", r.tid}, {"comm", r.comm}, {"port", Hex(r.access.port)},
-                                  {"direction", r.access.write ? "write" : "read"}, {"size", r.access.size}, {"count", r.access.count}});
+                                  {"direction", r.access.write ? "write" : "read"}, {"size", r.access.size}, {"count", r.access.count},
+                                  {"device", DeviceJson(r.access.device)}});
   j["mmio"] = ordered_json::array();
   for (const auto& r : m.mmio) {
     // kvm_mmio's types: read, write and unsatisfied-read (the exit half of a read).
     std::string direction = r.type == "write" ? "write" : "read";
     j["mmio"].push_back({{"gpa", Hex(r.gpa)}, {"direction", direction}, {"type", r.type}, {"len", r.len}, {"count", r.count}, {"name", r.name},
                           {"device", DeviceJson(r.device)}});
+  }
+  j["mmio_by_pid"] = ordered_json::array();
+  for (const auto& r : m.mmio_by_pid) {
+    const auto& a = r.access;
+    j["mmio_by_pid"].push_back({{"pid", r.pid}, {"gpa", Hex(a.gpa)}, {"direction", a.type == "write" ? "write" : "read"}, {"type", a.type},
+                                {"len", a.len}, {"count", a.count}, {"device", DeviceJson(a.device)}});
   }
   j["mmio_pages"] = ordered_json::array();
   for (const auto& r : m.mmio_pages)

@@ -87,9 +87,10 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
     if (m.has_latency && Want(o, "latency")) out += RenderLatencyText(m, o.histograms);
     if (Want(o, "vm")) {
       out += "# Exits by VM\n#\n";
-      out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>5}  {}\n", "Count", "Share", "PID", "vCPUs", "Command");
+      out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>5}  {}\n", "Count", "Share", "PID", "vCPUs", "VM (process)");
       for (const auto& r : m.by_vm)
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:>8}  {:>5}  {}\n", r.count, r.percent, r.pid, r.vcpus, r.comm);
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:>8}  {:>5}  {}\n", r.count, r.percent, r.pid, r.vcpus,
+                           r.name.empty() ? r.comm : r.name + " (" + r.comm + ")");
       out += "\n";
     }
     if (Want(o, "vcpu")) {

@@ -103,11 +103,16 @@ Result<DeviceMap> SnapshotDeviceMap(const std::string& qmp_path, int timeout_ms 
 
 Attribution Attribute(const DeviceMap& map, uint64_t address, bool is_io);
 
-// The side file a recording keeps: FILE.devices.json.
+// The side file a recording keeps: FILE.devices.json. One VM's map is version 1; a recording of
+// several VMs (record -a) keeps one map per VMM process as version 2, {"vms": [...]}.
 nlohmann::json ToJson(const DeviceMapHistory& history);
-Result<DeviceMapHistory> DeviceMapHistoryFromJson(const nlohmann::json& j);
-Result<DeviceMapHistory> LoadDeviceMapFile(const std::string& path);
+nlohmann::json ToJson(const std::vector<DeviceMapHistory>& maps);  // version 1 when there is one
+Result<DeviceMapHistory> DeviceMapHistoryFromJson(const nlohmann::json& j);  // version 1 only
+Result<std::vector<DeviceMapHistory>> DeviceMapsFromJson(const nlohmann::json& j);  // either version
+Result<DeviceMapHistory> LoadDeviceMapFile(const std::string& path);  // exactly one VM's
+Result<std::vector<DeviceMapHistory>> LoadDeviceMapsFile(const std::string& path);
 Result<void> SaveDeviceMapFile(const std::string& path, const DeviceMapHistory& history);
+Result<void> SaveDeviceMapFile(const std::string& path, const std::vector<DeviceMapHistory>& maps);
 std::string DeviceMapPathFor(const std::string& recording);  // "vm.data" -> "vm.data.devices.json"
 
 // Register names inside a virtio device: the legacy I/O header, and the modern capability

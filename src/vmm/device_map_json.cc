@@ -12,7 +12,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kVersion = 1;
+constexpr int kVersion = 1;         // one VM
+constexpr int kVersionSeveral = 2;  // {"vms": [one VM's map without the version, ...]}
 
 json RegionsToJson(const std::vector<Region>& regions) {
   json out = json::array();
@@ -95,10 +96,22 @@ json ToJson(const DeviceMapHistory& history) {
           {"vm_name", history.vm_name}, {"snapshots", snapshots}};
 }
 
-Result<DeviceMapHistory> DeviceMapHistoryFromJson(const json& j) {
-  if (!j.is_object() || !j.contains("exitprof_device_map")) return Fail("expected an exitprof device map (\"exitprof_device_map\": 1)");
-  if (j["exitprof_device_map"] != kVersion)
-    return Fail("device map version " + j["exitprof_device_map"].dump() + ": this exitprof reads version 1");
+json ToJson(const std::vector<DeviceMapHistory>& maps) {
+  if (maps.size() == 1) return ToJson(maps[0]);  // what readers of version 1 also read
+  json vms = json::array();
+  for (const auto& h : maps) {
+    json one = ToJson(h);
+    one.erase("exitprof_device_map");
+    vms.push_back(std::move(one));
+  }
+  return {{"exitprof_device_map", kVersionSeveral}, {"vms", vms}};
+}
+
+namespace {
+
+// One VM's map: pid, qmp, vm_name and its snapshots.
+Result<DeviceMapHistory> HistoryFromJson(const json& j) {
+  if (!j.is_object()) return Fail("expected a device map object");
   DeviceMapHistory h;
   if (auto pid = j.find("pid"); pid != j.end() && pid->is_number_integer()) h.pid = pid->get<pid_t>();
   h.qmp_path = StringMember(j, "qmp");
@@ -127,24 +140,68 @@ Result<DeviceMapHistory> DeviceMapHistoryFromJson(const json& j) {
   return h;
 }
 
-Result<DeviceMapHistory> LoadDeviceMapFile(const std::string& path) {
+Result<void> CheckVersion(const json& j, int version) {
+  if (!j.is_object() || !j.contains("exitprof_device_map")) return Fail("expected an exitprof device map (\"exitprof_device_map\": 1 or 2)");
+  if (j["exitprof_device_map"] != version)
+    return Fail("device map version " + j["exitprof_device_map"].dump() + ": expected version " + std::to_string(version) +
+                " here (this exitprof reads 1 and 2)");
+  return {};
+}
+
+}  // namespace
+
+Result<DeviceMapHistory> DeviceMapHistoryFromJson(const json& j) {
+  if (auto v = CheckVersion(j, kVersion); !v) return tl::unexpected(v.error());
+  return HistoryFromJson(j);
+}
+
+Result<std::vector<DeviceMapHistory>> DeviceMapsFromJson(const json& j) {
+  if (j.is_object() && j.value("exitprof_device_map", json()) == kVersion) {
+    auto one = HistoryFromJson(j);
+    if (!one) return tl::unexpected(one.error());
+    return std::vector<DeviceMapHistory>{std::move(*one)};
+  }
+  if (auto v = CheckVersion(j, kVersionSeveral); !v) return tl::unexpected(v.error());
+  auto vms = j.find("vms");
+  if (vms == j.end() || !vms->is_array()) return Fail("expected a \"vms\" array");
+  std::vector<DeviceMapHistory> out;
+  for (size_t i = 0; i < vms->size(); ++i) {
+    auto h = HistoryFromJson((*vms)[i]);
+    if (!h) return Fail("vms[" + std::to_string(i) + "]: " + h.error().message);
+    out.push_back(std::move(*h));
+  }
+  return out;
+}
+
+Result<std::vector<DeviceMapHistory>> LoadDeviceMapsFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Fail("device map " + path + ": cannot open it");
   std::stringstream buf;
   buf << in.rdbuf();
   json j = json::parse(buf.str(), nullptr, false);
   if (j.is_discarded()) return Fail("device map " + path + ": expected JSON");
-  auto h = DeviceMapHistoryFromJson(j);
-  if (!h) return Fail("device map " + path + ": " + h.error().message);
-  return h;
+  auto maps = DeviceMapsFromJson(j);
+  if (!maps) return Fail("device map " + path + ": " + maps.error().message);
+  return maps;
+}
+
+Result<DeviceMapHistory> LoadDeviceMapFile(const std::string& path) {
+  auto maps = LoadDeviceMapsFile(path);
+  if (!maps) return tl::unexpected(maps.error());
+  if (maps->size() != 1) return Fail("device map " + path + ": holds " + std::to_string(maps->size()) + " VMs' maps, expected one");
+  return std::move((*maps)[0]);
+}
+
+Result<void> SaveDeviceMapFile(const std::string& path, const std::vector<DeviceMapHistory>& maps) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) return Fail("device map " + path + ": cannot create it", 1);
+  out << ToJson(maps).dump(1, ' ', false, json::error_handler_t::replace) << "\n";
+  if (!out.flush()) return Fail("device map " + path + ": write failed", 1);
+  return {};
 }
 
 Result<void> SaveDeviceMapFile(const std::string& path, const DeviceMapHistory& history) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) return Fail("device map " + path + ": cannot create it", 1);
-  out << ToJson(history).dump(1, ' ', false, json::error_handler_t::replace) << "\n";
-  if (!out.flush()) return Fail("device map " + path + ": write failed", 1);
-  return {};
+  return SaveDeviceMapFile(path, std::vector<DeviceMapHistory>{history});
 }
 
 }  // namespace exitprof::vmm

@@ -227,5 +227,69 @@ TEST(AttributeDevices, RowsTablesAndWhatIsLeft) {
   EXPECT_EQ(m.device_map_missing, "no device map: test");
 }
 
+// record -a keeps one map per VM: each process's accesses go through its own map. Here the two
+// VMs have their virtio-blk and virtio-rng I/O BARs swapped, so port 0xc010 is a different device
+// in each; a third process has no map and gets fixed names only.
+TEST(AttributeDevices, EachVmThroughItsOwnMap) {
+  analysis::ReportModel m;
+  m.by_vm = {{100, "qemu-system-x86", "", 10, 50, 1}, {200, "qemu-system-x86", "", 10, 50, 1}};
+  m.pio = {{0xc010, true, 2, 1700, "", {}}};
+  m.pio_by_thread = {{100, 101, "CPU 0/KVM", {0xc010, true, 2, 1000, "", {}}},
+                     {200, 201, "CPU 0/KVM", {0xc010, true, 2, 700, "", {}}},
+                     {300, 301, "CPU 0/KVM", {0xc010, true, 2, 5, "", {}}}};
+  m.mmio = {{0xfed00000, "read", 4, 30, "HPET", {}}};
+  m.mmio_by_pid = {{100, {0xfed00000, "read", 4, 10, "HPET", {}}}, {200, {0xfed00000, "read", 4, 20, "HPET", {}}}};
+  std::vector<vmm::DeviceMapHistory> maps(2);
+  maps[0].pid = 100;
+  maps[0].vm_name = "web1";
+  maps[0].Add(Captured());
+  vmm::DeviceMap swapped = Captured();
+  std::swap(swapped.pci[4].bars[0].address, swapped.pci[5].bars[0].address);
+  maps[1].pid = 200;
+  maps[1].vm_name = "web2";
+  maps[1].Add(swapped);
+  analysis::AttributeDevices(m, maps, "two.devices.json", "");
+  EXPECT_EQ(m.by_vm[0].name, "web1");
+  EXPECT_EQ(m.by_vm[1].name, "web2");
+  EXPECT_EQ(m.pio_by_thread[0].access.device.Label(), "virtio-blk-pci blk0 00:02.0 BAR0+0x10 queue notify");
+  EXPECT_EQ(m.pio_by_thread[1].access.device.Label(), "virtio-rng-pci rng0 00:03.0 BAR0+0x10 queue notify");
+  EXPECT_FALSE(m.pio_by_thread[2].access.device.attributed());
+  EXPECT_FALSE(m.pio[0].device.attributed()) << "the VMs disagree on what port 0xc010 is";
+  EXPECT_EQ(m.mmio[0].device.device, "hpet") << "both VMs agree";
+  ASSERT_EQ(m.by_device.size(), 4u);
+  EXPECT_EQ(m.by_device[0].pid, 100u);
+  EXPECT_EQ(m.by_device[0].device.device, "virtio-blk-pci");
+  EXPECT_EQ(m.by_device[0].pio, 1000u);
+  EXPECT_EQ(m.by_device[1].pid, 200u);
+  EXPECT_EQ(m.by_device[1].device.device, "virtio-rng-pci");
+  EXPECT_EQ(m.by_device[1].pio, 700u);
+  EXPECT_EQ(m.by_device[2].pid, 200u);
+  EXPECT_EQ(m.by_device[2].mmio, 20u);
+  EXPECT_EQ(m.by_device[3].pid, 100u);
+  EXPECT_EQ(m.by_device[3].mmio, 10u);
+  ASSERT_EQ(m.unattributed.size(), 1u);
+  EXPECT_EQ(m.unattributed[0].pid, 300u);
+  EXPECT_EQ(m.unattributed[0].why, "no device map for PID 300");
+  EXPECT_EQ(m.device_map_warning,
+            "no device map for processes 300 (record found no QMP socket for them): their ports and addresses have "
+            "fixed names only");
+
+  // The side file keeps both (version 2) and reads back the same.
+  const std::string path = TempPath("two.devices.json");
+  ASSERT_TRUE(vmm::SaveDeviceMapFile(path, maps));
+  auto back = vmm::LoadDeviceMapsFile(path);
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[1].pid, 200);
+  EXPECT_EQ((*back)[1].vm_name, "web2");
+  EXPECT_TRUE((*back)[1].snapshots[0].SameLayout(swapped));
+  auto one = vmm::LoadDeviceMapFile(path);
+  ASSERT_FALSE(one);
+  EXPECT_EQ(one.error().message, "device map " + path + ": holds 2 VMs' maps, expected one");
+  auto bad = vmm::DeviceMapsFromJson(json::parse(R"({"exitprof_device_map":2,"vms":[{"snapshots":{}}]})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "vms[0]: expected a \"snapshots\" array");
+}
+
 }  // namespace
 }  // namespace exitprof::testing

@@ -7,10 +7,15 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
+#include <thread>
 
 #include "test_support.h"
+#include "vmm/device_map.h"
+#include "vmm/qmp.h"
 
 namespace exitprof::testing {
 namespace {
@@ -29,8 +34,8 @@ class DevicesQemu : public ::testing::Test {
 
   // The guest ends QEMU itself through isa-debug-exit (status 1). The block device needs a
   // backend: null-co reads zeros and takes nothing on disk.
-  static std::string Qemu(const std::string& qmp_socket) {
-    return std::string(kQemu) + " -name devices-test,debug-threads=on -enable-kvm -cpu qemu64,pni=off -nodefaults" +
+  static std::string Qemu(const std::string& qmp_socket, const std::string& name = "devices-test") {
+    return std::string(kQemu) + " -name guest=" + name + ",debug-threads=on -enable-kvm -cpu qemu64,pni=off -nodefaults" +
            " -display none -no-reboot -bios " + kQboot + " -kernel " DEVICES_GUEST_ELF +
            " -device isa-debug-exit,iobase=0xf4,iosize=0x04" +
            " -blockdev driver=null-co,node-name=null0 -device virtio-blk-pci,drive=null0,id=blk0" +
@@ -148,6 +153,83 @@ TEST_F(DevicesQemu, RecordKeepsTheDeviceMapAndReportAttributesEveryNotify) {
   auto broken = RunCommand(Exitprof() + " report -i " + data + " --device-map " + data);
   EXPECT_EQ(broken.status, 2);
   EXPECT_NE(broken.err.find("device map " + data + ": expected JSON"), std::string::npos) << broken.err;
+}
+
+// Accesses of one process attributed to this device register, over pio_by_thread or mmio_by_pid.
+uint64_t OfPid(const json& rows, uint32_t pid, const std::string& device, const std::string& reg) {
+  uint64_t n = 0;
+  for (const auto& row : rows) {
+    const auto& d = row["device"];
+    if (row["pid"] != pid || d.is_null() || d["name"] != device || d["register"] != reg) continue;
+    if (row.contains("type") && row["type"] == "unsatisfied-read") continue;
+    n += row["count"].get<uint64_t>();
+  }
+  return n;
+}
+
+// record -a finds every QEMU with a QMP socket: VM a is there (paused, -S) when the recording
+// starts and runs its guest once the recording does; VM b is started during the recording. Each
+// keeps its own map in the side file, and report attributes each VM's notifies with its own.
+TEST_F(DevicesQemu, RecordAllKeepsAMapPerVmAlsoOfOneStartedDuringTheRecording) {
+  const std::string data = TempPath("devices-all.data"), sock_a = TempPath("devices-a.sock"),
+                    sock_b = TempPath("devices-b.sock");
+  const std::string side = data + ".devices.json";
+  for (const auto& f : {data, side, sock_a, sock_b}) ::unlink(f.c_str());
+  auto a = RunCommand(Qemu(sock_a, "devices-a") + " -S >/dev/null 2>&1 & echo $!");
+  const uint32_t pid_a = static_cast<uint32_t>(std::stoul(a.out));
+  CommandResult rec;
+  // Its own stderr file: RunCommand's is shared with the commands this thread runs meanwhile.
+  const std::string rec_err = TempPath("devices-all.err");
+  std::thread recorder([&] {
+    rec = RunCommand("(" + Exitprof() + " record -a -e kvm:kvm_pio -e kvm:kvm_mmio --duration 6 -o " + data + " 2>" + rec_err + ")");
+    std::ifstream in(rec_err);
+    rec.err.assign(std::istreambuf_iterator<char>(in), {});
+  });
+  struct Joiner {
+    std::thread& t;
+    ~Joiner() {
+      if (t.joinable()) t.join();  // also when an assertion below returns early
+    }
+  } joiner{recorder};
+  // The recording runs once its file has a header; then VM a goes and VM b starts.
+  for (int i = 0; i < 200 && !FileExists(data); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  {
+    // Let go of the socket at once: QMP serves one client, and record's poller needs it.
+    auto qmp = vmm::QmpClient::Connect(sock_a, 5000);
+    ASSERT_TRUE(qmp) << qmp.error().message;
+    ASSERT_TRUE(qmp->Execute("cont"));
+  }
+  auto b = RunCommand(Qemu(sock_b, "devices-b") + " >/dev/null 2>&1 & echo $!");
+  const uint32_t pid_b = static_cast<uint32_t>(std::stoul(b.out));
+  recorder.join();
+  ASSERT_EQ(rec.status, 0) << rec.err;
+  ASSERT_NE(rec.err.find(std::to_string(pid_a) + " (devices-a)"), std::string::npos) << rec.err;
+  ASSERT_NE(rec.err.find(std::to_string(pid_b) + " (devices-b)"), std::string::npos) << rec.err;
+  ASSERT_NE(rec.err.find("saved to " + side), std::string::npos) << rec.err;
+  auto maps = vmm::LoadDeviceMapsFile(side);
+  ASSERT_TRUE(maps) << maps.error().message;
+  ASSERT_GE(maps->size(), 2u);  // other QEMUs with QMP sockets on this host are kept too
+
+  json r = Report("-i " + data);
+  EXPECT_EQ(r["device_map"]["source"], side);
+  for (uint32_t pid : {pid_a, pid_b}) {
+    EXPECT_EQ(OfPid(r["pio_by_thread"], pid, "virtio-blk-pci", "queue notify"), uint64_t{DEVICES_BLK_LEGACY}) << pid;
+    EXPECT_EQ(OfPid(r["pio_by_thread"], pid, "virtio-rng-pci", "queue notify"), uint64_t{DEVICES_RNG_LEGACY}) << pid;
+    EXPECT_EQ(OfPid(r["mmio_by_pid"], pid, "virtio-blk-pci", "queue notify (queue 0)"), uint64_t{DEVICES_BLK_MODERN}) << pid;
+    EXPECT_EQ(OfPid(r["mmio_by_pid"], pid, "virtio-rng-pci", "queue notify (queue 0)"), uint64_t{DEVICES_RNG_MODERN}) << pid;
+    EXPECT_EQ(OfPid(r["mmio_by_pid"], pid, "hpet", ""), uint64_t{DEVICES_HPET_READS}) << pid;
+    // by_device: one row per VM and register.
+    uint64_t blk = 0;
+    for (const auto& row : r["by_device"]) {
+      if (row["pid"] == pid && row["device"]["name"] == "virtio-blk-pci" && row["device"]["register"] == "queue notify") blk += row["pio"].get<uint64_t>();
+    }
+    EXPECT_EQ(blk, uint64_t{DEVICES_BLK_LEGACY}) << pid;
+    for (const auto& u : r["unattributed"]) EXPECT_NE(u["pid"], pid) << u.dump();
+  }
+  auto text = RunCommand(Exitprof() + " report -i " + data + " --by device");
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("     PID       Exits"), std::string::npos) << text.out;
 }
 
 TEST_F(DevicesQemu, RecordSaysWhenQmpNeverAnswers) {

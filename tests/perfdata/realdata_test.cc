@@ -3,6 +3,9 @@
 // must be refused with one clear line, as perf refuses them.
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <sstream>
+
 #include "test_support.h"
 
 namespace exitprof::testing {
@@ -79,6 +82,59 @@ TEST(RealDataScript, TracepointLinesEqualPerfScript) {
   ASSERT_EQ(ours.status, 0) << ours.err;
   EXPECT_TRUE(SameLines(perf.out, ours.out));
 }
+
+// Thread names: perf names a sample's thread from the COMM and FORK records' own pid/tid, never
+// from their sample_id trailers (all zeros in perf 3.x/4.x's synthesized records, which once
+// made us print ":3772" where perf prints "Web Content"). Every sample, in order, must carry
+// the name and tid `perf script -F comm,tid` gives it.
+using CommTid = std::pair<std::string, std::string>;
+
+std::vector<CommTid> Threads(const std::string& text, const std::regex& line) {
+  std::vector<CommTid> out;
+  std::istringstream in(text);
+  std::string l;
+  std::smatch m;
+  while (std::getline(in, l)) {
+    if (std::regex_search(l, m, line)) out.emplace_back(m[1].str(), m[2].str());
+  }
+  return out;
+}
+
+class RealDataThreadNames : public ::testing::TestWithParam<std::pair<const char*, size_t>> {};
+
+TEST_P(RealDataThreadNames, EqualPerfScript) {
+  const std::string path = SharedDir() + "/realdata/perf/" + GetParam().first;
+  if (!FileExists(path) || !HavePerf()) GTEST_SKIP() << "needs perf and " << path;
+  auto perf = RunCommand("perf script -F comm,tid -i " + path);
+  ASSERT_EQ(perf.status, 0) << perf.err;
+  auto ours = RunCommand(Exitprof() + " script -i " + path);
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  // "  Web Content  3772 " from perf; "     Web Content  3772 [001]  8419.123456: ..." from us
+  // (callchain lines, indented by a tab, match neither).
+  auto want = Threads(perf.out, std::regex(R"(^ *(\S.*?) +(-?\d+) *$)"));
+  auto got = Threads(ours.out, std::regex(R"(^ *(\S.*?) +(-?\d+) \[\d+\] )"));
+  ASSERT_EQ(want.size(), GetParam().second);
+  ASSERT_EQ(got.size(), want.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (got[i] != want[i] && differ++ < 3) ADD_FAILURE() << "sample " << i << ": perf " << want[i].first << "/" << want[i].second
+                                                         << ", exitprof " << got[i].first << "/" << got[i].second;
+  }
+  EXPECT_EQ(differ, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Perf3And4, RealDataThreadNames,
+                         ::testing::Values(std::pair<const char*, size_t>{"perf-4.4-kvm-record-taiwan.data", 12685},
+                                           std::pair<const char*, size_t>{"perf-4.13-timechart-tracepoints.data", 45},
+                                           std::pair<const char*, size_t>{"quipper-perf.data.callgraph-3.8", 1768},
+                                           std::pair<const char*, size_t>{"quipper-perf.data.lost_samples-4.4", 191},
+                                           std::pair<const char*, size_t>{"quipper-perf.data.piped.target-3.4", 1414},
+                                           std::pair<const char*, size_t>{"quipper-perf.data.raw-3.4", 441}),
+                         [](const auto& info) {
+                           std::string n = info.param.first;
+                           for (auto& c : n) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace exitprof::testing

@@ -96,5 +96,37 @@ INSTANTIATE_TEST_SUITE_P(Writer, WriterTest,
                                            Case{"linux_4_19", false, false, "linux-4.19/kvm_exit", 0}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// A real host's KVM workers (kvm-pit/PID, kvm-nx-lpage-recovery) are named by the VMM's threads,
+// so their COMM records' sample_id trailers carry the VM's pid and a vCPU's tid. The report must
+// still name each VM after its process and each vCPU thread after itself, as perf does.
+TEST(WriterKvmWorkers, CommTrailersDoNotRenameTheVmOrItsVcpus) {
+  gen::GenOptions o;
+  o.formats_dir = FormatsDir();
+  o.exits = 2000;
+  o.vms = 2;
+  const std::string path = TempPath("kvm-workers.data");
+  auto truth = gen::GenerateRecording(o, path);
+  ASSERT_TRUE(truth) << truth.error().message;
+  auto report = ReadReport(path);
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_EQ(report->model.by_vm.size(), 2u);
+  for (const auto& r : report->model.by_vm) EXPECT_EQ(r.comm, "qemu-system-x86") << r.pid;
+  ASSERT_EQ(report->model.by_vcpu.size(), truth->by_vcpu.size());
+  for (const auto& r : report->model.by_vcpu) EXPECT_EQ(r.comm, "CPU " + std::to_string(r.vcpu) + "/KVM") << r.tid;
+
+  auto text = RunCommand(Exitprof() + " report --by vm,vcpu -i " + path);
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_EQ(text.out.find("kvm-pit"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("kvm-nx"), std::string::npos) << text.out;
+  if (!HavePerf()) GTEST_SKIP() << "perf not installed: perf cross-check skipped";
+  // perf names threads from the records' own ids: the same names, line for line.
+  auto perf = RunCommand("perf script -i " + path);
+  ASSERT_EQ(perf.status, 0) << perf.err;
+  EXPECT_EQ(perf.out.find("kvm-nx"), std::string::npos);
+  auto ours = RunCommand(Exitprof() + " script -i " + path);
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  EXPECT_TRUE(SameLines(perf.out, ours.out));
+}
+
 }  // namespace
 }  // namespace exitprof::testing
