@@ -50,9 +50,9 @@ Result<void> AttributeReportDevices(analysis::ReportModel& model, const std::str
 // BINARY is empty, the running kernel's kallsyms (kprobe).
 Result<probe::ResolvedProbe> ResolveProbe(const std::string& definition, const std::string& binary);
 // Refuses, in one line, a kprobe the kernel would refuse (a notrace or blacklisted function),
-// naming callers in `vmlinux` (may be "") that can be probed instead.
+// naming callers in `binaries` (a vmlinux and modules; may be none) that can be probed instead.
 Result<void> CheckKernelProbeable(const probe::ResolvedProbe& probe, const std::string& tracefs_root,
-                                  const std::string& vmlinux);
+                                  const std::vector<std::string>& binaries);
 
 // Parses perf's --time "START,STOP" (seconds, either side may be empty) into nanoseconds.
 Result<std::pair<std::optional<uint64_t>, std::optional<uint64_t>>> ParseTimeRange(const std::string& text);

@@ -1,5 +1,6 @@
 // `exitprof probe`: perf probe's definitions and habits for uprobes (and kprobes where the kernel
 // has them): add, list, delete, show functions, variables and lines, print definitions.
+#include <algorithm>
 #include <cstdio>
 
 #include "capture/tracefs.h"
@@ -45,23 +46,29 @@ Result<probe::ResolvedProbe> ResolveProbe(const std::string& definition, const s
 }
 
 Result<void> CheckKernelProbeable(const probe::ResolvedProbe& p, const std::string& tracefs_root,
-                                  const std::string& vmlinux) {
+                                  const std::vector<std::string>& binaries) {
   if (p.is_uprobe) return {};
   auto lists = probe::ReadKernelFunctionLists(tracefs_root + "/available_filter_functions");
   if (lists.Probeable(p.symbol)) return {};
   std::vector<std::string> callers;
-  if (!vmlinux.empty()) {
-    auto found = probe::DirectCallers(vmlinux, p.symbol);
-    if (!found) return tl::unexpected(found.error());
-    callers = std::move(*found);
+  std::string where;
+  for (const auto& binary : binaries) {
+    auto found = probe::DirectCallers(binary, p.symbol);
+    // A vmlinux without the function (it may live in a module given too) is not an error.
+    if (!found && binaries.size() == 1) return tl::unexpected(found.error());
+    if (found) callers.insert(callers.end(), found->begin(), found->end());
+    where += (where.empty() ? "" : ", ") + binary;
   }
-  return Fail("probe " + p.symbol + ": " + probe::KprobeRefusal(p.symbol, lists, vmlinux, callers));
+  std::sort(callers.begin(), callers.end());
+  callers.erase(std::unique(callers.begin(), callers.end()), callers.end());
+  return Fail("probe " + p.symbol + ": " + probe::KprobeRefusal(p.symbol, lists, where, callers));
 }
 
 std::function<int()> AddProbeCommand(CLI::App& app) {
   struct Options {
     std::vector<std::string> add, del, definitions, positional;
-    std::string exec, funcs, vars, line, list, vmlinux;
+    std::string exec, funcs, vars, line, list;
+    std::vector<std::string> vmlinux;
     bool force = false, cleanup = false, list_all = false, funcs_all = false;
   };
   auto o = std::make_shared<Options>();
@@ -69,8 +76,8 @@ std::function<int()> AddProbeCommand(CLI::App& app) {
   cmd->add_option("-a,--add", o->add, "Add a probe: [[GROUP:]EVENT=]FUNC[+OFF|%return|:RLINE] or SRC:LINE, then [NAME=]ARG[:TYPE] ...");
   cmd->add_option("-x,--exec", o->exec, "The executable or library to probe (uprobes); without it, the kernel (kprobes)");
   cmd->add_option("-k,--vmlinux", o->vmlinux,
-                  "The running kernel's vmlinux (symbols): where a function the kernel refuses to probe (notrace) "
-                  "has its callers looked up");
+                  "The running kernel's vmlinux or modules (.ko), repeatable: where a function the kernel refuses "
+                  "to probe (notrace) has its callers looked up");
   cmd->add_option("-d,--del", o->del, "Remove probes matching [GROUP:]EVENT (globs: *, ?, [a-z])");
   cmd->add_option("-l,--list", o->list, "List probes (optionally matching [GROUP:]EVENT)")->expected(0, 1);
   cmd->add_option("-F,--funcs", o->funcs, "List the functions that can be probed (optionally matching a glob)")->expected(0, 1);
@@ -87,7 +94,8 @@ std::function<int()> AddProbeCommand(CLI::App& app) {
       "  exitprof probe -x ./app 'f%return $retval'         probe_app:f__return\n"
       "  exitprof probe -x ./app -F 'vp_*'                  functions that can be probed\n"
       "  exitprof probe -l; exitprof probe -d 'probe_app:*'\n"
-      "  exitprof probe --add iowrite16 -k vmlinux           a notrace function: names callers to probe instead\n"
+      "  exitprof probe --add iowrite16 -k vmlinux -k virtio_pci.ko\n"
+      "      a notrace function: names the callers to probe instead (vp_notify)\n"
       "  exitprof record -e probe_app:f --call-graph dwarf -- ./app && exitprof report --callgraph\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;

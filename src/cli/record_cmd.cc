@@ -116,7 +116,7 @@ class TemporaryProbes {
       manager_.emplace(tracefs->root());
       root_ = tracefs->root();
     }
-    if (auto ok = CheckKernelProbeable(*resolved, root_, ""); !ok) return tl::unexpected(ok.error());
+    if (auto ok = CheckKernelProbeable(*resolved, root_, {}); !ok) return tl::unexpected(ok.error());
     auto name = manager_->Add(*resolved, /*force=*/true);
     if (!name) return name;
     added_.push_back(*name);

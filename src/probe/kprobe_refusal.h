@@ -27,12 +27,15 @@ struct KernelFunctionLists {
 KernelFunctionLists ReadKernelFunctionLists(const std::string& filter_functions_path,
                                             const std::string& blacklist_path = "/sys/kernel/debug/kprobes/blacklist");
 
-// Functions of an x86-64 ELF (a vmlinux, or any binary) with a direct call or jump (rel32) to
-// `function`, sorted, each once; the function itself is left out.
+// Functions of an x86-64 ELF with a direct call or jump (rel32) to `function`, sorted, each once;
+// the function itself is left out. A vmlinux (or any linked binary) by its call instructions; a
+// kernel module (.ko) by its call relocations, since its calls into the kernel are not linked yet
+// (virtio_pci.ko's vp_notify calls iowrite16 so).
 Result<std::vector<std::string>> DirectCallers(const std::string& elf_path, const std::string& function);
 
 // The one line to tell a user why `function` cannot be probed, or "" when the lists say it can.
-// `vmlinux`: where callers were looked for ("" = not given); `callers`: those found there.
+// `vmlinux`: where callers were looked for ("" = not given; may name several files); `callers`:
+// those found there.
 std::string KprobeRefusal(const std::string& function, const KernelFunctionLists& lists, const std::string& vmlinux,
                           const std::vector<std::string>& callers);
 

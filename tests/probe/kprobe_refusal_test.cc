@@ -44,6 +44,16 @@ TEST_F(KprobeRefusal, CallersFromCallAndTailJumpInstructions) {
   EXPECT_EQ(not_elf.error().message, filter_ + ": expected an ELF file");
 }
 
+// A module (.ko) is relocatable: its calls into the kernel are relocations, found as such.
+TEST_F(KprobeRefusal, CallersFromAModulesCallRelocations) {
+  const std::string object = TempPath("notrace_callers.o");
+  auto cc = RunCommand("cc -O2 -c -DAS_MODULE -o " + object + " " + SourceDir() + "/tests/probe/notrace_callers.c");
+  ASSERT_EQ(cc.status, 0) << cc.err;
+  auto callers = probe::DirectCallers(object, "iowrite16");
+  ASSERT_TRUE(callers) << callers.error().message;
+  EXPECT_EQ(*callers, (std::vector<std::string>{"vm_tail_notify", "vp_notify"}));
+}
+
 TEST_F(KprobeRefusal, OneLineNamingCallersThatCanBeProbed) {
   auto lists = probe::ReadKernelFunctionLists(filter_, blacklist_);
   ASSERT_TRUE(lists.traceable);
@@ -67,8 +77,8 @@ TEST_F(KprobeRefusal, OneLineNamingCallersThatCanBeProbed) {
             "iowrite16 is a notrace function (not in available_filter_functions): the kernel refuses kprobes on it; "
             "probe a caller instead: vp_notify (direct callers in " + prog_ + ")");
   EXPECT_EQ(probe::KprobeRefusal("ioread8", lists, prog_, {}),
-            "ioread8 is on the kernel's kprobe blacklist (debugfs kprobes/blacklist); " + prog_ +
-                " shows no direct caller of it that can be probed");
+            "ioread8 is on the kernel's kprobe blacklist (debugfs kprobes/blacklist); no direct caller of it that can "
+            "be probed in " + prog_);
 }
 
 TEST_F(KprobeRefusal, UnreadableListsRefuseNothing) {
