@@ -82,6 +82,7 @@ std::function<int()> AddProbeCommand(CLI::App& app) {
     for (const auto& d : o->definitions) {
       auto p = ResolveProbe(d, o->exec);
       if (!p) return ReportError(p.error());
+      if (!p->note.empty()) std::fprintf(stderr, "exitprof probe: %s\n", p->note.c_str());
       std::printf("%s\n", probe::ProbeDefinition(*p).c_str());
     }
     if (cmd->count("--funcs")) {
@@ -112,6 +113,7 @@ std::function<int()> AddProbeCommand(CLI::App& app) {
     for (const auto& d : adds) {
       auto p = ResolveProbe(d, o->exec);
       if (!p) return ReportError(p.error());
+      if (!p->note.empty()) std::fprintf(stderr, "exitprof probe: %s\n", p->note.c_str());
       if (!p->is_uprobe && !manager.KprobesSupported()) {
         return ReportError(Error{"this kernel has no kprobe events (built without CONFIG_KPROBE_EVENTS): kernel function " +
                                      p->symbol + " cannot be probed here; user-space probes work (-x BINARY)",
