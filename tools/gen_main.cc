@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.add_flag("--pipe", o.pipe, "Write pipe mode");
   app.add_option("--lost-every", o.lost_every, "A LOST record (3 events) after every N exits");
   app.add_option("--truth", truth_path, "Write the truth as JSON here");
+  app.add_option("--kaslr-offset", o.kaslr_offset, "Move the guest kernel's RIPs by this much (another boot's KASLR)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

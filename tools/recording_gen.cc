@@ -123,14 +123,17 @@ Result<GenTruth> GenerateRecording(const GenOptions& o, const std::string& out_p
   info.tracing_data = trace::EncodeTracingData(td);
   info.hostname = "kvm-host-01";
   info.os_release = "6.18.44";
-  info.perf_version = "6.1.192";
+  // The VERSION feature names the writer (perf puts its own version there): readers, exitprof
+  // report among them, can tell this file is synthetic.
+  info.perf_version = "exitprof-gen";
   info.arch = "x86_64";
   info.nr_cpus_available = info.nr_cpus_online = 8;
   info.cpu_desc = o.svm ? "AMD EPYC 7B13" : "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz";
   info.cpu_id = o.svm ? "AuthenticAMD,25,1,0" : "GenuineIntel,6,85,4";
   info.total_mem_kb = 263856748;
-  info.cmdline = {"/usr/bin/perf", "record", "-a", "-e", "kvm:kvm_entry", "-e", "kvm:kvm_exit",
-                  "-e", "kvm:kvm_mmio", "-e", "kvm:kvm_pio"};
+  info.cmdline = {"exitprof-gen", "--exits", std::to_string(o.exits), "--seed", std::to_string(o.seed),
+                  "--vms", std::to_string(o.vms)};
+  if (o.svm) info.cmdline.push_back("--svm");
   uint64_t next_id = 1000;
   for (size_t i = 0; i < names.size(); ++i) {
     perfdata::EventAttr a;
@@ -223,6 +226,7 @@ Result<GenTruth> GenerateRecording(const GenOptions& o, const std::string& out_p
     if (rng() % 97 == 0) v.cpu = static_cast<uint32_t>(rng() % info.nr_cpus_online);  // migration
     const Reason& r = reasons[pick_reason(rng)];
     uint64_t rip = r.rips[rng() % r.rips.size()];
+    if (rip >= 0xffffffff80000000ULL) rip += o.kaslr_offset;
     Payload exit(tep[kExit]);
     exit.Set("common_pid", v.tid);
     exit.Set("exit_reason", r.code);

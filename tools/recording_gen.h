@@ -24,6 +24,7 @@ struct GenOptions {
   int vms = 3;
   uint64_t start_ns = 45000123456789ULL;
   uint64_t lost_every = 0;  // write a LOST record after every N exits (0 = never)
+  uint64_t kaslr_offset = 0;  // added to the guest kernel's RIPs: the same guest, another boot
 };
 
 struct GenTruth {

@@ -45,8 +45,10 @@ void AddKind(DiffModel& d, const std::string& kind, const std::map<std::string, 
       r.a_per_vcpu = sa.vcpus ? r.a / static_cast<double>(sa.vcpus) : 0;
       r.b_per_vcpu = sb.vcpus ? r.b / static_cast<double>(sb.vcpus) : 0;
     }
-    r.change = r.b - r.a;
-    r.change_percent = r.a != 0 ? 100.0 * r.change / r.a : (r.b != 0 ? INFINITY : 0);
+    const bool by_rate = counts && sa.span_s > 0 && sb.span_s > 0;
+    const double before = by_rate ? r.a_rate : r.a, after = by_rate ? r.b_rate : r.b;
+    r.change = after - before;
+    r.change_percent = before != 0 ? 100.0 * r.change / before : (after != 0 ? INFINITY : 0);
     rows.push_back(r);
   }
   std::stable_sort(rows.begin(), rows.end(), [](const DiffRow& x, const DiffRow& y) {
@@ -68,6 +70,8 @@ DiffModel BuildDiff(const ReportModel& a, const ReportModel& b) {
   d.a_exits = Exits(a);
   d.b_exits = Exits(b);
   const Side sa{a.span_s, d.a_vcpus}, sb{b.span_s, d.b_vcpus};
+  d.by_rate = a.span_s > 0 && b.span_s > 0;
+  if (d.by_rate) d.span_ratio = std::max(a.span_s, b.span_s) / std::min(a.span_s, b.span_s);
   auto collect = [](const ReportModel& m, auto&& fn) {
     std::map<std::string, double> out;
     fn(m, out);
@@ -80,7 +84,11 @@ DiffModel BuildDiff(const ReportModel& a, const ReportModel& b) {
     for (const auto& r : m.userspace_exits) out[r.name] += static_cast<double>(r.count);
   };
   auto rips = [](const ReportModel& m, std::map<std::string, double>& out) {
-    for (const auto& r : m.by_rip) out[fmt::format("{} {:#x}", r.reason, r.rip)] += static_cast<double>(r.count);
+    for (const auto& r : m.by_rip) {
+      std::string where = r.symbol.empty() ? fmt::format("{:#x}", r.rip) : fmt::format("{}+{:#x}", r.symbol, r.symbol_offset);
+      if (!r.module.empty()) where += " [" + r.module + "]";
+      out[r.reason + " " + where] += static_cast<double>(r.count);
+    }
   };
   auto ports = [](const ReportModel& m, std::map<std::string, double>& out) {
     for (const auto& r : m.pio.empty() ? m.pio_from_exits : m.pio)

@@ -86,6 +86,10 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   m.first_unparsed_line = info.first_unparsed_line;
   m.first_unparsed_text = info.first_unparsed_text;
   m.notes = info.notes;
+  m.warnings = info.warnings;
+  m.processes_unknown = info.processes_unknown;
+  // exitprof-gen signs its files in the VERSION feature, where perf puts its own version.
+  m.synthetic = info.perf_version.rfind("exitprof-gen", 0) == 0;
   const auto& kvm = exits.kvm();
   for (size_t i = 0; i < kvm.attr_count(); ++i) {
     uint64_t n = i < exits.samples_by_attr().size() ? exits.samples_by_attr()[i] : 0;
@@ -113,8 +117,13 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   for (size_t i = 0; i < kvm.attr_count() && i < stats.samples_by_attr.size(); ++i) {
     if (kvm.KindOf(static_cast<int>(i)) == KvmEvent::kExit && stats.samples_by_attr[i] > 0) m.has_kvm_exit = true;
   }
-  m.has_other_kvm = kvm.has(KvmEvent::kPio) || kvm.has(KvmEvent::kMmio) ||
-                    kvm.has(KvmEvent::kUserspaceExit) || kvm.has(KvmEvent::kMsr) || kvm.has(KvmEvent::kEntry);
+  // Other kvm events that fired: recorded but silent ones say nothing about kvm_exit.
+  m.has_other_kvm = false;
+  for (size_t i = 0; i < kvm.attr_count() && i < stats.samples_by_attr.size(); ++i) {
+    KvmEvent kind = kvm.KindOf(static_cast<int>(i));
+    if (kind != KvmEvent::kOther) m.kvm_events_recorded = true;
+    if (kind != KvmEvent::kOther && kind != KvmEvent::kExit && stats.samples_by_attr[i] > 0) m.has_other_kvm = true;
+  }
 
   const ExitCounts& c = exits.exits();
   m.exits_total = c.total;
@@ -298,7 +307,9 @@ void AddExplanations(ReportModel& m, size_t n) {
   for (const auto& r : m.mmio) {
     if (r.type == "unsatisfied-read") continue;
     const std::string name = r.device.attributed() ? r.device.Label() : r.name;
-    top_mmio_detail = fmt::format("{:#x}{} is the busiest address ({} accesses)", r.gpa, name.empty() ? "" : " (" + name + ")", r.count);
+    std::string advice = kvm::AdviceForMmio(r.gpa);
+    top_mmio_detail = fmt::format("{:#x}{} is the busiest address ({} accesses){}", r.gpa, name.empty() ? "" : " (" + name + ")",
+                                  r.count, advice.empty() ? "" : "; " + advice);
     break;
   }
   auto detail_for = [&](const std::string& reason) -> std::string {

@@ -128,8 +128,12 @@ struct ReportModel {
   uint64_t text_lines = 0, unparsed_lines = 0, first_unparsed_line = 0;
   std::string first_unparsed_text;
   std::vector<std::string> notes;
+  std::vector<std::string> warnings;  // damage read around (SessionInfo::warnings)
+  bool processes_unknown = false;     // pid = tid: the VM count is a count of threads
+  bool synthetic = false;             // written by exitprof-gen, not recorded
   bool has_kvm_exit = false;
-  bool has_other_kvm = false;
+  bool has_other_kvm = false;        // kvm events other than kvm_exit fired
+  bool kvm_events_recorded = false;  // kvm tracepoints were recorded (whether or not they fired)
 
   // Exits (kvm_exit).
   uint64_t exits_total = 0;

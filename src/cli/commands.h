@@ -41,6 +41,8 @@ Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const std::stri
 // when its first lines do not look like one.
 void ForceTextCapture(bool on);
 int ReportError(const Error& error);
+// The damage a reader read around (SessionInfo::warnings), one line each on stderr.
+void PrintWarnings(const perfdata::SessionInfo& info);
 
 // Device attribution for report (and top): the map of a running QEMU (`qmp`), else the file
 // given, else the recording's side file INPUT.devices.json; without any, the report says why.

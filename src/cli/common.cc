@@ -17,6 +17,10 @@ int ReportError(const Error& error) {
   return error.exit_code;
 }
 
+void PrintWarnings(const perfdata::SessionInfo& info) {
+  for (const auto& w : info.warnings) std::fprintf(stderr, "exitprof: warning: %s\n", w.c_str());
+}
+
 namespace {
 // trace.dat files start with "\x17\x08Dtracing"; everything else goes to the perf.data reader.
 bool LooksLikeTraceDat(const std::string& path) {

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "capture/capture_loop.h"
 #include "capture/recorder.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "guest/guest.h"
 #include "render/report_render.h"
 
@@ -34,6 +36,20 @@ Expected Sum(const std::vector<guest::VcpuAccount>& accounts) {
 
 }  // namespace
 
+namespace {
+// The synthetic recording shipped in data/: beside the build tree's binary, or installed.
+std::string BundledDemoRecording() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (const char* relative : {"../data/demo-vmx.perf.data", "../share/exitprof/demo-vmx.perf.data"}) {
+    if (ec) break;
+    auto candidate = (exe.parent_path() / relative).lexically_normal();
+    if (std::filesystem::exists(candidate, ec)) return candidate.string();
+  }
+  return "data/demo-vmx.perf.data (in exitprof's source tree)";
+}
+}  // namespace
+
 std::function<int()> AddDemoCommand(CLI::App& app) {
   struct Options {
     uint64_t iterations = 20000;
@@ -42,15 +58,18 @@ std::function<int()> AddDemoCommand(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("demo", "Run built-in KVM guests, record them live and report why they exit");
-  cmd->add_option("--iterations", o->iterations, "Loop iterations per vCPU (each: 4 port IO, 2 MMIO, 1 HLT)")->capture_default_str();
-  cmd->add_option("--vcpus", o->vcpus, "vCPUs per VM")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("--vms", o->vms, "VMs")->capture_default_str()->check(CLI::Range(1, 16));
+  cmd->add_option("--iterations", o->iterations, "Loop iterations per vCPU (each: 4 port IO, 2 MMIO, 1 HLT)")->capture_default_str()->check(Positive());
+  cmd->add_option("--vcpus", o->vcpus, "vCPUs per VM")->capture_default_str()->check(Between(1, 64));
+  cmd->add_option("--vms", o->vms, "VMs")->capture_default_str()->check(Between(1, 16));
   cmd->add_option("-o,--output", o->output, "Keep the recording here (perf.data format)");
   cmd->footer("\nExample:\n  sudo exitprof demo --vcpus 2 --vms 2\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
     if (::access("/dev/kvm", R_OK | W_OK) != 0) {
-      return ReportError(Error{"/dev/kvm is not usable here (no KVM, or no permission): the demo runs real guests", 1});
+      return ReportError(Error{"/dev/kvm is not usable here (no KVM, or no permission): the demo runs real guests; "
+                               "without KVM, read the bundled synthetic recording instead: exitprof report -i " +
+                                   BundledDemoRecording(),
+                               1});
     }
     const std::string path = o->output.empty() ? "/tmp/exitprof-demo-" + std::to_string(::getpid()) + ".data" : o->output;
     capture::RecordOptions options;

@@ -109,6 +109,7 @@ std::function<int()> AddProbeCommand(CLI::App& app) {
     for (const auto& d : o->definitions) {
       auto p = ResolveProbe(d, o->exec);
       if (!p) return ReportError(p.error());
+      if (!p->note.empty()) std::fprintf(stderr, "exitprof probe: %s\n", p->note.c_str());
       std::printf("%s\n", probe::ProbeDefinition(*p).c_str());
     }
     if (cmd->count("--funcs")) {
@@ -139,6 +140,7 @@ std::function<int()> AddProbeCommand(CLI::App& app) {
     for (const auto& d : adds) {
       auto p = ResolveProbe(d, o->exec);
       if (!p) return ReportError(p.error());
+      if (!p->note.empty()) std::fprintf(stderr, "exitprof probe: %s\n", p->note.c_str());
       if (auto ok = CheckKernelProbeable(*p, tracefs->root(), o->vmlinux); !ok) return ReportError(ok.error());
       if (!p->is_uprobe && !manager.KprobesSupported()) {
         return ReportError(Error{"this kernel has no kprobe events (built without CONFIG_KPROBE_EVENTS): kernel function " +

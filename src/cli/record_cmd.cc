@@ -8,6 +8,7 @@
 #include "capture/workload.h"
 #include "cli/aggregate_record.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "vmm/device_map_poller.h"
 #include "vmm/qemu_watcher.h"
 #include "vmm/qmp.h"
@@ -182,7 +183,7 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("record", "Record kvm tracepoints into a perf.data that perf and exitprof read");
   cmd->add_flag("-a,--all-cpus", o->all, "System-wide (the default without -p or a command)");
-  cmd->add_option("-p,--pid", o->pids, "Follow these processes (a VMM such as QEMU), repeatable");
+  cmd->add_option("-p,--pid", o->pids, "Follow these processes (a VMM such as QEMU), repeatable")->check(Positive());
   cmd->add_option("-e,--event", o->events, "Tracepoint SYSTEM:EVENT, repeatable (default: the kvm events that exist)");
   cmd->add_option("--filter", o->filter, "ftrace filter for the last -e event, e.g. 'port == 0x3f8'");
   cmd->add_flag("-g", o->callchain, "Record callchains, kernel and user (frame pointers; same as --call-graph fp)");
@@ -191,13 +192,13 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
   cmd->add_option("--add-probe", o->add_probes,
                   "Add this probe (exitprof probe's syntax) for the recording, record it, remove it at the end");
   cmd->add_option("-x,--exec", o->probe_exec, "The binary --add-probe probes (uprobes); without it, the kernel");
-  cmd->add_option("-m,--mmap-pages", o->pages, "Ring buffer pages per CPU (power of two)")->capture_default_str();
+  cmd->add_option("-m,--mmap-pages", o->pages, "Ring buffer pages per CPU (power of two)")->capture_default_str()->check(Positive());
   cmd->add_option("-o,--output", o->output, "Output file; - writes pipe mode to stdout")->capture_default_str();
-  cmd->add_option("--duration", o->duration, "Stop after this many seconds");
+  cmd->add_option("--duration", o->duration, "Stop after this many seconds")->check(Positive());
   cmd->add_flag("--aggregate", o->aggregate,
                 "Count in the kernel (BPF) instead of recording events; -o gets a JSON snapshot with the keys of "
                 "`report --format json` (default: stdout)");
-  cmd->add_option("--interval", o->interval, "With --aggregate: one JSON line per this many seconds")->check(CLI::Range(0.05, 86400.0));
+  cmd->add_option("--interval", o->interval, "With --aggregate: one JSON line per this many seconds")->check(Between(0.05, 86400.0));
   cmd->add_flag("--no-bpf", o->no_bpf, "With --aggregate: count with perf_event, not BPF");
   cmd->add_option("command", o->command, "Command to run and record (after --)");
   cmd->add_option("--qmp", o->qmp,

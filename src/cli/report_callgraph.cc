@@ -8,6 +8,7 @@
 #include "callgraph/flame_graph.h"
 #include "callgraph/stack_sink.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 
 namespace exitprof::cli {
 
@@ -17,8 +18,9 @@ void AddCallgraphOptions(CLI::App& cmd, CallgraphOptions& o) {
   cmd.add_flag("--no-children", [&o](int64_t) { o.children = false; }, "With --callgraph: each sampled function on its own (the default)");
   cmd.add_flag("--caller", o.caller, "With --callgraph: chains from the outermost caller in");
   cmd.add_flag("--callee", [&o](int64_t) { o.caller = false; }, "With --callgraph: chains from the sampled function out (the default)");
-  cmd.add_option("--percent-limit", o.percent_limit, "Hide call-graph branches under this share of all samples (default 0.5)");
-  cmd.add_option("--max-stack", o.max_stack, "Frames kept per stack (default 127)");
+  cmd.add_option("--percent-limit", o.percent_limit, "Hide call-graph branches under this share of all samples (default 0.5)")
+      ->check(Between(0.0, 100.0));
+  cmd.add_option("--max-stack", o.max_stack, "Frames kept per stack (default 127)")->check(Positive());
   cmd.add_option("--flamegraph", o.flamegraph, "Write an interactive flame graph (SVG) of the stacks to FILE");
   cmd.add_flag("--no-inline", o.no_inline, "Do not show inlined functions as frames of their own");
   cmd.add_option("-e,--event", o.event, "Only samples of this event (e.g. probe_app:f)");
@@ -37,11 +39,20 @@ int RunCallgraphReport(const std::string& input, const std::string& format, cons
   callgraph::StackSink sink(options, o.kallsyms);
   auto read = (*reader)->Run(sink);
   if (!read) return ReportError(read.error());
+  PrintWarnings((*reader)->info());
   const auto& stats = sink.stats();
   for (const auto& w : sink.warnings()) std::fprintf(stderr, "exitprof report: %s\n", w.c_str());
   if (stats.samples == 0) {
     std::fprintf(stderr, "exitprof report: %s has no samples%s\n", input.c_str(),
                  o.event.empty() ? "" : (" of " + o.event).c_str());
+  }
+  // Without stacks, a "stack" would be the sampled IP alone, named from this machine's symbols:
+  // not what the recording's machine ran. --callgraph says so in its header; these refuse.
+  const bool no_stacks = stats.samples && stats.without_stack == stats.samples;
+  if (no_stacks && (format == "folded" || !o.flamegraph.empty())) {
+    return ReportError(Error{input + ": no stacks in this recording: " +
+                             (format == "folded" ? std::string("--format folded") : std::string("--flamegraph")) +
+                             " needs them (record with -g or --call-graph dwarf)"});
   }
   if (!o.flamegraph.empty()) {
     callgraph::FlameGraphOptions fg;
@@ -65,7 +76,7 @@ int RunCallgraphReport(const std::string& input, const std::string& format, cons
     std::printf("# %llu entry-probe samples: direct caller read from the top of the stack\n",
                 static_cast<unsigned long long>(stats.caller_recovered));
   }
-  if (stats.without_stack == stats.samples && stats.samples) {
+  if (no_stacks) {
     std::printf("# no stacks in this recording: record with -g or --call-graph dwarf\n");
   }
   std::printf(o.children ? "#\n" : "#\n# Overhead  Symbol\n#\n");

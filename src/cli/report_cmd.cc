@@ -8,6 +8,7 @@
 #include "analysis/exit_stats.h"
 #include "analysis/report_model.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "cli/report_callgraph.h"
 #include "cli/report_symbols.h"
 #include "render/report_render.h"
@@ -17,6 +18,12 @@ namespace exitprof::cli {
 namespace {
 
 const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected", "device", "sym"};
+
+std::string JoinedSections() {
+  std::string out;
+  for (const auto& s : kSections) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -81,6 +88,7 @@ Result<analysis::ReportModel> BuildReport(const std::string& path, const analysi
   analysis::ExitStats stats(filter);
   auto read = (*reader)->Run(stats);
   if (!read) return tl::unexpected(read.error());
+  PrintWarnings((*reader)->info());
   return analysis::BuildReportModel((*reader)->info(), *read, stats, top);
 }
 
@@ -113,10 +121,10 @@ std::function<int()> AddReportCommand(CLI::App& app) {
                   "output; also found without this flag when the first lines look like one)")
       ->type_name("FILE");
   cmd->add_option("--reason", o->reasons, "Only exits with this reason (repeatable, case-insensitive)");
-  cmd->add_option("-p,--pid", o->pid, "Only events of this process (the VMM, e.g. QEMU)");
-  cmd->add_option("--vcpu", o->vcpu, "Only exits of this vCPU id");
+  cmd->add_option("-p,--pid", o->pid, "Only events of this process (the VMM, e.g. QEMU)")->check(Positive());
+  cmd->add_option("--vcpu", o->vcpu, "Only exits of this vCPU id")->check(NonNegative());
   cmd->add_option("--time", o->time, "Only events between START,STOP seconds (perf script's timestamps)");
-  cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str();
+  cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str()->check(NonNegative());
   cmd->add_flag("--latency", o->latency, "Exit cost: kvm_exit -> kvm_entry per reason, percentiles and histograms");
   cmd->add_flag("--explain", o->explain, "What the top exit sources are and what usually removes them");
   cmd->add_option("--timeline", o->timeline, "Exits per reason per time bucket: a width like 10ms, 1s, or auto")
@@ -130,11 +138,12 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_flag("--inline", o->inline_chain, "Show the functions each guest RIP's code was inlined into (needs --vmlinux with DWARF)");
-  cmd->add_option("--format", o->format, "Output: text, json or csv")
+  cmd->add_option("--format", o->format, "Output: text, json, csv, or folded (stacks for FlameGraph; needs a recording with stacks)")
       ->check(CLI::IsMember({"text", "json", "csv", "folded"}))
       ->capture_default_str();
   cmd->add_option("--by", o->by,
-                  "Tables to show: reason,latency,vm,vcpu,rip,pio,mmio,msr,userspace,device (csv: the one table; default reason)");
+                  "Tables to show, comma-separated: " + JoinedSections() +
+                      " (text: default every table there is data for; csv: the one table, default reason)");
   cmd->add_option("--qmp", o->qmp, "Attribute ports and MMIO to devices with the device map of this running QEMU (QMP socket)");
   cmd->add_option("--device-map", o->device_map, "Device map file to attribute with (default: INPUT.devices.json when it exists)");
   cmd->footer(
@@ -180,7 +189,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     auto by = SplitCommas(o->by);
     for (const auto& section : by) {
       if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
-        return ReportError(Error{"--by " + section + ": unknown table; expected one of reason, latency, vm, vcpu, rip, pio, mmio, msr, userspace, timeline, injected, device, sym"});
+        return ReportError(Error{"--by " + section + ": unknown table; expected one of " + JoinedSections()});
       }
     }
     if (o->format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});

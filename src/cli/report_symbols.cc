@@ -10,7 +10,10 @@ Result<void> AddGuestSymbols(analysis::ReportModel& m, const symbols::GuestSymbo
   auto opened = symbols::GuestSymbols::Open(options);
   if (!opened) return tl::unexpected(opened.error());
   auto& guest = **opened;
-  for (const auto& w : guest.warnings()) std::fprintf(stderr, "exitprof report: %s\n", w.c_str());
+  for (const auto& w : guest.warnings()) {
+    std::fprintf(stderr, "exitprof: warning: %s\n", w.c_str());
+    m.warnings.push_back(w);
+  }
   m.guest_symbols = guest.description();
 
   // Reason -> (symbol, module) -> count, RIPs; reasons keep by_rip's order.

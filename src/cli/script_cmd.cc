@@ -44,6 +44,7 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
     auto stats = (*reader)->Run(*printer);
     std::fflush(stdout);
     if (!stats) return ReportError(stats.error());
+    PrintWarnings((*reader)->info());
     if (stats->lost_events || stats->damaged_records) {
       std::fprintf(stderr, "exitprof: %llu events lost while recording, %llu damaged records skipped\n",
                    static_cast<unsigned long long>(stats->lost_events),

@@ -14,6 +14,7 @@
 
 #include "capture/capture_loop.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "cli/stat_tui.h"
 #include "cli/stat_view.h"
 #include "kvm/event_counters.h"
@@ -58,7 +59,7 @@ std::string NoVmsMessage(const kvm::StatSampler& sampler, const StatOptions& o) 
 std::function<int()> AddStatCommand(CLI::App& app) {
   auto o = std::make_shared<StatOptions>();
   CLI::App* cmd = app.add_subcommand("stat", "Every KVM statistic kvm_stat shows, per VM and per vCPU, without debugfs");
-  cmd->add_option("-p,--pid", o->pids, "Only the VM(s) of these processes (repeatable)");
+  cmd->add_option("-p,--pid", o->pids, "Only the VM(s) of these processes (repeatable)")->check(Positive());
   cmd->add_option("-g,--guest", o->guest, "Only the VM with this name (QEMU -name, else the command)");
   cmd->add_option("-f,--fields", o->fields, "Only statistics whose name matches this regex; 'help' lists them");
   cmd->add_flag("-1,--once", o->once, "One interval, print the table, exit");
@@ -68,7 +69,7 @@ std::function<int()> AddStatCommand(CLI::App& app) {
   cmd->add_flag("-c,--csv", o->csv, "Log lines as CSV");
   cmd->add_flag("-z,--skip-zero-records", o->skip_zero, "Leave out rows (log: lines) that are all zero");
   cmd->add_option("-s,--set-delay", o->delay, "Seconds between refreshes (default 3 interactive, 1 otherwise)")
-      ->check(CLI::Range(0.01, 3600.0));
+      ->check(Between(0.01, 3600.0));
   cmd->add_flag("-i,--debugfs-include-past", o->include_past, "Totals since each VM started (default: since stat started)");
   cmd->add_flag("-d,--debugfs", o->debugfs, "Read debugfs only (as kvm_stat -d)");
   cmd->add_flag("-t,--tracepoints", o->tracepoints,
@@ -79,7 +80,8 @@ std::function<int()> AddStatCommand(CLI::App& app) {
   cmd->add_flag("--vcpu", o->vcpu, "Also a table per vCPU");
   cmd->add_flag("--hist", o->hist, "Draw the histogram statistics (halt_wait_hist ...)");
   cmd->add_flag("--json", o->json, "One JSON object per interval, one per line");
-  cmd->add_option("-n,--iterations", o->iterations, "Stop after N refreshes (log, JSON, tables; 0 = until Ctrl-C)");
+  cmd->add_option("-n,--iterations", o->iterations, "Stop after N refreshes (log, JSON, tables; 0 = until Ctrl-C)")
+      ->check(NonNegative());
   cmd->add_option("--qmp", o->qmp, "QMP socket of a QEMU whose command line names none (e.g. started by a script)");
   cmd->add_option("--source", o->source, "auto (stats fds, then QMP, then debugfs), stats-fd, qmp or debugfs")
       ->check(CLI::IsMember({"auto", "stats-fd", "qmp", "debugfs"}))
@@ -96,21 +98,10 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       "  sudo exitprof stat -t --bpf -1 -z       kvm event counts per exit reason, summed in BPF maps\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
-    if (::access("/dev/kvm", F_OK) != 0) {
-      return ReportError(Error{"no /dev/kvm: this host runs no KVM VMs (load kvm_intel or kvm_amd, or enable "
-                               "virtualization in the firmware)", 1});
-    }
+    // The arguments first: a usage mistake is reported as one, whatever the host.
     if (o->bpf && !o->tracepoints) {
       return ReportError(Error{"--bpf counts kvm tracepoints in the kernel: use it with -t (exitprof stat -t --bpf)", 2});
     }
-    kvm::SamplerOptions sampler_options;
-    sampler_options.pids = o->pids;
-    sampler_options.qmp_socket = o->qmp;
-    if (o->debugfs || o->source == "debugfs") sampler_options.source = kvm::SourceChoice::kDebugfs;
-    else if (o->source == "stats-fd") sampler_options.source = kvm::SourceChoice::kStatsFd;
-    else if (o->source == "qmp") sampler_options.source = kvm::SourceChoice::kQmp;
-    kvm::StatSampler sampler(sampler_options);
-
     StatViewOptions view;
     view.guest = o->guest;
     view.include_past = o->include_past;
@@ -124,6 +115,18 @@ std::function<int()> AddStatCommand(CLI::App& app) {
         return ReportError(Error{fmt::format("-f '{}': not a valid regular expression: {}", o->fields, e.what()), 2});
       }
     }
+    if (::access("/dev/kvm", F_OK) != 0) {
+      return ReportError(Error{"no /dev/kvm: this host runs no KVM VMs (load kvm_intel or kvm_amd, or enable "
+                               "virtualization in the firmware)", 1});
+    }
+    kvm::SamplerOptions sampler_options;
+    sampler_options.pids = o->pids;
+    sampler_options.qmp_socket = o->qmp;
+    if (o->debugfs || o->source == "debugfs") sampler_options.source = kvm::SourceChoice::kDebugfs;
+    else if (o->source == "stats-fd") sampler_options.source = kvm::SourceChoice::kStatsFd;
+    else if (o->source == "qmp") sampler_options.source = kvm::SourceChoice::kQmp;
+    kvm::StatSampler sampler(sampler_options);
+
     StatHistory history(o->include_past);
     capture::InstallStopSignals();
 

@@ -14,6 +14,7 @@
 #include "analysis/device_attribution.h"
 #include "capture/capture_loop.h"
 #include "cli/commands.h"
+#include "cli/validators.h"
 #include "cli/live_intervals.h"
 #include "render/report_render.h"
 #include "vmm/device_map_poller.h"
@@ -33,16 +34,16 @@ std::function<int()> AddTopCommand(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("top", "Live view of exits per second by reason, VM, vCPU, RIP and port");
-  cmd->add_option("-p,--pid", o->pids, "Only these processes (VMMs), repeatable");
+  cmd->add_option("-p,--pid", o->pids, "Only these processes (VMMs), repeatable")->check(Positive());
   cmd->add_option("-e,--event", o->events, "Tracepoints to count (default: the kvm events that exist)");
-  cmd->add_option("-s,--interval", o->interval, "Seconds between refreshes")->capture_default_str()->check(CLI::Range(0.05, 3600.0));
-  cmd->add_option("-n,--iterations", o->iterations, "Stop after N refreshes (0 = until Ctrl-C)");
+  cmd->add_option("-s,--interval", o->interval, "Seconds between refreshes")->capture_default_str()->check(Between(0.05, 3600.0));
+  cmd->add_option("-n,--iterations", o->iterations, "Stop after N refreshes (0 = until Ctrl-C)")->check(NonNegative());
   cmd->add_flag("--once", o->once, "One interval, then exit (same as -n 1)");
   cmd->add_flag("--json", o->json, "One JSON object per interval, one per line, for scripts");
   cmd->add_flag("--bpf", o->bpf,
                 "Count in the kernel with BPF (kvm_exit, kvm_entry, kvm_pio, kvm_mmio, kvm_userspace_exit): "
                 "nothing is copied per event; falls back to perf_event when BPF is not allowed");
-  cmd->add_option("--top", o->top, "Rows of RIPs per reason")->capture_default_str();
+  cmd->add_option("--top", o->top, "Rows of RIPs per reason")->capture_default_str()->check(NonNegative());
   cmd->add_option("--qmp", o->qmp,
                   "Name the device, BAR and register of each port and MMIO address from this QEMU's QMP socket "
                   "(default: found on the command line of the -p process)");

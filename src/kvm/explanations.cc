@@ -83,6 +83,17 @@ std::string AdviceForPort(uint16_t port) {
   return {};
 }
 
+std::string AdviceForMmio(uint64_t gpa) {
+  if (gpa >= 0xfed00000 && gpa < 0xfed00400) {
+    return "the HPET: the guest reads it as its clocksource; switch the guest to kvm-clock or tsc "
+           "(echo kvm-clock > /sys/devices/system/clocksource/clocksource0/current_clocksource, or boot with "
+           "clocksource=kvm-clock)";
+  }
+  if (gpa >= 0xfee00000 && gpa < 0xfee01000) return "the local APIC (xAPIC): x2APIC in the guest with APICv/AVIC traps far less";
+  if (gpa >= 0xfec00000 && gpa < 0xfec01000) return "the IOAPIC: MSI(-X) device interrupts avoid its EOIs";
+  return {};
+}
+
 std::string AdviceForMsr(uint32_t index) {
   if (index == 0x6e0) return "TSC deadline timer: the VMX preemption timer and APICv make these cheaper";
   if (index == 0x830) return "IPIs through the x2APIC ICR: posted interrupts / IPI virtualization";

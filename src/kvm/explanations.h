@@ -15,6 +15,7 @@ struct Explanation {
 Explanation ExplainReason(const std::string& reason);
 // For port and MMIO exits: refines the advice by what is behind the address.
 std::string AdviceForPort(uint16_t port);
+std::string AdviceForMmio(uint64_t gpa);
 std::string AdviceForMsr(uint32_t index);
 
 }  // namespace exitprof::kvm

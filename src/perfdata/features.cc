@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <iterator>
 #include <span>
 
 #include "base/byte_reader.h"
@@ -19,8 +20,15 @@ std::string ReadPerfString(ByteReader& r) {
   return r.ReadFixedString(len);
 }
 
+// The names perf's header code gives the features we read (perf report --header-only).
+std::string FeatureName(uint32_t feature) {
+  static const char* const kNames[] = {"", "TRACING_DATA", "BUILD_ID", "HOSTNAME", "OSRELEASE", "VERSION", "ARCH",
+                                       "NRCPUS", "CPUDESC", "CPUID", "TOTAL_MEM", "CMDLINE", "EVENT_DESC"};
+  return feature < std::size(kNames) && *kNames[feature] ? std::string(" (") + kNames[feature] + ")" : "";
+}
+
 Result<void> Truncated(const std::string& where, uint32_t feature) {
-  return Fail(where + ": feature section " + std::to_string(feature) +
+  return Fail(where + ": feature section " + std::to_string(feature) + FeatureName(feature) +
               " is shorter than its contents claim");
 }
 
@@ -33,10 +41,11 @@ int SessionInfo::FindAttrByName(const std::string& name) const {
   return -1;
 }
 
-Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, SessionInfo& info,
-                          const std::string& where) {
+namespace {
+
+Result<void> ParseFeatureBody(uint32_t feature, std::span<const uint8_t> bytes, SessionInfo& info,
+                              const std::string& where) {
   ByteReader r(bytes);
-  info.features.push_back(feature);
   switch (feature) {
     case kFeatTracingData:
       info.tracing_data.assign(bytes.begin(), bytes.end());
@@ -97,6 +106,21 @@ Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, Sess
       return {};
   }
   if (!r.ok()) return Truncated(where, feature);
+  return {};
+}
+
+}  // namespace
+
+Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, SessionInfo& info,
+                          const std::string& where) {
+  auto ok = ParseFeatureBody(feature, bytes, info, where);
+  if (ok) {
+    info.features.push_back(feature);
+    return {};
+  }
+  // Features describe the recording; the samples do not depend on them. perf reads on
+  // without a damaged one, and so do we, saying which.
+  info.warnings.push_back(ok.error().message + ": skipped (the samples are read without it, as perf reads them)");
   return {};
 }
 

@@ -25,7 +25,9 @@ struct SessionInfo {
   uint32_t compression_type = 0;  // 1 = zstd
   uint32_t compression_level = 0;
   uint32_t compression_mmap_len = 0;
-  std::vector<uint32_t> features;  // feature ids present
+  std::vector<uint32_t> features;  // feature ids present (and read)
+  // What was damaged but read around (a feature section shorter than it claims): one line each.
+  std::vector<std::string> warnings;
   // trace.dat input: its trace clock, and whether timestamps are raw counter ticks (an x86-tsc
   // clock with no tsc2nsec conversion in the file) rather than nanoseconds.
   std::string trace_clock;
@@ -36,11 +38,15 @@ struct SessionInfo {
   uint64_t text_lines = 0, unparsed_lines = 0, first_unparsed_line = 0;
   std::string first_unparsed_text;
   std::vector<std::string> notes;
+  // The input names threads but not their processes (trace.dat, text without tgids): pid = tid,
+  // so each vCPU thread counts as a VM of its own.
+  bool processes_unknown = false;
 
   int FindAttrByName(const std::string& name) const;
 };
 
-// Parses one feature section's bytes into `info`. Unknown features are accepted and ignored.
+// Parses one feature section's bytes into `info`. Unknown features are accepted and ignored; a
+// damaged one is skipped with a line in info.warnings (perf skips it too).
 Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, SessionInfo& info,
                           const std::string& where);
 

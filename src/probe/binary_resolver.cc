@@ -6,12 +6,15 @@
 #include <gelf.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
 
 #include "base/unique_fd.h"
+#include "probe/frame_base.h"
 
 namespace exitprof::probe {
 
@@ -85,6 +88,7 @@ struct BinaryResolver::Impl {
   UniqueFd fd;
   Elf* elf = nullptr;
   Dwarf* dwarf = nullptr;  // null when the binary has no DWARF
+  Dwarf_CFI* eh_frame = nullptr;  // dwarf_getcfi_elf's, ours to end
   struct Func {
     uint64_t address = 0, size = 0;
   };
@@ -92,6 +96,7 @@ struct BinaryResolver::Impl {
   std::vector<GElf_Phdr> loads;
 
   ~Impl() {
+    if (eh_frame) dwarf_cfi_end(eh_frame);
     if (dwarf) dwarf_end(dwarf);
     if (elf) elf_end(elf);
   }
@@ -103,9 +108,23 @@ struct BinaryResolver::Impl {
     return Fail(path + ": address 0x" + std::to_string(vaddr) + " is in no loadable segment");
   }
 
+  // The compile unit whose code covers `address`: by .debug_aranges, else (clang writes none,
+  // and a CU's DW_AT_ranges need not be in it) by asking each CU, as perf probe does.
+  bool FindCompileUnit(uint64_t address, Dwarf_Die* cu) {
+    if (!dwarf) return false;
+    if (dwarf_addrdie(dwarf, address, cu)) return true;
+    Dwarf_Off off = 0, next = 0;
+    size_t header = 0;
+    while (dwarf_nextcu(dwarf, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
+      if (dwarf_offdie(dwarf, off + header, cu) && dwarf_haspc(cu, address) > 0) return true;
+      off = next;
+    }
+    return false;
+  }
+
   // The subprogram DIE starting at `address`, with its CU.
   bool FindSubprogram(uint64_t address, Dwarf_Die* cu, Dwarf_Die* sub) {
-    if (!dwarf || !dwarf_addrdie(dwarf, address, cu)) return false;
+    if (!FindCompileUnit(address, cu)) return false;
     Dwarf_Die* scopes = nullptr;
     int n = dwarf_getscopes(cu, address, &scopes);
     bool found = false;
@@ -141,8 +160,9 @@ struct BinaryResolver::Impl {
     return found;
   }
 
-  // Where the variable is at `address`, as a fetch: "%di", "-20(%bp)".
-  Result<std::string> Locate(Dwarf_Die* var, uint64_t address, const std::string& name) {
+  // Where the variable is at `address`, as a fetch: "%di", "-20(%bp)". `sub` is the function
+  // whose frame base DW_OP_fbreg counts from.
+  Result<std::string> Locate(Dwarf_Die* sub, Dwarf_Die* var, uint64_t address, const std::string& name) {
     Dwarf_Attribute loc;
     if (!dwarf_attr_integrate(var, DW_AT_location, &loc)) {
       return Fail("variable " + Quote(name) + " has no location at this address: perhaps it has been optimized out");
@@ -167,23 +187,45 @@ struct BinaryResolver::Impl {
       if (r) return (off < 0 ? "-" + std::to_string(-off) : "+" + std::to_string(off)) + "(" + r + ")";
     }
     if (nops == 1 && op.atom == DW_OP_fbreg) {
-      // At the function's entry the frame base (the CFA) is %sp + 8.
-      int64_t off = static_cast<int64_t>(op.number) + 8;
-      return (off < 0 ? "-" + std::to_string(-off) : "+" + std::to_string(off)) + "(%sp)";
+      // The frame base where the probe is (after a prologue: %bp + 16); failing that, the
+      // CFA at the function's entry, %sp + 8.
+      if (!eh_frame) eh_frame = dwarf_getcfi_elf(elf);
+      auto base = FrameBaseAt(dwarf_getcfi(dwarf), eh_frame, sub, address);
+      const char* r = base ? RegisterName(base->dwarf_reg) : "%sp";
+      int64_t off = static_cast<int64_t>(op.number) + (base ? base->offset : 8);
+      if (r) return (off < 0 ? "-" + std::to_string(-off) : "+" + std::to_string(off)) + "(" + r + ")";
     }
     return Fail("variable " + Quote(name) + ": its location (DWARF op 0x" + std::to_string(op.atom) +
                 ") is not one a probe can fetch (a register or register+offset)");
   }
 
-  // "p->next.len" at address: the fetch and the type of the final member.
-  Result<std::pair<std::string, std::string>> Fetch(Dwarf_Die* cu, uint64_t address, const std::string& expr) {
+  // An unoptimized function's parameters are stored to their stack slots by its prologue: a
+  // probe on FUNC that reads variables goes after it, as perf probe places it (not for
+  // FUNC+OFF, lines or return probes, which say where they want to be).
+  std::optional<uint64_t> PrologueToSkip(const ProbeSpec& spec, uint64_t entry) {
+    // FUNC+0 is FUNC, as perf reads it.
+    if (spec.function.empty() || spec.offset.value_or(0) != 0 || spec.line || spec.is_return) return std::nullopt;
+    bool reads_variables = std::any_of(spec.args.begin(), spec.args.end(), [](const ProbeArg& a) {
+      return a.kind != ProbeArg::Kind::kFetch;
+    });
+    Dwarf_Die cu, sub;
+    if (!reads_variables || !FindSubprogram(entry, &cu, &sub) || IsOptimizedCompileUnit(&cu)) return std::nullopt;
+    auto it = functions.find(spec.function);
+    uint64_t end = it != functions.end() && it->second.size ? entry + it->second.size : entry;
+    Dwarf_Addr high = 0;
+    if (dwarf_highpc(&sub, &high) == 0 && high > entry) end = high;
+    return PrologueEnd(&cu, entry, end);
+  }
+
+  // "p->next.len" at address in function `sub`: the fetch and the type of the final member.
+  Result<std::pair<std::string, std::string>> Fetch(Dwarf_Die* cu, Dwarf_Die* sub, uint64_t address, const std::string& expr) {
     size_t end = expr.find_first_of("-.[");
     std::string base = expr.substr(0, end);
     Dwarf_Die var;
     if (!FindVariable(cu, address, base, &var)) {
       return Fail("failed to find the location of the " + Quote(base) + " variable at this address");
     }
-    auto fetch = Locate(&var, address, base);
+    auto fetch = Locate(sub, &var, address, base);
     if (!fetch) return tl::unexpected(fetch.error());
     Dwarf_Die type;
     if (!TypeOf(&var, &type)) return Fail("variable " + Quote(base) + " has no type in DWARF");
@@ -363,6 +405,12 @@ Result<ResolvedProbe> BinaryResolver::Resolve(const ProbeSpec& spec) {
   } else {
     return Fail("probe " + Quote(spec.text) + ": give a function (or SRC:LINE) to probe; lazy patterns are not supported yet");
   }
+  if (auto end = m.PrologueToSkip(spec, address); end && *end != address) {
+    probe.note = spec.function + " was compiled without optimization: probing after its prologue (" +
+                 fmt::format("{:#x}", *end) + "), where its parameters have been stored; at the entry they are " +
+                 "in registers (fetch %di, %si ...)";
+    address = *end;
+  }
   auto file_offset = m.FileOffset(address);
   if (!file_offset) return tl::unexpected(file_offset.error());
   probe.file_offset = *file_offset;
@@ -375,7 +423,7 @@ Result<ResolvedProbe> BinaryResolver::Resolve(const ProbeSpec& spec) {
   bool have_dwarf = m.dwarf && m.FindSubprogram(address, &cu, &sub);
   auto add_variable = [&](const std::string& expr, const std::string& name, const std::string& type) -> Result<void> {
     if (!have_dwarf) return Fail(m.path + " has no DWARF at this address: variable " + Quote(expr) + " cannot be located (build with -g, or fetch registers: %di)");
-    auto fetch = m.Fetch(&cu, address, expr);
+    auto fetch = m.Fetch(&cu, &sub, address, expr);
     if (!fetch) return tl::unexpected(fetch.error());
     ResolvedProbe::Arg arg;
     std::string clean = expr;

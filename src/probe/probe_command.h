@@ -31,6 +31,7 @@ struct ResolvedProbe {
     std::string type;   // "s32", "string", empty = the kernel's default
   };
   std::vector<Arg> args;
+  std::string note;  // a placement the user did not ask for in so many words (printed on stderr)
 };
 
 // "p:probe_pt/f /tmp/pt:0x1190 x=%di:s32" (uprobe) or "r:probe/vfs_read__return vfs_read+0 $retval".

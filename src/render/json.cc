@@ -13,6 +13,8 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
                {"size_bytes", m.file_size}, {"hostname", m.hostname},
                {"os_release", m.os_release}, {"perf_version", m.perf_version},
                {"cpuid", m.cpu_id}};
+  if (m.synthetic) j["file"]["synthetic"] = true;
+  if (m.processes_unknown) j["file"]["processes_unknown"] = true;
   ordered_json events = ordered_json::object();
   for (const auto& e : m.events) events[e.name] = e.count;
   j["events"] = events;
@@ -31,6 +33,7 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
                          {"first_unparsed_text", m.first_unparsed_text}};
   }
   if (!m.notes.empty()) j["notes"] = m.notes;
+  if (!m.warnings.empty()) j["warnings"] = m.warnings;
   ordered_json exits;
   exits["total"] = m.exits_total;
   exits["isa"] = m.isa;

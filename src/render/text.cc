@@ -26,16 +26,16 @@ void Header(std::string& out, const ReportModel& m) {
     // BPF snapshots name their source "bpf:MODE" (kernel aggregation, nothing copied per event).
     out += m.path.rfind("bpf:", 0) == 0 ? "aggregated in the kernel by BPF, " + m.path.substr(4) : "captured by exitprof";
   } else {
-    out += fmt::format("# exitprof report: {}", m.path);
-    if (m.file_size) out += fmt::format(" ({:.1f} MB", m.file_size / 1e6);
-    else out += " (";
-    out += !m.text_layout.empty() ? ", text capture, " + m.text_layout + " layout"
-           : m.pipe_mode          ? ", pipe mode"
-                                  : ", file mode";
+    // "(12.3 MB, file mode": a pipe or stdin has no size to give.
+    out += fmt::format("# exitprof report: {} (", m.path);
+    if (m.file_size) out += fmt::format("{:.1f} MB, ", m.file_size / 1e6);
+    out += !m.text_layout.empty() ? "text capture, " + m.text_layout + " layout"
+           : m.pipe_mode          ? "pipe mode"
+                                  : "file mode";
   }
   if (!m.perf_version.empty() && m.interval_s == 0) {
     const bool other_tool = m.perf_version.rfind("exitprof", 0) == 0 || m.perf_version.rfind("trace-cmd", 0) == 0;
-    out += (other_tool ? ", recorded by " : ", perf ") + m.perf_version;
+    out += (m.synthetic ? ", written by " : other_tool ? ", recorded by " : ", perf ") + m.perf_version;
   }
   if (!m.hostname.empty()) out += ", host " + m.hostname;
   if (!m.os_release.empty()) out += ", kernel " + m.os_release;
@@ -55,7 +55,10 @@ void Header(std::string& out, const ReportModel& m) {
     vcpus = m.userspace_exits_by_thread.size();
   }
   const std::string span = m.time_in_ticks ? fmt::format("{} ticks", m.last_ns - m.first_ns) : Span(m.span_s);
-  out += fmt::format("\n# samples: {}  span: {}  VMs: {}  vCPUs: {}  lost events: {}", m.samples, span, vms, vcpus,
+  // Without process ids every vCPU thread looks like a VM: say how many threads, not VMs.
+  const std::string vm_count = m.processes_unknown ? fmt::format("unknown ({} threads, no process ids)", vms)
+                                                   : std::to_string(vms);
+  out += fmt::format("\n# samples: {}  span: {}  VMs: {}  vCPUs: {}  lost events: {}", m.samples, span, vm_count, vcpus,
                      m.lost_events);
   if (m.lost_samples) out += fmt::format("  lost samples: {}", m.lost_samples);
   if (m.damaged_records) out += fmt::format("  damaged records: {}", m.damaged_records);
@@ -65,7 +68,11 @@ void Header(std::string& out, const ReportModel& m) {
     out += fmt::format("\n# timestamps are {} ticks (the file has no tsc2nsec conversion): times and rates below\n"
                        "# count ticks as if they were nanoseconds", m.trace_clock);
   }
+  if (m.synthetic) {
+    out += "\n# synthetic: written by exitprof-gen to show what a report looks like, not recorded from a kernel";
+  }
   for (const auto& note : m.notes) out += "\n# " + note;
+  for (const auto& warning : m.warnings) out += "\n# warning: " + warning;
   out += "\n#\n";
 }
 
@@ -109,7 +116,8 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
           current = r.reason;
           out += fmt::format("#\n# {}\n# {:>10}  {:>7}  {}\n", current, "Count", "Share", "Guest RIP");
         }
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:#018x}", r.count, r.percent_of_reason, r.rip);
+        // The RIP as perf script prints it (and as JSON and CSV give it), right-aligned.
+        out += fmt::format("  {:>10}  {:>6.2f}%  {:>18}", r.count, r.percent_of_reason, Hex(r.rip));
         if (!r.symbol.empty()) {
           out += fmt::format("  {}+{:#x}", r.symbol, r.symbol_offset);
           if (!r.module.empty()) out += " [" + r.module + "]";
@@ -140,6 +148,9 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
   } else if (m.has_other_kvm) {
     out += "# This recording has no kvm:kvm_exit events (not recorded, or this host's KVM does not\n"
            "# emit them, e.g. a PVM backend): showing userspace exits, port IO and MMIO instead.\n#\n";
+  } else if (m.kvm_events_recorded) {
+    out += "# No kvm events were recorded: the kvm tracepoints were enabled but none fired (no VM ran, or\n"
+           "# none of the recorded processes ran one). Record while a guest runs: exitprof record -- exitprof-guest\n";
   } else {
     out += "# This recording has no kvm events. Record some with:\n"
            "#   perf record -e 'kvm:*' -a -- sleep 1   (or: exitprof record)\n";

@@ -7,6 +7,9 @@ namespace exitprof::symbols {
 
 namespace {
 
+// x86-64 kernels run in the upper half of the canonical address space.
+constexpr uint64_t kUpperHalf = 0xffff800000000000ULL;
+
 std::optional<uint64_t> TextStart(const KernelSymbolMap& map) {
   if (auto a = map.AddressOf("_text")) return a;
   return map.AddressOf("_stext");
@@ -84,6 +87,30 @@ Result<std::unique_ptr<GuestSymbols>> GuestSymbols::Open(const GuestSymbolOption
       offset_from = "no _text to compare";
     }
   }
+  // The runtime text range: kallsyms as it is, else the link-time tables moved by the offset.
+  g->text_low_ = g->low();
+  g->text_high_ = g->high();
+  std::optional<uint64_t> text = g->kallsyms_ ? TextStart(*g->kallsyms_)
+                                 : g->system_map_ ? TextStart(*g->system_map_)
+                                 : g->vmlinux_    ? TextStart(*g->vmlinux_)
+                                                  : std::nullopt;
+  if (!g->kallsyms_ && !g->system_map_ && g->vmlinux_ && text) {
+    auto end = g->vmlinux_->SymbolAddress("_etext");
+    if (end && *end > *text) {
+      g->text_low_ = *text + static_cast<uint64_t>(g->kaslr_);
+      g->text_high_ = *end + static_cast<uint64_t>(g->kaslr_);
+    }
+  }
+  if (!text) text = g->kallsyms_ ? g->kallsyms_->high() : g->system_map_ ? g->system_map_->high() : 0;
+  g->upper_half_kernel_ = text && *text >= kUpperHalf;
+  // Link-time tables moved by the offset: an offset that takes the text out of the kernel's
+  // half is wrong, and says so (kallsyms addresses are not moved).
+  const uint64_t runtime_text = g->kallsyms_ ? *text : *text + static_cast<uint64_t>(g->kaslr_);
+  if (g->upper_half_kernel_ && runtime_text < kUpperHalf) {
+    g->warnings_.push_back(fmt::format("KASLR offset {} moves the kernel text to {:#x}, out of the kernel's half of the "
+                                       "address space: the offset is wrong (kernel RIPs will not resolve)",
+                                       SignedHex(g->kaslr_), runtime_text));
+  }
   if (offset_from.empty() && (g->vmlinux_ || g->system_map_)) offset_from = "none given: pass --kaslr-offset, or --kallsyms to work it out";
   g->description_ = "guest symbols: " + fmt::format("{}", fmt::join(parts, ", "));
   if (!offset_from.empty()) g->description_ += "; KASLR offset " + SignedHex(g->kaslr_) + " (" + offset_from + ")";
@@ -110,6 +137,10 @@ const GuestSymbol& GuestSymbols::Resolve(uint64_t rip) {
 
 GuestSymbol GuestSymbols::Compute(uint64_t rip) {
   GuestSymbol out;
+  // Only kernel text is named: a user or real-mode RIP (0x8f1) must not take the name of a
+  // kernel function, whatever offset or table was given.
+  if (upper_half_kernel_ && rip < kUpperHalf) return out;
+  if (text_high_ && (rip < text_low_ || rip >= text_high_)) return out;
   uint64_t linked = rip - static_cast<uint64_t>(kaslr_);
   if (vmlinux_) {
     const Symbolized& s = vmlinux_->Symbolize(linked);

@@ -56,6 +56,10 @@ class GuestSymbols {
   std::string description_;
   std::vector<std::string> warnings_;
   std::unordered_map<uint64_t, GuestSymbol> cache_;
+  // The kernel's text at run time, [text_low_, text_high_) (0, 0: unknown), and whether the
+  // kernel lives in the upper half (x86-64): RIPs outside are never named after its symbols.
+  uint64_t text_low_ = 0, text_high_ = 0;
+  bool upper_half_kernel_ = false;
 };
 
 // "0x1e000000", "-0x1000", "16777216" -> offset.

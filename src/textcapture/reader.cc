@@ -515,6 +515,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
   info_.first_unparsed_line = summary_.first_unparsed_line;
   info_.first_unparsed_text = summary_.first_unparsed_text;
   if (summary_.pid_missing) {
+    info_.processes_unknown = true;
     info_.notes.push_back("the text gives threads, not their processes: each thread counted as its own process (pid = tid)");
   }
   if (summary_.unparsed_lines) {

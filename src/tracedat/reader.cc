@@ -181,6 +181,9 @@ Result<void> Reader::Init(std::span<const uint8_t> bytes, const std::string& nam
   if (read_info_.clock.empty() || read_info_.clock == "tsc2nsec") read_info_.clock = SelectedClock(file_.trace_clock);
   read_info_.tsc2nsec = file_.tsc2nsec.has_value();
   read_info_.in_ticks = !read_info_.tsc2nsec && IsCounterClock(read_info_.clock);
+  // trace.dat keeps each thread's name (saved_cmdlines) but not its process.
+  info_.processes_unknown = true;
+  info_.notes.push_back("trace.dat gives threads, not their processes: each thread counted as its own process (pid = tid)");
   info_.trace_clock = read_info_.tsc2nsec ? read_info_.clock + " (converted with tsc2nsec)" : read_info_.clock;
   info_.time_in_ticks = read_info_.in_ticks;
   return {};

@@ -2,6 +2,7 @@
 // what perf 6.1 reports (`perf script -F event | sort | uniq -c`), and the two broken files
 // must be refused with one clear line, as perf refuses them.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <regex>
 #include <sstream>
@@ -72,6 +73,32 @@ TEST(RealDataBroken, ZeroSizeRecordIsRefusedWithItsOffset) {
   r = RunCommand(Exitprof() + " report -i - < " + path);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("bad record header size 0"), std::string::npos) << r.err;
+}
+
+// perf 3.14 on armv7 wrote a CPUDESC feature shorter than its own length field. perf reads the
+// file without that feature; so do we, saying so once on stderr and in the report.
+TEST(RealDataDamagedFeature, IsSkippedWithAWarning) {
+  const std::string path = SourceDir() + "/tests/data/perf/quipper-perf.data.armv7.perf_3.14-3.8";
+  auto report = ReadReport(path);
+  ASSERT_TRUE(report) << report.error().message;
+  std::map<std::string, uint64_t> got;
+  for (const auto& e : report->model.events) got[e.name] = e.count;
+  EXPECT_EQ(got, (std::map<std::string, uint64_t>{{"cycles", 700}}));
+  EXPECT_EQ(report->info.arch, "armv7l");
+  EXPECT_EQ(report->info.os_release, "3.8.11");
+  const std::string warning = path + ": offset 0x30d5c: feature section 8 (CPUDESC) is shorter than its contents claim: "
+                              "skipped (the samples are read without it, as perf reads them)";
+  EXPECT_EQ(report->info.warnings, std::vector<std::string>{warning});
+  auto text = RunCommand(Exitprof() + " report -i " + path);
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_EQ(text.err, "exitprof: warning: " + warning + "\n");
+  EXPECT_NE(text.out.find("# warning: " + warning + "\n"), std::string::npos) << text.out;
+  auto json = nlohmann::json::parse(RunCommand(Exitprof() + " report -i " + path + " --format json").out);
+  EXPECT_EQ(json["warnings"], nlohmann::json::array({warning}));
+  EXPECT_EQ(json["samples"], 700);
+  if (HavePerf()) {
+    EXPECT_EQ(RunCommand("perf script -i " + path + " -F event 2>/dev/null | grep -c 'cycles:'").out, "700\n");
+  }
 }
 
 TEST(RealDataScript, TracepointLinesEqualPerfScript) {

@@ -154,6 +154,72 @@ TEST_F(ProbeLive, DefinitionsAreWhatPerfWrites) {
   }
 }
 
+// Where perf probe places a probe and how it reads a variable depend on how the program was
+// built: at -O0 after the prologue, through the frame base (-4(%bp)); without .debug_aranges
+// (clang writes none) by finding the compile unit that covers the address. Ours must be the
+// same definitions, and the same -V and -L answers as there are DWARF for.
+TEST(ProbeDwarf, DefinitionsAcrossBuildsAreWhatPerfWrites) {
+  if (!HavePerf()) GTEST_SKIP() << "needs perf (Debian package linux-perf)";
+  const std::string dir = TempPath("builds");
+  RunCommand("rm -rf " + dir + " && mkdir -p " + dir);
+  const std::string src = SourceDir() + "/tests/probe/argprog.c";
+  std::vector<std::pair<std::string, std::string>> builds = {
+      {"gcc-O0", "gcc -g -O0"}, {"gcc-O2", "gcc -g -O2"}, {"gcc-O2-noaranges", "gcc -g -O2"}};
+  if (RunCommand("command -v clang").status == 0) {
+    builds.push_back({"clang-O0", "clang -g -O0"});
+    builds.push_back({"clang-O2", "clang -g -O2"});
+  }
+  for (const auto& [name, cc] : builds) {
+    SCOPED_TRACE(name);
+    // One binary name for all, so that perf's group (probe_argprog) and ours match.
+    const std::string sub = dir + "/" + name, prog = sub + "/argprog";
+    auto built = RunCommand("mkdir -p " + sub + " && " + cc + " -o " + prog + " " + src);
+    ASSERT_EQ(built.status, 0) << built.err;
+    if (name.find("noaranges") != std::string::npos) {
+      ASSERT_EQ(RunCommand("objcopy --remove-section .debug_aranges " + prog).status, 0);
+    }
+    for (std::string spec : {"f x", "f $params", "f", "f+0 x", "e=f x:u32"}) {
+      SCOPED_TRACE(spec);
+      auto ours = RunCommand(Exitprof() + " probe -x " + prog + " -D '" + spec + "'");
+      auto perf = RunCommand("perf probe -x " + prog + " -D '" + spec + "'");
+      EXPECT_EQ(ours.status, 0) << ours.err;
+      EXPECT_EQ(ours.out, perf.out);
+    }
+    auto vars = RunCommand(Exitprof() + " probe -x " + prog + " -V f");
+    EXPECT_EQ(vars.status, 0) << vars.err;
+    EXPECT_NE(vars.out.find("int\tx"), std::string::npos) << vars.out;
+    auto lines = RunCommand(Exitprof() + " probe -x " + prog + " -L f");
+    EXPECT_EQ(lines.status, 0) << lines.err;
+  }
+  // At -O0 the placement is said, with how to probe the entry instead.
+  auto o0 = RunCommand(Exitprof() + " probe -x " + dir + "/gcc-O0/argprog -D 'f x'");
+  EXPECT_NE(o0.err.find("compiled without optimization: probing after its prologue"), std::string::npos) << o0.err;
+}
+
+// The values a user reads: f's argument at -O0, each call's own (not the call before's).
+TEST_F(ProbeLive, ArgumentAtO0IsThisCallsValue) {
+  const std::string dir = TempPath("o0");
+  RunCommand("mkdir -p " + dir);
+  const std::string prog = dir + "/argprog";
+  auto cc = RunCommand("gcc -g -O0 -o " + prog + " " + SourceDir() + "/tests/probe/argprog.c");
+  ASSERT_EQ(cc.status, 0) << cc.err;
+  RunCommand(Exitprof() + " probe -d 'probe_argprog:*'");
+  auto add = RunCommand(Exitprof() + " probe -x " + prog + " --add 'f x'");
+  ASSERT_EQ(add.status, 0) << add.err;
+  std::string data = TempPath("o0.data");
+  auto rec = RunCommand(Exitprof() + " record -e probe_argprog:f -o " + data + " -- " + prog);
+  RunCommand(Exitprof() + " probe -d 'probe_argprog:*'");
+  ASSERT_EQ(rec.status, 0) << rec.err;
+  auto script = RunCommand(Exitprof() + " script -i " + data);
+  ASSERT_EQ(script.status, 0) << script.err;
+  std::vector<int> values;
+  std::regex x(" x=(-?[0-9]+)");
+  for (auto it = std::sregex_iterator(script.out.begin(), script.out.end(), x); it != std::sregex_iterator(); ++it) {
+    values.push_back(std::stoi((*it)[1]));
+  }
+  EXPECT_EQ(values, (std::vector<int>{100, 101, 102, 103, 104})) << script.out;
+}
+
 // Host-side stacks of a kvm event: the kernel path from the vCPU ioctl to the port write, with
 // the same frames perf report names for the same recording.
 TEST_F(ProbeLive, KvmPioCallGraphOnTheBuiltInGuest) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "symbols/kallsyms.h"
@@ -213,6 +214,80 @@ TEST(ReportKallsymsTest, KaslrOffsetFromKallsymsAndSystemMap) {
   auto not_elf = RunCommand(Exitprof() + " report " + input + " --vmlinux " + kallsyms);
   EXPECT_EQ(not_elf.status, 2);
   EXPECT_NE(not_elf.err.find("not an ELF file"), std::string::npos) << not_elf.err;
+}
+
+// Only kernel text is named. A wrong --kaslr-offset, or a kallsyms with a low entry (a
+// trampoline copied below 1 MiB), must not name a user-space or real-mode RIP after a kernel
+// function; the kernel RIPs still resolve where the symbols are right.
+TEST(ReportKallsymsTest, RipsOutsideKernelTextAreNeverNamed) {
+  const std::string kallsyms = SourceDir() + "/tests/data/demo-guest.kallsyms";
+  const std::string input = "-i " + SourceDir() + "/data/demo-vmx.perf.data";
+  auto low_rows_unnamed = [](const nlohmann::json& j) {
+    size_t low = 0;
+    for (const auto& row : j["exits"]["by_rip"]) {
+      if (std::stoull(row["rip"].get<std::string>(), nullptr, 16) >= 0xffff800000000000ull) continue;
+      ++low;
+      EXPECT_FALSE(row.contains("symbol")) << row.dump();
+    }
+    EXPECT_GT(low, 0u);  // the demo has user RIPs (0x7f4c1e9b3c40, 0x55d0a4c1b1f4)
+  };
+  // A System.map and an offset that moves its first function onto the user RIP 0x7f4c1e9b3c40.
+  const std::string system_map = TempPath("low.System.map");
+  WriteShifted(kallsyms, system_map, 0);
+  const uint64_t first = ReadFunctions(kallsyms).front().address;
+  const std::string wrong = fmt::format("-{:#x}", first - 0x7f4c1e9b3c40ull);
+  auto r = RunCommand(Exitprof() + " report " + input + " --system-map " + system_map + " --kaslr-offset " + wrong +
+                      " --top 0 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  low_rows_unnamed(j);
+  EXPECT_NE(r.err.find("out of the kernel's half of the address space: the offset is wrong"), std::string::npos) << r.err;
+  ASSERT_TRUE(j.contains("warnings"));
+  // A kallsyms with a function at 0x1000 (nothing above it in the low half).
+  const std::string with_low = TempPath("low.kallsyms");
+  RunCommand("(echo '0000000000001000 t trampoline_start'; cat " + kallsyms + ") > " + with_low);
+  auto plain = ReportJson(input + " --kallsyms " + kallsyms);
+  auto low = ReportJson(input + " --kallsyms " + with_low);
+  low_rows_unnamed(low);
+  EXPECT_EQ(low["exits"]["by_rip"], plain["exits"]["by_rip"]);
+  EXPECT_EQ(RunCommand(Exitprof() + " report " + input + " --kallsyms " + with_low).err, "");  // no offset to blame
+}
+
+// Two boots of one guest kernel: the same code at RIPs 0x1e000000 apart. With each boot's
+// kallsyms, diff lines the RIP rows up by function+offset: nothing added, nothing gone.
+TEST(DiffKallsymsTest, RipsOfTwoBootsMatchBySymbol) {
+  const std::string kallsyms = SourceDir() + "/tests/data/demo-guest.kallsyms";
+  const std::string moved = TempPath("boot2.kallsyms");
+  WriteShifted(kallsyms, moved, 0x1e000000);
+  const std::string a = TempPath("boot1.data"), b = TempPath("boot2.data");
+  const std::string gen = BinaryDir() + "/exitprof-gen --formats " + FormatsDir() + " --exits 3000 --seed 3 -o ";
+  ASSERT_EQ(RunCommand(gen + a).status, 0);
+  ASSERT_EQ(RunCommand(gen + b + " --kaslr-offset 0x1e000000").status, 0);
+  auto rip_rows = [](const nlohmann::json& d) {
+    std::vector<nlohmann::json> rows;
+    for (const auto& row : d["rows"])
+      if (row["kind"] == "rip") rows.push_back(row);
+    return rows;
+  };
+  // By address, every kernel RIP is new in B and gone from A.
+  auto by_address = nlohmann::json::parse(RunCommand(Exitprof() + " diff " + a + " " + b + " --format json").out);
+  size_t changed = 0;
+  for (const auto& row : rip_rows(by_address)) changed += row["added"].get<bool>() || row["removed"].get<bool>();
+  EXPECT_GT(changed, 10u);
+  auto r = RunCommand(Exitprof() + " diff " + a + " " + b + " --kallsyms " + kallsyms + " --kallsyms " + moved + " --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto by_symbol = nlohmann::json::parse(r.out);
+  auto rows = rip_rows(by_symbol);
+  ASSERT_GT(rows.size(), 10u);
+  for (const auto& row : rows) {
+    EXPECT_FALSE(row["added"].get<bool>() || row["removed"].get<bool>()) << row.dump();
+    EXPECT_EQ(row["a"], row["b"]) << row.dump();  // one seed: the same exits
+  }
+  bool named = false;
+  for (const auto& row : rows) named |= row["key"] == "IO_INSTRUCTION i2c_smbus_xfer_emulated+0x176";
+  EXPECT_TRUE(named);
+  auto bad = RunCommand(Exitprof() + " diff " + a + " " + b + " --kallsyms x --kallsyms y --kallsyms z");
+  EXPECT_EQ(bad.status, 2);
 }
 
 }  // namespace

@@ -158,6 +158,19 @@ TEST_F(TraceDatLive, CountsEqualTheGuestAndTraceCmdInEveryVersion) {
   }
 }
 
+// trace.dat keeps thread names but no process ids: every vCPU thread stands for its process,
+// so the report cannot count VMs and says so instead of giving the thread count as VMs.
+TEST_F(TraceDatLive, VmCountSaysProcessesAreUnknown) {
+  const std::string path = dir_ + "/v6.dat";
+  auto text = RunCommand(Exitprof() + " report -i " + path);
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("  VMs: unknown ("), std::string::npos) << text.out.substr(0, 600);
+  EXPECT_NE(text.out.find(" threads, no process ids)"), std::string::npos) << text.out.substr(0, 600);
+  EXPECT_NE(text.out.find("# trace.dat gives threads, not their processes"), std::string::npos) << text.out.substr(0, 600);
+  auto json = nlohmann::json::parse(RunCommand(Exitprof() + " report -i " + path + " --format json").out);
+  EXPECT_EQ(json["file"]["processes_unknown"], true);
+}
+
 // `exitprof script` prints a trace.dat exactly as `trace-cmd report` does.
 TEST_F(TraceDatLive, ScriptEqualsTraceCmdReportByteForByte) {
   for (const char* name : {"v7zstd.dat", "v6.dat", "v7none.dat"}) {
