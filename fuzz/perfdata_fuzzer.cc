@@ -4,6 +4,8 @@
 //   2. Reader::OpenStream over a descriptor (the pipe-mode stream path, `-i -`), in file order
 //      (what `exitprof report` does).
 // Both feed ExitStats (kvm decoding through libtraceevent) and ScriptPrinter (to /dev/null).
+//   3. Reader::Open again with ExitStats alone, on 2 threads in 4 KB chunks (`report -j`: cut
+//      search, chunk parts, merges), in file order and in time order with --latency.
 // The bytes go to a memfd (a temp file if memfd_create fails); nothing touches the disk.
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -99,6 +101,17 @@ void ReadAll(Result<std::unique_ptr<Reader>> reader, bool ordered, bool nanoseco
   (void)(*reader)->Run(tee);
 }
 
+void ReadInChunks(const std::string& path, bool latency) {
+  auto reader = Reader::Open(path);
+  if (!reader) return;
+  (*reader)->SetOrdered(latency);
+  (*reader)->SetThreads(2, 4096);
+  exitprof::analysis::ExitFilter filter;
+  filter.latency = latency;
+  exitprof::analysis::ExitStats stats{filter};
+  (void)(*reader)->Run(stats);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -107,5 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ReadAll(Reader::Open(in.path), /*ordered=*/true, /*nanoseconds=*/false);
   if (::lseek(in.fd, 0, SEEK_SET) != 0) Die("perfdata_fuzzer: lseek");
   ReadAll(Reader::OpenStream(in.fd, "<fuzz stream>"), /*ordered=*/false, /*nanoseconds=*/true);
+  ReadInChunks(in.path, /*latency=*/false);
+  ReadInChunks(in.path, /*latency=*/true);
   return 0;
 }

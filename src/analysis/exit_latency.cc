@@ -35,6 +35,13 @@ size_t Rank(double p, uint64_t n) {
 void ExitLatency::OnExit(uint32_t tid, uint64_t time, uint32_t reason_id) {
   auto it = threads_.find(tid);
   if (it == threads_.end()) {
+    if (part_) {  // what came before this stretch decides
+      Prefix& p = PrefixOf(tid);
+      ++p.exits;
+      p.last_reason = reason_id;
+      p.last_time = time;
+      return;
+    }
     ++untracked_exits_;
     return;
   }
@@ -43,6 +50,14 @@ void ExitLatency::OnExit(uint32_t tid, uint64_t time, uint32_t reason_id) {
 }
 
 void ExitLatency::OnEntry(uint32_t tid, uint64_t time) {
+  if (part_ && !threads_.count(tid)) {
+    // The thread's first entry in this stretch: it pairs (or not) at the merge.
+    Prefix& p = PrefixOf(tid);
+    p.entry = true;
+    p.entry_time = time;
+    threads_.try_emplace(tid);
+    return;
+  }
   auto [it, inserted] = threads_.try_emplace(tid);
   ThreadState& t = it->second;
   if (!t.pending) {
@@ -72,6 +87,92 @@ void ExitLatency::Add(uint32_t reason, uint64_t d) {
     s.capped = true;  // from here on this reason's percentiles come from the fine histogram
     stored_ -= s.values.size();
     std::vector<uint32_t>().swap(s.values);
+  }
+}
+
+ExitLatency::Prefix& ExitLatency::PrefixOf(uint32_t tid) {
+  auto [it, added] = prefix_index_.try_emplace(tid, prefixes_.size());
+  if (added) prefixes_.push_back(Prefix{tid});
+  return prefixes_[it->second];
+}
+
+void ExitLatency::Resolve(const Prefix& p, uint32_t reason_of_last) {
+  auto it = threads_.find(p.tid);
+  if (it == threads_.end()) {
+    if (part_) {  // still nothing known of this thread here: the prefixes add up
+      Prefix& mine = PrefixOf(p.tid);
+      if (p.exits) {
+        mine.exits += p.exits;
+        mine.last_reason = reason_of_last;
+        mine.last_time = p.last_time;
+      }
+      mine.entry = p.entry;
+      mine.entry_time = p.entry_time;
+      return;
+    }
+    // Not tracked (no entry yet): its exits are not counted, and the entry finds nothing pending.
+    untracked_exits_ += p.exits;
+    if (p.entry) ++entries_without_exit_;
+    return;
+  }
+  ThreadState& t = it->second;
+  if (p.exits) {
+    unpaired_exits_ += (t.pending ? 1 : 0) + (p.exits - 1);
+    t = {true, reason_of_last, p.last_time};
+  }
+  if (p.entry) {
+    if (t.pending) Add(t.reason, p.entry_time >= t.start ? p.entry_time - t.start : 0);
+    else ++entries_without_exit_;
+    t.pending = false;
+  }
+}
+
+void ExitLatency::AddStats(ReasonStats& into, const ReasonStats& from) {
+  into.count += from.count;
+  into.total += from.total;
+  into.min = std::min(into.min, from.min);
+  into.max = std::max(into.max, from.max);
+  into.sum_sq += from.sum_sq;
+  for (size_t k = 0; k < into.log2.size(); ++k) into.log2[k] += from.log2[k];
+  if (into.fine.size() < from.fine.size()) into.fine.resize(from.fine.size(), 0);
+  for (size_t k = 0; k < from.fine.size(); ++k) into.fine[k] += from.fine[k];
+  if (into.capped || from.capped) {
+    if (!into.capped) stored_ -= into.values.size();
+    into.capped = true;
+    std::vector<uint32_t>().swap(into.values);
+    return;
+  }
+  into.values.insert(into.values.end(), from.values.begin(), from.values.end());
+  stored_ += from.values.size();
+}
+
+void ExitLatency::MergePart(const ExitLatency& part, const std::vector<uint32_t>& reason_map) {
+  auto map = [&](uint32_t id) { return id < reason_map.size() ? reason_map[id] : id; };
+  // 1. The part's threads before their first entry, against what is known here.
+  for (const Prefix& p : part.prefixes_) Resolve(p, map(p.last_reason));
+  // 2. Its threads' states after it (known for every thread it saw an entry of).
+  for (const auto& [tid, state] : part.threads_) threads_[tid] = {state.pending, map(state.reason), state.start};
+  // 3. What it paired and counted by itself.
+  unpaired_exits_ += part.unpaired_exits_;
+  entries_without_exit_ += part.entries_without_exit_;
+  untracked_exits_ += part.untracked_exits_;
+  for (uint32_t id = 0; id < part.reasons_.size(); ++id) {
+    if (part.reasons_[id].count == 0) continue;
+    const uint32_t to = map(id);
+    if (to >= reasons_.size()) reasons_.resize(to + 1);
+    AddStats(reasons_[to], part.reasons_[id]);
+  }
+  // Exact percentiles while the stored durations fit: past the cap, the reasons with the most
+  // stored values go to the fine histogram first (a rule that does not depend on the threads).
+  while (stored_ > max_stored_) {
+    ReasonStats* biggest = nullptr;
+    for (auto& r : reasons_) {
+      if (!r.capped && (!biggest || r.values.size() > biggest->values.size())) biggest = &r;
+    }
+    if (!biggest) break;
+    stored_ -= biggest->values.size();
+    biggest->capped = true;
+    std::vector<uint32_t>().swap(biggest->values);
   }
 }
 

@@ -29,6 +29,14 @@ class ExitLatency {
   void OnExit(uint32_t tid, uint64_t time, uint32_t reason_id);
   void OnEntry(uint32_t tid, uint64_t time);
 
+  // Parallel reads: a part pairs one stretch of a recording (in time order within it) without
+  // knowing what came before. Until a thread's first kvm_entry in the stretch, its events are
+  // kept as a prefix (how many exits, the last one, the entry), which MergePart resolves
+  // against the state the earlier stretches left. Parts merge in file order; reason ids of the
+  // part are renumbered through reason_map.
+  void MakePart() { part_ = true; }
+  void MergePart(const ExitLatency& part, const std::vector<uint32_t>& reason_map);
+
   LatencySummary Summarize(uint32_t reason_id) const;
   size_t reason_slots() const { return reasons_.size(); }
   uint64_t unpaired_exits() const { return unpaired_exits_; }      // an exit followed by another exit
@@ -49,8 +57,24 @@ class ExitLatency {
     std::array<uint64_t, 64> log2{};
     std::vector<uint64_t> fine;  // log-linear buckets for percentiles past the cap
   };
+  // A part's events of one thread before its first kvm_entry in the part.
+  struct Prefix {
+    uint32_t tid = 0;
+    uint64_t exits = 0;
+    uint32_t last_reason = 0;
+    uint64_t last_time = 0;
+    bool entry = false;
+    uint64_t entry_time = 0;
+  };
   void Add(uint32_t reason, uint64_t duration);
+  void AddStats(ReasonStats& into, const ReasonStats& from);
+  Prefix& PrefixOf(uint32_t tid);
+  // Applies a later part's prefix to this object's state of the thread.
+  void Resolve(const Prefix& p, uint32_t reason_of_last);
 
+  bool part_ = false;
+  std::vector<Prefix> prefixes_;                      // in order of first appearance
+  std::unordered_map<uint32_t, size_t> prefix_index_;  // tid -> index into prefixes_
   size_t max_stored_;
   size_t stored_ = 0;
   std::unordered_map<uint32_t, ThreadState> threads_;

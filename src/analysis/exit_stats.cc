@@ -31,7 +31,9 @@ void ExitStats::ResetCounts() {
   injected_.clear();
   uexits_by_thread_.clear();
   first_time_ = last_time_ = 0;
+  zero_time_seen_ = false;
   filtered_samples_ = 0;
+  thread_events_.clear();
 }
 
 std::string ExitStats::CommOf(uint32_t tid) const {
@@ -69,13 +71,22 @@ bool ExitStats::Keep(uint32_t pid, uint64_t time) const {
 void ExitStats::CountSample(int attr_index, uint64_t time) {
   ++samples_by_attr_[static_cast<size_t>(attr_index)];
   ++filtered_samples_;
-  if (first_time_ == 0 || time < first_time_) first_time_ = time;
+  if (first_time_ == 0 || time < first_time_) {
+    first_time_ = time;
+    if (time == 0) zero_time_seen_ = true;
+  }
   if (time > last_time_) last_time_ = time;
 }
 
 bool ExitStats::ReasonShown(uint32_t id) const {
   if (filter_.reasons.empty()) return true;
-  return id < reason_selected_.size() && reason_selected_[id] == 1;
+  if (id < reason_selected_.size() && reason_selected_[id] >= 0) return reason_selected_[id] == 1;
+  if (id >= kvm_.reason_count()) return false;
+  // Not met while reading here (the exits were counted by parts of a parallel read).
+  for (const auto& want : filter_.reasons) {
+    if (strcasecmp(want.c_str(), kvm_.ReasonById(id).c_str()) == 0) return true;
+  }
+  return false;
 }
 
 bool ExitStats::ReasonSelected(uint32_t id) {
@@ -92,17 +103,23 @@ bool ExitStats::ReasonSelected(uint32_t id) {
   return reason_selected_[id] == 1;
 }
 
-void ExitStats::OnEvent(const Event& e) {
-  if (e.type == perfdata::kRecordComm) {
+void ExitStats::ApplyThreadEvent(const ThreadEvent& t) {
+  if (t.type == perfdata::kRecordComm) {
     // The newest name wins, as in perf (exec renames the thread).
-    threads_[e.tid] = ThreadName{e.pid, std::string(e.comm)};
+    threads_[t.tid] = ThreadName{t.pid, t.comm};
     return;
   }
-  if (e.type == perfdata::kRecordFork) {
-    // A new thread starts with its parent's name, as in perf's thread model. Only if it has
-    // none yet: in file order (report reads unordered) its own COMM may come first.
-    auto parent = threads_.find(e.ptid);
-    if (parent != threads_.end()) threads_.try_emplace(e.tid, ThreadName{e.pid, parent->second.comm});
+  // FORK: a new thread starts with its parent's name, as in perf's thread model. Only if it
+  // has none yet: in file order (report reads unordered) its own COMM may come first.
+  auto parent = threads_.find(t.ptid);
+  if (parent != threads_.end()) threads_.try_emplace(t.tid, ThreadName{t.pid, parent->second.comm});
+}
+
+void ExitStats::OnEvent(const Event& e) {
+  if (e.type == perfdata::kRecordComm || e.type == perfdata::kRecordFork) {
+    ThreadEvent t{e.type, e.pid, e.tid, e.ptid, std::string(e.comm)};
+    if (is_part_) thread_events_.push_back(std::move(t));
+    else ApplyThreadEvent(t);
     return;
   }
   if (e.type != perfdata::kRecordSample) return;

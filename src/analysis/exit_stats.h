@@ -65,6 +65,12 @@ class ExitStats : public perfdata::EventSink {
   void OnEvent(const perfdata::Event& event) override;
   std::vector<bool> CountOnlyAttrs() const override;
   void OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) override;
+  // Parallel reads (exit_stats_merge.cc): a part counts one stretch of the file with the
+  // same filter and decoders; merged in file order, the counts, names and reason ids equal
+  // one pass's. With --latency the stretches are read in time order each, and each thread's
+  // pairing is stitched across them (ExitLatency::MergePart).
+  std::unique_ptr<perfdata::EventSink> NewPart() const override;
+  void MergePart(perfdata::EventSink& part) override;
   // Starts a new interval (live views): counts go, thread names and decoders stay.
   void ResetCounts();
 
@@ -107,9 +113,16 @@ class ExitStats : public perfdata::EventSink {
   bool Keep(uint32_t pid, uint64_t time) const;  // the -p and --time filters
   void CountSample(int attr_index, uint64_t time);
   bool ReasonSelected(uint32_t reason_id);
+  // COMM and FORK change thread names; a part keeps them to replay at the merge, where the
+  // threads of earlier stretches are known.
+  struct ThreadEvent {
+    uint32_t type, pid, tid, ptid;
+    std::string comm;
+  };
+  void ApplyThreadEvent(const ThreadEvent& t);
 
   ExitFilter filter_;
-  std::unique_ptr<trace::TraceEvents> trace_;
+  std::shared_ptr<const trace::TraceEvents> trace_;  // shared with parts
   kvm::KvmEvents kvm_;
   ExitCounts exits_;
   ExitLatency latency_;
@@ -130,7 +143,10 @@ class ExitStats : public perfdata::EventSink {
   std::map<std::pair<uint32_t, bool>, uint64_t> injected_;
   std::unordered_map<uint64_t, uint64_t> uexits_by_thread_;
   std::unordered_map<uint32_t, ThreadName> threads_;
+  bool is_part_ = false;
+  std::vector<ThreadEvent> thread_events_;  // a part's COMM/FORK, in file order
   uint64_t first_time_ = 0, last_time_ = 0;
+  bool zero_time_seen_ = false;  // a sample at time 0: first_time_ restarts after it
   uint64_t filtered_samples_ = 0;
 };
 

@@ -18,6 +18,13 @@ class FlatCounter {
   FlatCounter() : slots_(64) {}
 
   void Add(uint64_t a, uint64_t b, uint64_t n = 1) {
+    // Records come in runs (a vCPU thread stays on a CPU, a guest loop exits at one RIP): the
+    // last key's slot is tried before hashing.
+    Entry& last = slots_[last_];
+    if (last.count != 0 && last.a == a && last.b == b) {
+      last.count += n;
+      return;
+    }
     if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
     Entry* e = Find(slots_, a, b);
     if (e->count == 0) {
@@ -26,6 +33,7 @@ class FlatCounter {
       ++size_;
     }
     e->count += n;
+    last_ = static_cast<size_t>(e - slots_.data());
   }
 
   size_t size() const { return size_; }
@@ -56,10 +64,12 @@ class FlatCounter {
       if (e.count) *Find(bigger, e.a, e.b) = e;
     }
     slots_.swap(bigger);
+    last_ = 0;
   }
 
   std::vector<Entry> slots_;  // size is a power of two
   size_t size_ = 0;
+  size_t last_ = 0;  // the slot of the last key added
 };
 
 }  // namespace exitprof::analysis

@@ -9,6 +9,24 @@ void Timeline::Add(uint64_t time_ns, uint32_t series) {
   while (automatic_ && buckets_.size() > max_buckets_) Widen();
 }
 
+void Timeline::Merge(const Timeline& other, const std::vector<uint32_t>& series_map) {
+  // Automatic widths are powers of two of 1 ms, and the final width is the narrowest that
+  // holds every time seen in max_buckets: bring both to the wider one, add, widen as needed.
+  while (bucket_ns_ < other.bucket_ns_) Widen();
+  uint64_t shift = 0;
+  while ((other.bucket_ns_ << shift) < bucket_ns_) ++shift;
+  for (const auto& [index, counts] : other.buckets_) {
+    auto& into = buckets_[index >> shift];
+    for (size_t s = 0; s < counts.size(); ++s) {
+      if (!counts[s]) continue;
+      const uint32_t to = s < series_map.size() ? series_map[s] : static_cast<uint32_t>(s);
+      if (into.size() <= to) into.resize(to + 1, 0);
+      into[to] += counts[s];
+    }
+  }
+  while (automatic_ && buckets_.size() > max_buckets_) Widen();
+}
+
 void Timeline::Widen() {
   std::map<uint64_t, std::vector<uint64_t>> wider;
   for (auto& [index, counts] : buckets_) {

@@ -17,6 +17,9 @@ class Timeline {
       : bucket_ns_(bucket_ns ? bucket_ns : 1000000), automatic_(bucket_ns == 0), max_buckets_(max_buckets) {}
 
   void Add(uint64_t time_ns, uint32_t series);
+  // Adds another timeline of the same width setting (a part of a parallel read), its series
+  // renumbered through series_map; the buckets come out as if every Add had been made here.
+  void Merge(const Timeline& other, const std::vector<uint32_t>& series_map);
   uint64_t bucket_ns() const { return bucket_ns_; }
   // Dense rows: counts[series][i] for buckets from first_bucket_ns on, consecutive.
   struct Dense {

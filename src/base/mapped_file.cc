@@ -6,12 +6,24 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
 #include "base/unique_fd.h"
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14; older kernels answer EINVAL, and faults do the work
+#endif
+
 namespace exitprof {
+
+namespace {
+uint64_t PageSize() {
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  return page;
+}
+}  // namespace
 
 Result<MappedFile> MappedFile::Open(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -58,6 +70,22 @@ void MappedFile::ReleaseBefore(uint64_t offset) {
   if (!data_ || end <= released_) return;
   ::madvise(const_cast<uint8_t*>(data_) + released_, end - released_, MADV_DONTNEED);
   released_ = end;
+}
+
+void MappedFile::Populate(uint64_t begin, uint64_t end) const {
+  const uint64_t page = PageSize();
+  begin = begin / page * page;
+  end = std::min<uint64_t>(end, size_);
+  if (!data_ || begin >= end) return;
+  ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_POPULATE_READ);
+}
+
+void MappedFile::Release(uint64_t begin, uint64_t end) const {
+  const uint64_t page = PageSize();
+  begin = (begin + page - 1) / page * page;
+  end = std::min<uint64_t>(end, size_) / page * page;
+  if (!data_ || begin >= end) return;
+  ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
 }
 
 }  // namespace exitprof

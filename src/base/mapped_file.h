@@ -27,6 +27,12 @@ class MappedFile {
   // Tells the kernel we no longer need [0, offset): the pages leave our resident set
   // (they stay in the page cache). Safe to call repeatedly with growing offsets.
   void ReleaseBefore(uint64_t offset);
+  // For readers that walk stretches of the file on several threads: map the pages of
+  // [begin, end) now, in one call instead of one fault per few pages (a no-op on kernels
+  // before 5.14), and drop those of [begin, end) from the resident set again. Pages only
+  // partly inside the range are kept.
+  void Populate(uint64_t begin, uint64_t end) const;
+  void Release(uint64_t begin, uint64_t end) const;
 
  private:
   MappedFile() = default;

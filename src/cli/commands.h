@@ -31,8 +31,12 @@ std::function<int()> AddStatCommand(CLI::App& app);
 // Says once, plainly, when kvm_exit fired 0 times while other kvm events fired (PVM hosts).
 void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);
 
-// Reads a recording and builds the report model (the work behind `report`).
-Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top);
+// Reads a recording and builds the report model (the work behind `report`), on up to
+// `threads` threads (0 = AvailableCpus()); the model does not depend on the number.
+Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top,
+                                          unsigned threads = 0);
+// The CPUs this process may run on (its affinity mask), at least 1: the default of -j.
+unsigned AvailableCpus();
 
 // Opens a recording for reading (perf.data, or trace-cmd's trace.dat by its magic), with
 // progress on stderr when it is a terminal.

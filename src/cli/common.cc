@@ -1,6 +1,8 @@
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <optional>
@@ -49,6 +51,13 @@ bool LooksLikeText(const std::string& path) {
 }  // namespace
 
 void ForceTextCapture(bool on) { force_text = on; }
+
+unsigned AvailableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
 
 Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const std::string& path) {
   Result<std::unique_ptr<perfdata::RecordingSource>> reader;

@@ -81,10 +81,12 @@ Result<void> AttributeReportDevices(analysis::ReportModel& model, const std::str
   return {};
 }
 
-Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top) {
+Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top,
+                                          unsigned threads) {
   auto reader = OpenRecording(path);
   if (!reader) return tl::unexpected(reader.error());
   (*reader)->SetOrdered(filter.latency);  // counting does not depend on order; pairing does
+  (*reader)->SetThreads(threads ? threads : AvailableCpus());
   analysis::ExitStats stats(filter);
   auto read = (*reader)->Run(stats);
   if (!read) return tl::unexpected(read.error());
@@ -111,6 +113,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     std::string kaslr_offset;
     bool inline_chain = false;
     CallgraphOptions callgraph;
+    unsigned threads = 0;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
@@ -144,6 +147,8 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   cmd->add_option("--by", o->by,
                   "Tables to show, comma-separated: " + JoinedSections() +
                       " (text: default every table there is data for; csv: the one table, default reason)");
+  cmd->add_option("-j,--threads", o->threads, "Threads to read the recording with (default: the CPUs available); the output is the same")
+      ->check(CLI::Range(1u, 1024u));
   cmd->add_option("--qmp", o->qmp, "Attribute ports and MMIO to devices with the device map of this running QEMU (QMP socket)");
   cmd->add_option("--device-map", o->device_map, "Device map file to attribute with (default: INPUT.devices.json when it exists)");
   cmd->footer(
@@ -152,6 +157,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  exitprof report -i perf.data --reason IO_INSTRUCTION --top 20\n"
       "  exitprof report -i perf.data --format json | jq '.exits.by_reason'\n"
       "  exitprof report -i perf.data --format csv --by vcpu\n"
+      "  exitprof report -i big.data -j 1                      read on one thread\n"
       "  exitprof report -i vm.data --by device             which device, BAR and register (vm.data.devices.json)\n"
       "  exitprof report -i vm.data --qmp /tmp/vm.sock --by pio,device\n"
       "  exitprof report -i perf.data --kallsyms guest.kallsyms --by reason,sym,rip\n"
@@ -204,7 +210,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       return ReportError(Error{"--by sym needs guest symbols: give --kallsyms FILE, --system-map FILE or --vmlinux ELF"});
     }
     // With symbols, every RIP is read so that --by sym counts all of them; the top N are kept after.
-    auto built = BuildReport(o->input, filter, with_symbols ? 0 : o->top);
+    auto built = BuildReport(o->input, filter, with_symbols ? 0 : o->top, o->threads);
     if (!built) return ReportError(built.error());
     auto& model = *built;
     if (auto r = AttributeReportDevices(model, o->input, o->qmp, o->device_map); !r) return ReportError(r.error());

@@ -2,6 +2,9 @@
 
 #include <traceevent/event-parse.h>
 
+#include <algorithm>
+#include <mutex>
+
 #include "perfdata/abi.h"
 
 namespace exitprof::kvm {
@@ -76,6 +79,10 @@ bool KvmEvents::has(KvmEvent kind) const {
 
 std::string KvmEvents::Render(tep_event* event, std::span<const uint8_t> raw, uint32_t cpu) {
   if (!events_ || !event) return {};
+  // Copies of this object on parallel readers share one TraceEvents, whose formatting state
+  // is not thread-safe; a render happens once per distinct value, so a lock costs nothing.
+  static std::mutex render_mutex;
+  std::lock_guard lock(render_mutex);
   events_->FormatPayload(event, raw, cpu, 0, scratch_);
   return scratch_;
 }
@@ -108,6 +115,21 @@ uint32_t KvmEvents::ExitReasonId(std::span<const uint8_t> raw, uint32_t cpu) {
   reason_ids_.emplace(key, id);
   if (dense) dense_ids_[isa * kDenseReasons + reason] = static_cast<int32_t>(id);
   return id;
+}
+
+std::vector<uint32_t> KvmEvents::AdoptReasons(const KvmEvents& part) {
+  std::vector<uint32_t> ids(part.reason_names_.size());
+  for (uint32_t i = 0; i < ids.size(); ++i) {
+    auto it = std::find(reason_names_.begin(), reason_names_.end(), part.reason_names_[i]);
+    ids[i] = static_cast<uint32_t>(it - reason_names_.begin());
+    if (it == reason_names_.end()) reason_names_.push_back(part.reason_names_[i]);
+  }
+  // dense_ids_ is only a cache in front of reason_ids_: left as it is.
+  for (const auto& [key, id] : part.reason_ids_) reason_ids_.emplace(key, ids[id]);
+  if (isa_name_.empty()) isa_name_ = part.isa_name_;
+  uexit_names_.insert(part.uexit_names_.begin(), part.uexit_names_.end());
+  mmio_names_.insert(part.mmio_names_.begin(), part.mmio_names_.end());
+  return ids;
 }
 
 const std::string& KvmEvents::ExitReasonName(std::span<const uint8_t> raw, uint32_t cpu) {

@@ -30,7 +30,12 @@ struct ReadStats {
   uint64_t compressed_records = 0;
   uint64_t decompressed_bytes = 0;
   uint64_t first_sample_time = 0, last_sample_time = 0;
+  bool zero_time_seen = false;  // a sample at time 0 (first_sample_time restarts after one)
+  uint64_t parallel_chunks = 0;  // chunks read on several threads (0: one sequential pass)
   uint64_t samples() const;
+  // Adds the stats of a later stretch of the same recording (parallel reads), so that the sum
+  // equals what one pass over both would have counted.
+  void Merge(const ReadStats& later);
 };
 
 class EventSink {
@@ -43,6 +48,13 @@ class EventSink {
   // not decoded: OnSampleCounted gets what counting needs. Empty = decode every sample.
   virtual std::vector<bool> CountOnlyAttrs() const { return {}; }
   virtual void OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) {}
+  // Sinks that only count can be split, so that stretches of a file are read on several
+  // threads: NewPart() (after OnSessionReady) makes an empty sink bound to the same session
+  // that takes one stretch on one thread, and MergePart folds a finished part into this sink.
+  // Parts are merged in file order; the result must equal one pass over the whole file.
+  // nullptr (the default): this sink reads in one piece.
+  virtual std::unique_ptr<EventSink> NewPart() const { return nullptr; }
+  virtual void MergePart(EventSink& part) {}
 };
 
 class Reader : public RecordingSource {
@@ -60,6 +72,9 @@ class Reader : public RecordingSource {
   void SetProgress(std::function<void(uint64_t, uint64_t)> progress) override;
   // Analyses that do not depend on order (counting) can take records in file order: faster.
   void SetOrdered(bool ordered) override;
+  // File-mode recordings read by sinks that can be split (EventSink::NewPart) use up to this
+  // many threads, in chunks of about chunk_bytes (0 = chosen from the data size).
+  void SetThreads(unsigned threads, uint64_t chunk_bytes = 0) override;
 
  private:
   class Impl;

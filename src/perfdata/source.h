@@ -24,6 +24,9 @@ class RecordingSource {
   virtual void SetProgress(std::function<void(uint64_t, uint64_t)> progress) = 0;
   // Counting analyses may take events in file order when that is cheaper.
   virtual void SetOrdered(bool ordered) = 0;
+  // Threads the read may use (1 = the calling thread only), for sources that can split their
+  // input; chunk_bytes 0 = their choice. Output never depends on it.
+  virtual void SetThreads(unsigned threads, uint64_t chunk_bytes = 0) {}
 };
 
 }  // namespace exitprof::perfdata

@@ -6,6 +6,7 @@
 // the mapping (uncompressed) or the inflated data, every read checked against its page.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,8 @@ class Reader : public perfdata::RecordingSource {
   void SetProgress(std::function<void(uint64_t, uint64_t)> progress) override { progress_ = std::move(progress); }
   // Unordered, CPUs are read one after another (counting does not need the merge).
   void SetOrdered(bool ordered) override { ordered_ = ordered; }
+  // Unordered reads by sinks that can be split take CPU streams on up to this many threads.
+  void SetThreads(unsigned threads, uint64_t chunk_bytes = 0) override { threads_ = std::max(1u, threads); }
 
   const TraceDatFile& file() const { return file_; }
   const ReadInfo& read_info() const { return read_info_; }
@@ -47,6 +50,11 @@ class Reader : public perfdata::RecordingSource {
   Result<void> OpenStreams();
   // Positions a stream on its next event, loading pages as needed; false when drained.
   bool Advance(Stream& s, perfdata::ReadStats& stats);
+  // Hands the stream's current event (and a LOST before it) to the sink.
+  void DeliverCurrent(Stream& s, perfdata::EventSink& sink, perfdata::ReadStats& stats,
+                      const std::vector<bool>& count_only, perfdata::Event& ev);
+  // Every stream on its own part of the sink, merged in stream order: false = not possible.
+  bool RunStreamsInParallel(perfdata::EventSink& sink, perfdata::ReadStats& stats, const std::vector<bool>& count_only);
 
   std::optional<MappedFile> mapping_;
   std::span<const uint8_t> bytes_;
@@ -58,6 +66,7 @@ class Reader : public perfdata::RecordingSource {
   std::vector<int> attr_by_id_;  // event id -> attr index (-1 = no format)
   uint32_t commit_size_ = 8;     // the kernel's long, from header_page
   bool ordered_ = true;
+  unsigned threads_ = 1;
   std::function<void(uint64_t, uint64_t)> progress_;
 };
 
