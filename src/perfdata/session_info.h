@@ -36,6 +36,11 @@ struct SessionInfo {
   uint64_t text_lines = 0, unparsed_lines = 0, first_unparsed_line = 0;
   std::string first_unparsed_text;
   std::vector<std::string> notes;
+  // Columns some line of the text did not print (perf script -F), so script leaves them out.
+  bool text_lacks_tid = false, text_lacks_cpu = false, text_lacks_time = false;
+  // How finely timestamps were recorded: 0 = to the nanosecond (binary recordings); a text
+  // capture's coarsest printed resolution (1000 = perf script's default microseconds).
+  uint64_t time_resolution_ns = 0;
 
   int FindAttrByName(const std::string& name) const;
 };
