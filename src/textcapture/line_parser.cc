@@ -95,7 +95,7 @@ bool EventToken(std::string_view ev, TextLine& out) {
 
 // The prefix before the timestamp, read from the right: [flags] [cpu] [(tgid)] thread. perf
 // script -F may leave out any of them.
-std::optional<TextLine> ParsePrefix(std::string_view rest, TextLine out) {
+bool ParsePrefix(std::string_view rest, TextLine& out) {
   bool flags = false;
   std::optional<uint32_t> cpu;
   std::string_view before;
@@ -115,18 +115,18 @@ std::optional<TextLine> ParsePrefix(std::string_view rest, TextLine out) {
         rest = before2;
       } else if (digits > 0 && IsLatencyFlags(last.substr(digits))) {  // trace-cmd report -l: "1d..1."
         cpu = ToU32(last.substr(0, digits));
-        if (!cpu) return std::nullopt;
+        if (!cpu) return false;
         flags = true;
         rest = before;
       }
     }
   }
-  if (!cpu && !KvmEventName(out.system, out.event)) return std::nullopt;
+  if (!cpu && !KvmEventName(out.system, out.event)) return false;
   out.has_cpu = cpu.has_value();
   out.cpu = cpu.value_or(0);
   if (!rest.empty() && rest.back() == ')') {
     auto open = rest.rfind('(');
-    if (open == std::string_view::npos) return std::nullopt;
+    if (open == std::string_view::npos) return false;
     std::string_view tgid = TrimLeft(TrimRight(rest.substr(open + 1, rest.size() - open - 2)));
     if (auto v = ToU32(tgid)) out.pid = *v;  // "-------": not known
     rest = TrimRight(rest.substr(0, open));
@@ -134,36 +134,36 @@ std::optional<TextLine> ParsePrefix(std::string_view rest, TextLine out) {
   out.layout = Layout::kPerfScript;
   if (rest.empty()) {  // perf script -F time,event,trace
     out.has_tid = false;
-    return out;
+    return true;
   }
   std::string_view last = LastToken(rest, &before);
   if (AllDigits(last) && !flags && (!before.empty() || !cpu || rest == last)) {
     out.tid = *ToU32(last);
     out.comm = before;
-    return out;
+    return true;
   }
   if (auto slash = last.find('/'); slash != std::string_view::npos && !flags && AllDigits(last.substr(0, slash)) &&
                                    AllDigits(last.substr(slash + 1))) {
     auto pid = ToU32(last.substr(0, slash)), tid = ToU32(last.substr(slash + 1));
-    if (!pid || !tid) return std::nullopt;
+    if (!pid || !tid) return false;
     out.pid = *pid;
     out.tid = *tid;
     out.comm = before;
-    return out;
+    return true;
   }
   if (!cpu) {  // perf script -F comm,time,...: the name alone
     out.has_tid = false;
     out.comm = rest;
-    return out;
+    return true;
   }
   auto dash = rest.rfind('-');
   auto tid = dash == std::string_view::npos || dash == 0 ? std::nullopt : ToU32(rest.substr(dash + 1));
   if (!tid && !flags && KvmEventName(out.system, out.event)) {  // perf script -F comm,cpu,...
     out.has_tid = false;
     out.comm = TrimLeft(rest);
-    return out;
+    return true;
   }
-  if (!tid) return std::nullopt;
+  if (!tid) return false;
   out.tid = *tid;
   out.comm = TrimLeft(rest.substr(0, dash));
   // trace-cmd report names the buffer of instance events first: "NAME:   CPU 0/KVM-12".
@@ -173,7 +173,7 @@ std::optional<TextLine> ParsePrefix(std::string_view rest, TextLine out) {
     out.comm = TrimLeft(out.comm.substr(colon + 1));
   }
   out.layout = flags ? Layout::kFtrace : Layout::kTraceCmd;
-  return out;
+  return true;
 }
 
 // "kvm_exit:   reason HLT ...": a line pasted without its "comm-tid [cpu] secs:" prefix.
@@ -239,7 +239,8 @@ std::optional<TextLine> ParseLine(std::string_view s) {
         while (e_end < s.size() && !IsSpace(s[e_end])) ++e_end;
         if (!EventToken(s.substr(e, e_end - e), out)) return std::nullopt;
         out.payload = TrimLeft(s.substr(e_end));
-        return ParsePrefix(TrimRight(s.substr(0, at)), out);
+        if (!ParsePrefix(TrimRight(s.substr(0, at)), out)) return std::nullopt;
+        return out;
       }
     }
     at = end;

@@ -29,6 +29,12 @@ class LineSource {
   uint64_t line_no() const { return line_no_; }  // of the last physical line taken
   uint64_t bytes() const { return bytes_; }
   bool quoted_printable() const { return qp_; }
+  // Whether lines taken stay valid after the next call (a text in memory, not QP-joined), and
+  // whether a view lies in that text.
+  bool stable() const { return fd_ < 0 && !qp_; }
+  bool Holds(std::string_view v) const {
+    return v.data() >= text_.data() && v.data() + v.size() <= text_.data() + text_.size();
+  }
   const std::optional<std::string>& error() const { return error_; }
   // Stop reading a stream at the next line boundary (SIGINT on trace_pipe).
   static void RequestStop();

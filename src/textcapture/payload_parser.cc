@@ -73,10 +73,6 @@ bool ReadReason(const Tokens& t, size_t from, size_t rip, Record& r, PayloadCont
     f[2] = 0;
     return ParseDec(num, f[0]);
   }
-  if (ParseDec(t[from], f[0]) || ParseHex(t[from], f[0])) {
-    f[2] = 0;  // a number: the ISA is settled from the rest of the file
-    return true;
-  }
   // Two-word names ("DB excp") first, then the name alone (" FAILED_VMENTRY" may follow).
   std::optional<ReasonValue> v;
   std::string_view name = t[from];
@@ -87,14 +83,18 @@ bool ReadReason(const Tokens& t, size_t from, size_t rip, Record& r, PayloadCont
     if (v) name = two;
   }
   if (!v) v = LookupReason(name);
-  if (v && v->vmx && v->svm) {
-    f[0] = *v->svm, f[2] = 0, r.vmx_alt = *v->vmx;
+  if (v && v->vmx && v->svm && *v->vmx < Record::kNoAlt) {
+    f[0] = *v->svm, f[2] = 0, r.vmx_alt = static_cast<uint16_t>(*v->vmx);
     return true;
   }
   if (v) {
     f[0] = v->vmx ? *v->vmx : *v->svm;
     f[2] = v->vmx ? 1 : 2;
     ctx.isa_seen = v->vmx ? "VMX" : "SVM";
+    return true;
+  }
+  if (ParseDec(t[from], f[0]) || ParseHex(t[from], f[0])) {
+    f[2] = 0;  // a number: the ISA is settled from the rest of the file
     return true;
   }
   if (!NameLike(name)) return false;

@@ -167,7 +167,9 @@ Result<void> Reader::Init(LineSource& lines, const std::string& name) {
   std::string pending_text;
   // The last event's payload: an indented line after it may continue it (trace-cmd output
   // wrapped for a page: "reason HLT rip 0x..." then "    info 0 0").
+  // A view when the lines stay where they are (a mapped file), else a copy.
   std::string last_payload;
+  std::string_view last_view;
   auto unparsed = [&](uint64_t line_no, std::string_view s) {
     if (summary_.unparsed_lines++ == 0) {
       summary_.first_unparsed_line = line_no;
@@ -180,11 +182,15 @@ Result<void> Reader::Init(LineSource& lines, const std::string& name) {
   };
   auto keep = [&](Record& r, std::string_view payload) {
     if (options_.keep_text) {
-      r.text_at = text_arena_.size();
-      r.text_len = static_cast<uint32_t>(payload.size());
+      text_at_.push_back(text_arena_.size());
       text_arena_.append(payload);
     }
-    last_payload.assign(payload);
+    if (lines.stable() && !payload.empty() && lines.Holds(payload)) {
+      last_view = payload;
+    } else {
+      last_payload.assign(payload);
+      last_view = last_payload;
+    }
     records_.push_back(r);
     ++summary_.events;
   };
@@ -238,9 +244,13 @@ Result<void> Reader::Init(LineSource& lines, const std::string& name) {
                             (s.data()[-1] == ' ' || s.data()[-1] == '\t');
       if (!held && indented && !records_.empty() && ContinuesPayload(records_.back().kind, s)) {
         Record again = records_.back();
-        std::string longer = last_payload + ' ' + std::string(s);
+        std::string longer = std::string(last_view) + ' ' + std::string(s);
         if (ParsePayload(again.kind, longer, again, ctx_)) {
           records_.pop_back();
+          if (options_.keep_text) {
+            text_arena_.resize(text_at_.back());
+            text_at_.pop_back();
+          }
           --summary_.events;
           ++summary_.joined_lines;
           keep(again, longer);
@@ -356,8 +366,8 @@ Result<void> Reader::Finish(const std::string& name, uint64_t other_total) {
   for (auto& r : records_) {
     if (r.kind != kExit) continue;
     any_exit = true;
-    if (r.vmx_alt != UINT32_MAX && isa_seen == "VMX") r.f[0] = r.vmx_alt, r.f[2] = 1;
-    if (r.f[2] == 0) r.f[2] = (isa_seen == "SVM" || (isa_seen.empty() && r.vmx_alt != UINT32_MAX)) ? 2 : 1;
+    if (r.vmx_alt != Record::kNoAlt && isa_seen == "VMX") r.f[0] = r.vmx_alt, r.f[2] = 1;
+    if (r.f[2] == 0) r.f[2] = (isa_seen == "SVM" || (isa_seen.empty() && r.vmx_alt != Record::kNoAlt)) ? 2 : 1;
     if (r.has_vcpu) new_exit = true;
     auto it = vcpu_of.find(r.tid);
     if (!r.has_vcpu && (it == vcpu_of.end() || it->second < 0)) all_known = false;
@@ -463,7 +473,23 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
   }
   if (ordered_ && !sorted_) {
     // Pairing (latency) needs time order; text is in the order its tool printed it.
-    std::stable_sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.time < b.time; });
+    if (options_.keep_text) {  // kept payloads move with their records
+      std::vector<size_t> order(records_.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return records_[a].time < records_[b].time; });
+      std::vector<Record> records;
+      std::string arena;
+      std::vector<uint64_t> at;
+      for (size_t i : order) {
+        const uint64_t end = i + 1 < text_at_.size() ? text_at_[i + 1] : text_arena_.size();
+        at.push_back(arena.size());
+        arena.append(text_arena_, text_at_[i], end - text_at_[i]);
+        records.push_back(records_[i]);
+      }
+      records_.swap(records), text_arena_.swap(arena), text_at_.swap(at);
+    } else {
+      std::stable_sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.time < b.time; });
+    }
     sorted_ = true;
   }
   const std::vector<bool> count_only = sink.CountOnlyAttrs();
@@ -496,7 +522,11 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
     ev.pid = pid;
     ev.tid = r.tid;
     ev.raw = {raw.data(), kd.size};
-    ev.text = options_.keep_text ? std::string_view(text_arena_).substr(r.text_at, r.text_len) : std::string_view{};
+    if (options_.keep_text) {
+      const size_t i = static_cast<size_t>(&r - records_.data());
+      const uint64_t end = i + 1 < text_at_.size() ? text_at_[i + 1] : text_arena_.size();
+      ev.text = std::string_view(text_arena_).substr(text_at_[i], end - text_at_[i]);
+    }
     ev.record = ev.raw;
     sink.OnEvent(ev);
   }

@@ -80,7 +80,8 @@ class Reader : public perfdata::RecordingSource {
 
   ReaderOptions options_;
   PayloadContext ctx_;
-  std::string text_arena_;  // kept payloads (options_.keep_text)
+  std::string text_arena_;         // kept payloads (options_.keep_text), one after another
+  std::vector<uint64_t> text_at_;  // where each record's payload starts in the arena
   perfdata::SessionInfo info_;
   ParseSummary summary_;
   std::vector<Record> records_;

@@ -81,6 +81,8 @@ std::optional<ReasonValue> LookupReason(std::string_view name) {
   const auto& tb = ExitReasonTables();
   ReasonValue out;
   out.vmx = Find(tb.vmx, name);
+  // The common case, first and alone: a current VMX name (upper case, no other ISA's).
+  if (out.vmx) return out;
   out.svm = Find(tb.svm, name);
   for (const Alias& a : kAliases) {
     if (name != a.name) continue;
