@@ -36,9 +36,12 @@ bool keep_text = false;
 
 // stdin ("-") and paths that are not regular files (/dev/stdin, <(...), a FIFO, trace_pipe):
 // read as a stream, told apart by their first bytes, never seeked or mapped.
+// tracefs and procfs files (trace_pipe) are regular files of size 0 that do have contents.
 bool IsStream(const std::string& path) {
   struct stat st{};
-  return path == "-" || (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+  if (path == "-") return true;
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return false;
+  return !S_ISREG(st.st_mode) || st.st_size == 0;
 }
 
 // Ctrl-C while reading an endless stream (trace_pipe) ends the input there: what was read is
@@ -54,16 +57,24 @@ Result<std::unique_ptr<perfdata::RecordingSource>> OpenStreamRecording(const std
     if (!owned.valid()) return Fail(path + ": cannot open: " + std::strerror(errno), 1);
     fd = owned.get();
   }
+  struct sigaction stop{}, old{};
+  stop.sa_handler = StopReadingOnInterrupt;  // no SA_RESTART: a blocked read returns
+  ::sigaction(SIGINT, &stop, &old);
+  struct RestoreSigint {
+    struct sigaction* old;
+    ~RestoreSigint() { ::sigaction(SIGINT, old, nullptr); }
+  } restore{&old};
   std::string head(16, '\0');  // perf's pipe header; a trace.dat's magic is 10 bytes
   size_t done = 0;
   while (done < head.size()) {
     ssize_t got = ::read(fd, head.data() + done, head.size() - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return Fail(name + ": read failed: " + std::strerror(errno), 1);
-    if (got == 0) break;
+    if (got < 0 && errno == EINTR && !textcapture::LineSource::StopRequested()) continue;
+    if (got < 0 && errno != EINTR) return Fail(name + ": read failed: " + std::strerror(errno), 1);
+    if (got <= 0) break;
     done += static_cast<size_t>(got);
   }
   head.resize(done);
+  if (done == 0) return Fail(name + ": empty file (nothing to read): expected a perf.data recording, trace.dat or text capture");
   const bool perf = head.compare(0, 8, "PERFILE2") == 0 || head.compare(0, 8, "2ELIFREP") == 0;
   if (perf && !force_text) {
     auto r = perfdata::Reader::OpenStream(fd, name, {reinterpret_cast<const uint8_t*>(head.data()), head.size()},
@@ -74,11 +85,7 @@ Result<std::unique_ptr<perfdata::RecordingSource>> OpenStreamRecording(const std
   if (head.size() >= 10 && tracedat::HasTraceDatMagic({reinterpret_cast<const uint8_t*>(head.data()), head.size()}) && !force_text) {
     return Fail(name + ": a trace.dat cannot be read from a pipe (trace-cmd's format is read by seeking): give the file itself");
   }
-  struct sigaction stop{}, old{};
-  stop.sa_handler = StopReadingOnInterrupt;  // no SA_RESTART: a blocked read returns
-  ::sigaction(SIGINT, &stop, &old);
   auto r = textcapture::Reader::OpenStream(fd, std::move(head), name, {keep_text}, std::move(owned));
-  ::sigaction(SIGINT, &old, nullptr);
   if (!r) return tl::unexpected(r.error());
   return std::unique_ptr<perfdata::RecordingSource>(std::move(*r));
 }

@@ -49,6 +49,7 @@ size_t QuotePrefix(std::string_view s) {
 }  // namespace
 
 void LineSource::RequestStop() { stop_requested = true; }
+bool LineSource::StopRequested() { return stop_requested; }
 
 LineSource::LineSource(int fd, std::string head, UniqueFd owned)
     : fd_(fd), owned_(std::move(owned)), buf_(std::move(head)) {

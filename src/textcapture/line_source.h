@@ -38,6 +38,7 @@ class LineSource {
   const std::optional<std::string>& error() const { return error_; }
   // Stop reading a stream at the next line boundary (SIGINT on trace_pipe).
   static void RequestStop();
+  static bool StopRequested();
 
  private:
   bool Physical(std::string_view& line);

@@ -4,6 +4,7 @@
 // print for the fixtures and must count as the binary recording does.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <functional>
 #include <regex>
@@ -322,6 +323,26 @@ TEST(TextInputs, TextFromPipesCountsAsTheFile) {
   auto dat = RunCommand("cat " + SharedDir() + "/realdata/trace-cmd/host-a0496a7c.dat | " + Exitprof() + " report -i -");
   EXPECT_EQ(dat.status, 2);
   EXPECT_NE(dat.err.find("cannot be read from a pipe"), std::string::npos) << dat.err;
+}
+
+// trace_pipe (a tracefs file of size 0 that never ends): read as a stream until Ctrl-C, then
+// reported. A private instance with sched_switch on gives it lines without disturbing others.
+TEST(TextInputs, TracePipeUntilInterrupted) {
+  const std::string inst = "/sys/kernel/tracing/instances/exitprof_textinputs";
+  if (::geteuid() != 0 || ::access("/sys/kernel/tracing/instances", W_OK) != 0) GTEST_SKIP() << "needs root and tracefs";
+  ::rmdir(inst.c_str());
+  ASSERT_EQ(::mkdir(inst.c_str(), 0755), 0);
+  ASSERT_TRUE(WriteText(inst + "/events/sched/sched_switch/enable", "1"));
+  auto r = RunCommand(Exitprof() + " report -i " + inst + "/trace_pipe --format json & P=$!; sleep 1; kill -INT $P; wait $P");
+  WriteText(inst + "/events/sched/sched_switch/enable", "0");
+  ::rmdir(inst.c_str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out.substr(0, 300);
+  EXPECT_EQ(j["text_capture"]["layout"], "ftrace");
+  bool switches = false;
+  for (const auto& n : j["notes"]) switches |= n.get<std::string>().find("not analysed: sched_switch") != std::string::npos;
+  EXPECT_TRUE(switches) << j["notes"].dump();
 }
 
 }  // namespace
