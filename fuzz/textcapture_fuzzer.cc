@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)exitprof::textcapture::LooksLikeTextCapture(text);
-  auto reader = exitprof::textcapture::Reader::FromText(text, "<fuzz>");
+  auto reader = exitprof::textcapture::Reader::FromText(text, "<fuzz>", {.keep_text = true});
   if (!reader) return 0;
   // One run (each sink start forks to vet the formats): ordered, with exit pairing, which
   // also counts everything report counts.

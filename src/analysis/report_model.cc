@@ -80,6 +80,7 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
   m.cpu_id = info.cpu_id;
   m.trace_clock = info.trace_clock;
   m.time_in_ticks = info.time_in_ticks;
+  m.time_resolution_ns = info.time_resolution_ns;
   m.text_layout = info.text_layout;
   m.text_lines = info.text_lines;
   m.unparsed_lines = info.unparsed_lines;

@@ -122,7 +122,8 @@ struct ReportModel {
   double interval_s = 0;  // live views: the length of the interval the counts cover
   std::string isa;  // "VMX", "SVM" or ""
   std::string trace_clock;     // trace.dat input: the clock of its timestamps
-  bool time_in_ticks = false;  // timestamps are counter ticks, not nanoseconds
+  bool time_in_ticks = false;
+  uint64_t time_resolution_ns = 0;  // 0: to the nanosecond; text captures: what they printed (1000 = us)  // timestamps are counter ticks, not nanoseconds
   // Text capture input: its layout, line counts and the first line not understood; notes.
   std::string text_layout;
   uint64_t text_lines = 0, unparsed_lines = 0, first_unparsed_line = 0;

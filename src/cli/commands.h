@@ -38,12 +38,16 @@ Result<analysis::ReportModel> BuildReport(const std::string& path, const analysi
 // The CPUs this process may run on (its affinity mask), at least 1: the default of -j.
 unsigned AvailableCpus();
 
-// Opens a recording for reading (perf.data, or trace-cmd's trace.dat by its magic), with
-// progress on stderr when it is a terminal.
+// Opens a recording for reading (perf.data, trace-cmd's trace.dat by its magic, or a text
+// capture), with progress on stderr when it is a terminal. "-" and paths that are not regular
+// files are streams: perf's pipe mode or text, told apart by their first bytes.
 Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const std::string& path);
 // report --text: read the input as a text capture (perf script, trace-cmd report, ftrace) even
 // when its first lines do not look like one.
 void ForceTextCapture(bool on);
+// script: text captures keep each event's payload as printed, so that script prints it back
+// (no field the text did not have is invented).
+void KeepTextPayloads(bool on);
 int ReportError(const Error& error);
 // The damage a reader read around (SessionInfo::warnings), one line each on stderr.
 void PrintWarnings(const perfdata::SessionInfo& info);

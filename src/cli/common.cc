@@ -1,9 +1,13 @@
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <optional>
 
@@ -34,6 +38,63 @@ bool LooksLikeTraceDat(const std::string& path) {
 }
 
 bool force_text = false;
+bool keep_text = false;
+
+// stdin ("-") and paths that are not regular files (/dev/stdin, <(...), a FIFO, trace_pipe):
+// read as a stream, told apart by their first bytes, never seeked or mapped.
+// tracefs and procfs files (trace_pipe) are regular files of size 0 that do have contents.
+bool IsStream(const std::string& path) {
+  struct stat st{};
+  if (path == "-") return true;
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return false;
+  return !S_ISREG(st.st_mode) || st.st_size == 0;
+}
+
+// Ctrl-C while reading an endless stream (trace_pipe) ends the input there: what was read is
+// reported.
+void StopReadingOnInterrupt(int) { textcapture::LineSource::RequestStop(); }
+
+Result<std::unique_ptr<perfdata::RecordingSource>> OpenStreamRecording(const std::string& path) {
+  UniqueFd owned;
+  int fd = STDIN_FILENO;
+  const std::string name = path == "-" ? "<stdin>" : path;
+  if (path != "-") {
+    owned = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!owned.valid()) return Fail(path + ": cannot open: " + std::strerror(errno), 1);
+    fd = owned.get();
+  }
+  struct sigaction stop{}, old{};
+  stop.sa_handler = StopReadingOnInterrupt;  // no SA_RESTART: a blocked read returns
+  ::sigaction(SIGINT, &stop, &old);
+  struct RestoreSigint {
+    struct sigaction* old;
+    ~RestoreSigint() { ::sigaction(SIGINT, old, nullptr); }
+  } restore{&old};
+  std::string head(16, '\0');  // perf's pipe header; a trace.dat's magic is 10 bytes
+  size_t done = 0;
+  while (done < head.size()) {
+    ssize_t got = ::read(fd, head.data() + done, head.size() - done);
+    if (got < 0 && errno == EINTR && !textcapture::LineSource::StopRequested()) continue;
+    if (got < 0 && errno != EINTR) return Fail(name + ": read failed: " + std::strerror(errno), 1);
+    if (got <= 0) break;
+    done += static_cast<size_t>(got);
+  }
+  head.resize(done);
+  if (done == 0) return Fail(name + ": empty file (nothing to read): expected a perf.data recording, trace.dat or text capture");
+  const bool perf = head.compare(0, 8, "PERFILE2") == 0 || head.compare(0, 8, "2ELIFREP") == 0;
+  if (perf && !force_text) {
+    auto r = perfdata::Reader::OpenStream(fd, name, {reinterpret_cast<const uint8_t*>(head.data()), head.size()},
+                                          std::move(owned));
+    if (!r) return tl::unexpected(r.error());
+    return std::unique_ptr<perfdata::RecordingSource>(std::move(*r));
+  }
+  if (head.size() >= 10 && tracedat::HasTraceDatMagic({reinterpret_cast<const uint8_t*>(head.data()), head.size()}) && !force_text) {
+    return Fail(name + ": a trace.dat cannot be read from a pipe (trace-cmd's format is read by seeking): give the file itself");
+  }
+  auto r = textcapture::Reader::OpenStream(fd, std::move(head), name, {keep_text}, std::move(owned));
+  if (!r) return tl::unexpected(r.error());
+  return std::unique_ptr<perfdata::RecordingSource>(std::move(*r));
+}
 
 // Neither perf.data ("PERFILE2", either byte order) nor trace.dat, and its first lines read
 // as perf script / trace-cmd report / ftrace text: a text capture.
@@ -51,6 +112,7 @@ bool LooksLikeText(const std::string& path) {
 }  // namespace
 
 void ForceTextCapture(bool on) { force_text = on; }
+void KeepTextPayloads(bool on) { keep_text = on; }
 
 unsigned AvailableCpus() {
   cpu_set_t set;
@@ -61,8 +123,11 @@ unsigned AvailableCpus() {
 
 Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const std::string& path) {
   Result<std::unique_ptr<perfdata::RecordingSource>> reader;
-  if (force_text || (!LooksLikeTraceDat(path) && LooksLikeText(path))) {
-    auto r = textcapture::Reader::Open(path);
+  if (IsStream(path)) {
+    reader = OpenStreamRecording(path);
+    if (!reader) return reader;
+  } else if (force_text || (!LooksLikeTraceDat(path) && LooksLikeText(path))) {
+    auto r = textcapture::Reader::Open(path, {keep_text});
     if (!r) return tl::unexpected(r.error());
     reader = std::move(*r);
   } else if (LooksLikeTraceDat(path)) {

@@ -134,7 +134,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       ->expected(0, 1)
       ->default_str("auto");
   cmd->add_option("--vmlinux", o->guest.vmlinux, "Guest kernel ELF (with DWARF: file:line and inline chains) to name guest RIPs");
-  cmd->add_option("--kallsyms", o->guest.kallsyms, "Guest /proc/kallsyms dump (runtime addresses, [module] symbols) to name guest RIPs");
+  cmd->add_option("--kallsyms", o->guest.kallsyms, "Guest /proc/kallsyms dump (runtime addresses, [module] symbols) to name guest RIPs; a trace.dat recorded in the guest gives the kallsyms it embeds");
   cmd->add_option("--system-map", o->guest.system_map, "Guest System.map to name guest RIPs");
   cmd->add_option("--kaslr-offset", o->kaslr_offset, "Guest KASLR offset (runtime - link-time address); default: kallsyms _text minus vmlinux/System.map _text");
   cmd->add_option("--debug-dir", o->guest.debug_dirs, "Where to look for the vmlinux's separate debug file; repeatable")

@@ -16,18 +16,20 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
   auto options = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("script", "Print decoded events, line for line as `perf script` does");
   cmd->add_option("-i,--input", options->input,
-                  "perf.data, trace.dat or text capture (perf script, trace-cmd report, ftrace) to read; - reads a perf pipe-mode stream from stdin")
+                  "perf.data, trace.dat or text capture (perf script, trace-cmd report, ftrace) to read; - (or a pipe, FIFO, trace_pipe) reads a perf pipe-mode stream or text")
       ->capture_default_str();
-  cmd->add_flag("--ns", options->ns, "Show timestamps in nanoseconds");
+  cmd->add_flag("--ns", options->ns, "Show timestamps in nanoseconds (trace.dat: as `trace-cmd report -t`)");
   cmd->add_flag("--perf-layout", options->perf_layout,
                 "trace.dat input: print perf script's line layout instead of trace-cmd report's");
   cmd->footer(
       "\nExamples:\n"
       "  exitprof script -i perf.data | grep 'reason IO_INSTRUCTION'\n"
       "  exitprof script -i trace.dat            # trace-cmd report's layout; --perf-layout for perf's\n"
-      "  perf record -e 'kvm:*' -a -o - -- sleep 1 | exitprof script -i -\n");
+      "  perf record -e 'kvm:*' -a -o - -- sleep 1 | exitprof script -i -\n"
+      "  perf script -i perf.data | exitprof script -i -   # text back, only the fields it had\n");
   return [cmd, options]() -> int {
     if (!cmd->parsed()) return -1;
+    KeepTextPayloads(true);
     auto reader = OpenRecording(options->input);
     if (!reader) return ReportError(reader.error());
     ScriptPrinter perf_printer(stdout, options->ns);
@@ -38,7 +40,8 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
       std::vector<std::string> buffers;
       for (const auto& b : tracedat->file().buffers) buffers.push_back(b.name);
       tracecmd_printer = std::make_unique<TraceCmdPrinter>(stdout, std::move(buffers), tracedat->read_info().in_ticks,
-                                                           tracedat->file().cpu_count, tracedat->file().meta.kallsyms);
+                                                           tracedat->file().cpu_count, tracedat->file().meta.kallsyms,
+                                                           options->ns);
       printer = tracecmd_printer.get();
     }
     auto stats = (*reader)->Run(*printer);

@@ -14,6 +14,10 @@ Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
   auto events = trace::TraceEvents::FromTracingData(info.tracing_data, info.path);
   if (!events) return tl::unexpected(events.error());
   trace_ = std::move(*events);
+  is_text_ = !info.text_layout.empty();
+  lacks_tid_ = info.text_lacks_tid;
+  lacks_cpu_ = info.text_lacks_cpu;
+  lacks_time_ = info.text_lacks_time;
   for (const auto& attr : info.attrs) {
     tep_event* event = nullptr;
     std::string name = attr.name;
@@ -57,14 +61,23 @@ void ScriptPrinter::OnEvent(const perfdata::Event& e) {
   const size_t index = static_cast<size_t>(e.attr_index);
   line_.clear();
   const std::string& comm = CommOf(e.tid);
-  if (has_callchain_[index]) line_ += fmt::format("{} ", comm);
-  else line_ += fmt::format("{:>16} ", comm);
-  line_ += fmt::format("{:>5} [{:03}] ", static_cast<int32_t>(e.tid), e.cpu);
+  const bool show_comm = !(is_text_ && comm.empty());  // perf script -F time,event,trace
+  if (show_comm && has_callchain_[index]) line_ += fmt::format("{} ", comm);
+  else if (show_comm) line_ += fmt::format("{:>16} ", comm);
+  if (!lacks_tid_) line_ += fmt::format("{:>5} ", static_cast<int32_t>(e.tid));
+  if (!lacks_cpu_) line_ += fmt::format("[{:03}] ", e.cpu);
   const uint64_t secs = e.time / 1000000000ULL;
-  if (ns_) line_ += fmt::format("{:>5}.{:09}: ", secs, e.time % 1000000000ULL);
-  else line_ += fmt::format("{:>5}.{:06}: ", secs, (e.time % 1000000000ULL) / 1000ULL);
+  if (lacks_time_) {
+    // "kvm_exit: reason ..." lines had no time: none printed.
+  } else if (ns_) {
+    line_ += fmt::format("{:>5}.{:09}: ", secs, e.time % 1000000000ULL);
+  } else {
+    line_ += fmt::format("{:>5}.{:06}: ", secs, (e.time % 1000000000ULL) / 1000ULL);
+  }
   line_ += fmt::format("{:>{}}: ", names_[index], name_width_);
-  if (events_[index] && e.raw.size() >= 8) {
+  if (!e.text.empty()) {
+    line_ += e.text;  // a text capture's payload, as its tool printed it
+  } else if (events_[index] && e.raw.size() >= 8) {
     trace_->FormatPayload(events_[index], e.raw, e.cpu, e.time, payload_);
     line_ += payload_;
   } else {

@@ -29,6 +29,8 @@ class ScriptPrinter : public perfdata::EventSink {
   std::vector<tep_event*> events_;
   std::vector<bool> has_callchain_;
   int name_width_ = 0;
+  // Text captures: the columns their lines did not print are left out, not invented.
+  bool is_text_ = false, lacks_tid_ = false, lacks_cpu_ = false, lacks_time_ = false;
   std::unordered_map<uint32_t, std::string> comms_;
   std::string payload_, line_;
 };

@@ -10,8 +10,8 @@
 namespace exitprof::cli {
 
 TraceCmdPrinter::TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus,
-                                 std::string kallsyms)
-    : out_(out), ticks_(ticks), cpus_(cpus), kallsyms_(std::move(kallsyms)) {
+                                 std::string kallsyms, bool nanoseconds)
+    : out_(out), ticks_(ticks), ns_(nanoseconds), cpus_(cpus), kallsyms_(std::move(kallsyms)) {
   // With more than one buffer trace-cmd starts each line with its buffer's name, padded to
   // the longest ("" for the top buffer).
   if (std::any_of(buffers.begin(), buffers.end(), [](const std::string& b) { return !b.empty(); })) {
@@ -64,6 +64,7 @@ void TraceCmdPrinter::OnEvent(const perfdata::Event& e) {
   line_ += fmt::format("{:>16}-{:<5} [{:03}] ", comm == comms_.end() ? (e.tid == 0 ? "<idle>" : "<...>") : comm->second,
                        static_cast<int32_t>(e.tid), e.cpu);
   if (ticks_) line_ += fmt::format("{:>11}: ", e.time);
+  else if (ns_) line_ += fmt::format("{:>5}.{:09}: ", e.time / 1000000000ULL, e.time % 1000000000ULL);
   else {
     const uint64_t us = (e.time + 500) / 1000;  // rounded to the microsecond, as trace-cmd does
     line_ += fmt::format("{:>5}.{:06}: ", us / 1000000, us % 1000000);

@@ -21,7 +21,9 @@ class TraceCmdPrinter : public perfdata::EventSink {
   // `buffers`: the file's buffer names in the reader's order (Event::stream_id indexes it);
   // `ticks`: timestamps are raw counter ticks (printed whole, as trace-cmd does).
   // `kallsyms`: the file's /proc/kallsyms copy, for payloads that print kernel addresses.
-  TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus, std::string kallsyms);
+  // `nanoseconds`: whole timestamps, as `trace-cmd report -t` prints them.
+  TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus, std::string kallsyms,
+                  bool nanoseconds = false);
   ~TraceCmdPrinter() override;
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
@@ -30,6 +32,7 @@ class TraceCmdPrinter : public perfdata::EventSink {
   std::FILE* out_;
   std::vector<std::string> prefixes_;  // per buffer: "name: " padded, or empty with one buffer
   bool ticks_;
+  bool ns_;
   uint32_t cpus_;
   std::string kallsyms_;
   std::unique_ptr<trace::TraceEvents> trace_;

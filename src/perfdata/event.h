@@ -21,6 +21,7 @@ struct Event {
   uint32_t pid = 0, tid = 0, cpu = 0;
   uint64_t id = 0, ip = 0, addr = 0, period = 0, stream_id = 0;
   std::span<const uint8_t> raw;        // PERF_SAMPLE_RAW payload
+  std::string_view text;               // text captures read for script: the payload as printed
   std::span<const uint8_t> callchain;  // nr u64 instruction pointers
   // PERF_SAMPLE_REGS_USER / STACK_USER (--call-graph dwarf): the registers in sample_regs_user
   // bit order (u64 each) and the filled part of the user stack dump, starting at the user SP.

@@ -480,15 +480,18 @@ void Reader::SetThreads(unsigned threads, uint64_t chunk_bytes) {
   impl_->chunk_bytes = chunk_bytes;
 }
 
-Result<std::unique_ptr<Reader>> Reader::OpenStream(int fd, const std::string& name) {
+Result<std::unique_ptr<Reader>> Reader::OpenStream(int fd, const std::string& name, std::span<const uint8_t> given,
+                                                  UniqueFd owned) {
   auto impl = std::make_unique<Impl>();
   impl->info.path = name;
   impl->info.pipe_mode = true;
   impl->fd = fd;
+  impl->owned_fd = std::move(owned);
   impl->format = FileFormat::kPipe;
   uint8_t head[kPipeHeaderSize];
-  size_t done = 0;
-  while (done < sizeof head) {
+  size_t done = std::min(given.size(), sizeof head);
+  if (done) std::memcpy(head, given.data(), done);
+  while (done < sizeof head && given.empty()) {
     ssize_t got = ::read(fd, head + done, sizeof head - done);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return Fail(name + ": read failed: " + std::strerror(errno), 1);

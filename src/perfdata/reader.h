@@ -6,12 +6,14 @@
 #include <array>
 #include <functional>
 #include <cstdint>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/mapped_file.h"
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "perfdata/event.h"
 #include "perfdata/session_info.h"
 #include "perfdata/source.h"
@@ -61,8 +63,10 @@ class Reader : public RecordingSource {
  public:
   // Opens a file; "-" reads standard input (pipe mode only, as perf writes it with -o -).
   static Result<std::unique_ptr<Reader>> Open(const std::string& path);
-  // Reads from an already open descriptor (pipe mode stream).
-  static Result<std::unique_ptr<Reader>> OpenStream(int fd, const std::string& name);
+  // Reads from an already open descriptor (pipe mode stream). `head`: its first 16 bytes when
+  // the caller already read them (to tell formats apart); `owned` is closed with the reader.
+  static Result<std::unique_ptr<Reader>> OpenStream(int fd, const std::string& name, std::span<const uint8_t> head = {},
+                                                    UniqueFd owned = {});
   ~Reader() override;
 
   const SessionInfo& info() const override { return info_; }

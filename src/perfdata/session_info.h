@@ -41,6 +41,11 @@ struct SessionInfo {
   // The input names threads but not their processes (trace.dat, text without tgids): pid = tid,
   // so each vCPU thread counts as a VM of its own.
   bool processes_unknown = false;
+  // Columns some line of the text did not print (perf script -F), so script leaves them out.
+  bool text_lacks_tid = false, text_lacks_cpu = false, text_lacks_time = false;
+  // How finely timestamps were recorded: 0 = to the nanosecond (binary recordings); a text
+  // capture's coarsest printed resolution (1000 = perf script's default microseconds).
+  uint64_t time_resolution_ns = 0;
 
   int FindAttrByName(const std::string& name) const;
 };

@@ -25,6 +25,8 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   j["time"] = {{"first_ns", m.first_ns}, {"last_ns", m.last_ns}, {"span_s", m.span_s}};
   if (!m.trace_clock.empty()) j["time"]["clock"] = m.trace_clock;
   if (m.time_in_ticks) j["time"]["unit"] = "ticks";
+  // How finely the input timed events: 1000 for perf script's microseconds.
+  j["time"]["resolution_ns"] = m.time_resolution_ns ? m.time_resolution_ns : 1;
   if (!m.text_layout.empty()) {
     j["text_capture"] = {{"layout", m.text_layout},
                          {"lines", m.text_lines},
@@ -89,7 +91,8 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
     exits["latency_summary"] = {{"total_ns", m.latency_total_ns}, {"idle_ns", m.latency_idle_ns},
                                 {"overhead_ns", m.latency_total_ns - m.latency_idle_ns},
                                 {"exits_before_first_entry", m.exits_before_first_entry},
-                                {"unpaired_exits", m.unpaired_exits}, {"entries_without_exit", m.entries_without_exit}};
+                                {"unpaired_exits", m.unpaired_exits}, {"entries_without_exit", m.entries_without_exit},
+                                {"resolution_ns", m.time_resolution_ns ? m.time_resolution_ns : 1}};
     j["latency"] = lat;  // also at the top level: the key scripts look for
   }
   j["exits"] = exits;

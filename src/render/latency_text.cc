@@ -6,6 +6,14 @@
 
 namespace exitprof::render {
 
+namespace {
+std::string UnitName(uint64_t resolution_ns) {
+  if (resolution_ns == 1000) return "microsecond";
+  if (resolution_ns == 1000000) return "millisecond";
+  return fmt::format("{} ns", resolution_ns);
+}
+}  // namespace
+
 std::string Duration(double ns) {
   if (ns < 1e3) return fmt::format("{:.0f} ns", ns);
   if (ns < 1e6) return fmt::format("{:.2f} us", ns / 1e3);
@@ -13,9 +21,23 @@ std::string Duration(double ns) {
   return fmt::format("{:.2f} s", ns / 1e9);
 }
 
+std::string Duration(double ns, uint64_t resolution_ns) {
+  if (resolution_ns <= 1) return Duration(ns);
+  if (ns >= static_cast<double>(resolution_ns)) return Duration(ns);
+  if (resolution_ns % 1000000 == 0) return fmt::format("<{} ms", resolution_ns / 1000000);
+  if (resolution_ns % 1000 == 0) return fmt::format("<{} us", resolution_ns / 1000);
+  return fmt::format("<{} ns", resolution_ns);
+}
+
 std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms) {
   std::string out;
+  const uint64_t res = m.time_resolution_ns;
+  auto Duration = [res](double ns) { return render::Duration(ns, res); };
   out += "# Exit cost: kvm_exit to the next kvm_entry on the same thread (paired as perf kvm stat pairs them)\n";
+  if (res > 1) {
+    out += fmt::format("# timestamps in the input are to the {}: costs are too, \"{}\" is an exit and its entry in the same {}\n",
+                       UnitName(res), Duration(0), UnitName(res));
+  }
   out += fmt::format("# time in exits: {}; idle (HLT, MWAIT, PAUSE): {}; overhead: {}\n", Duration(m.latency_total_ns),
                      Duration(m.latency_idle_ns), Duration(m.latency_total_ns - m.latency_idle_ns));
   if (m.exits_before_first_entry || m.unpaired_exits) {

@@ -25,6 +25,9 @@ std::string RenderCsv(const analysis::ReportModel& m, const std::string& table);
 
 std::string Hex(uint64_t value);
 std::string Duration(double ns);
+// A duration measured from timestamps of `resolution_ns` (1000: microseconds): never finer than
+// that; under one unit it reads "<1 us" (both ends fell in the same microsecond).
+std::string Duration(double ns, uint64_t resolution_ns);
 // The exit-cost section (--latency): table per reason and log2 histograms of the costliest.
 std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms);
 // Device attribution: the device column's text (the attribution, else the fixed name), the

@@ -32,6 +32,8 @@ void Header(std::string& out, const ReportModel& m) {
     out += !m.text_layout.empty() ? "text capture, " + m.text_layout + " layout"
            : m.pipe_mode          ? "pipe mode"
                                   : "file mode";
+    // Text says how finely it timed events: perf script's default is the microsecond.
+    if (m.time_resolution_ns > 1) out += ", timestamps to " + Duration(0, m.time_resolution_ns).substr(1);
   }
   if (!m.perf_version.empty() && m.interval_s == 0) {
     const bool other_tool = m.perf_version.rfind("exitprof", 0) == 0 || m.perf_version.rfind("trace-cmd", 0) == 0;

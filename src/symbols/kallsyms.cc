@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <fstream>
+#include <span>
 #include <sstream>
+
+#include "tracedat/file.h"
 
 namespace exitprof::symbols {
 
@@ -61,6 +64,9 @@ Result<KernelSymbolMap> KernelSymbolMap::Parse(std::string_view text, const std:
       if (map.skipped_lines_++ == 0) {
         first_bad = line_no;
         first_bad_text = std::string(line.substr(0, 60));
+        // Shown to the user: no control bytes or non-ASCII from a binary file on the terminal.
+        for (char& c : first_bad_text)
+          if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
       }
       continue;
     }
@@ -102,7 +108,18 @@ Result<KernelSymbolMap> KernelSymbolMap::Load(const std::string& path) {
   if (!in) return Fail(path + ": cannot open the symbol file (expected a /proc/kallsyms dump or System.map)");
   std::stringstream ss;
   ss << in.rdbuf();
-  return Parse(ss.str(), path);
+  const std::string bytes = ss.str();
+  // A trace.dat carries the kallsyms of the kernel it was recorded on (trace-cmd record).
+  std::span<const uint8_t> raw(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (tracedat::HasTraceDatMagic(raw)) {
+    auto file = tracedat::ParseTraceDat(raw, path);
+    if (!file) return tl::unexpected(file.error());
+    if (file->meta.kallsyms.empty()) {
+      return Fail(path + ": this trace.dat has no kallsyms (recorded without them): give the kernel's /proc/kallsyms dump");
+    }
+    return Parse(file->meta.kallsyms, path + " (its kallsyms)");
+  }
+  return Parse(bytes, path);
 }
 
 std::optional<KernelSymbolHit> KernelSymbolMap::Find(uint64_t address) const {

@@ -30,6 +30,7 @@ class KernelSymbolMap {
   // `origin` names the text in errors ("guest.kallsyms"). Fails only when nothing usable is
   // there (no line parses, or every address is 0 as in a dump read without privileges).
   static Result<KernelSymbolMap> Parse(std::string_view text, const std::string& origin);
+  // A /proc/kallsyms dump or System.map; a trace.dat gives the kallsyms it embeds.
   static Result<KernelSymbolMap> Load(const std::string& path);
 
   // The function symbol containing `address`: the nearest one at or below it, no further

@@ -7,6 +7,9 @@
 //                    them, "CPU 0/KV-13681  1d..1."; instance buffers prefix "NAME: ")
 //   ftrace trace     "CPU 0/KVM-13681 [001] d..1.  1538.726576: kvm_pio: pio_write ..."
 //                    (with record-tgid: "comm-tid (  tgid) [001] ...")
+// Reduced perf script -F output may leave out the thread, its name or the CPU ("CPU 0/KVM
+// 1538.726576: kvm:kvm_pio: ..."; "1538.726576: kvm:kvm_exit: ..."), and text pasted without
+// its prefix is only "kvm_exit: reason ..." (kvm events only, for both: other text is prose).
 // Mail quoting ("> ", "> > ") and leading whitespace are stripped first.
 #pragma once
 
@@ -27,6 +30,8 @@ struct TextLine {
   std::optional<uint32_t> pid;  // only when the line says it (perf -F pid,tid; ftrace tgid)
   uint32_t cpu = 0;
   uint64_t time_ns = 0;
+  bool has_tid = true, has_cpu = true, has_time = true;  // whether the line printed them
+  uint8_t time_digits = 0;  // fraction digits of the timestamp (6: microseconds)
   std::string_view system;  // "kvm" when printed ("kvm:kvm_exit"), else empty
   std::string_view event;   // "kvm_exit"
   std::string_view payload;  // trailing whitespace removed

@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 #include "perfdata/abi.h"
 #include "trace/trace_events.h"
@@ -13,230 +15,6 @@ namespace exitprof::textcapture {
 
 namespace {
 #include "textcapture_formats.inc"
-
-enum KindId : uint8_t { kExit, kEntry, kPio, kMmio, kUserspace, kMsr, kKinds };
-constexpr const char* kEventNames[kKinds] = {"kvm_exit", "kvm_entry", "kvm_pio", "kvm_mmio", "kvm_userspace_exit", "kvm_msr"};
-// The fields each kind fills, in Record::f order.
-constexpr size_t kMaxFields = 9;
-constexpr std::array<std::array<const char*, kMaxFields>, kKinds> kFields = {{
-    {"exit_reason", "guest_rip", "isa", "info1", "info2", "intr_info", "error_code", "vcpu_id", "requests"},
-    {"vcpu_id", "rip", "intr_info", "error_code", "immediate_exit", nullptr},
-    {"rw", "port", "size", "count", "val", nullptr},
-    {"type", "len", "gpa", "val", nullptr},
-    {"reason", "errno", nullptr},
-    {"write", "ecx", "data", "exception", nullptr},
-}};
-
-// Whitespace-separated tokens (payloads have a few dozen at most; the rest are ignored).
-struct Tokens {
-  std::array<std::string_view, 32> t;
-  size_t n = 0;
-  explicit Tokens(std::string_view s) {
-    size_t i = 0;
-    while (i < s.size() && n < t.size()) {
-      while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
-      size_t j = i;
-      while (j < s.size() && s[j] != ' ' && s[j] != '\t') ++j;
-      if (j > i) t[n++] = s.substr(i, j - i);
-      i = j;
-    }
-  }
-  std::string_view operator[](size_t i) const { return t[i]; }
-  size_t size() const { return n; }
-  std::string_view back() const { return t[n - 1]; }
-};
-
-// Unsigned numbers as print fmts write them: "0x1f" or "1f" (hex), or decimal.
-bool Hex(std::string_view s, uint64_t& v) {
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s.remove_prefix(2);
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v, 16);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-bool Dec(std::string_view s, uint64_t& v) {
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v, 10);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-// The { value, "NAME" } pairs of the nth __print_symbolic of a format ("A" "B" strings joined).
-std::map<std::string, uint64_t, std::less<>> Symbolic(std::string_view fmt, int nth) {
-  std::map<std::string, uint64_t, std::less<>> out;
-  size_t at = 0;
-  for (int i = 0; i <= nth; ++i) {
-    at = fmt.find("__print_symbolic(", at);
-    if (at == std::string_view::npos) return out;
-    at += 17;
-  }
-  size_t end = fmt.find("})", at);
-  if (end == std::string_view::npos) end = fmt.size();
-  while ((at = fmt.find('{', at)) < end) {
-    size_t close = fmt.find('}', at);
-    std::string_view entry = fmt.substr(at + 1, close - at - 1);
-    at = close;
-    size_t comma = entry.find(',');
-    if (comma == std::string_view::npos) continue;
-    std::string_view num = entry.substr(0, comma);
-    while (!num.empty() && num.front() == ' ') num.remove_prefix(1);
-    while (!num.empty() && num.back() == ' ') num.remove_suffix(1);
-    uint64_t v = 0;
-    if (!Dec(num, v) && !Hex(num, v)) continue;
-    std::string name;
-    for (size_t q = entry.find('"', comma); q != std::string_view::npos; q = entry.find('"', q + 1)) {
-      size_t q2 = entry.find('"', q + 1);
-      if (q2 == std::string_view::npos) break;
-      name.append(entry.substr(q + 1, q2 - q - 1));
-      q = q2;
-    }
-    if (!name.empty()) out.emplace(std::move(name), v);
-  }
-  return out;
-}
-
-struct Tables {
-  std::map<std::string, uint64_t, std::less<>> vmx, svm, userspace;
-};
-const Tables& ReasonTables() {
-  static const Tables t = [] {
-    Tables t;
-    t.vmx = Symbolic(kFormat_kvm_exit, 0);
-    t.svm = Symbolic(kFormat_kvm_exit, 1);
-    t.userspace = Symbolic(kFormat_kvm_userspace_exit, 0);
-    return t;
-  }();
-  return t;
-}
-
-}  // namespace
-
-struct Record {
-  uint64_t time = 0;
-  uint32_t tid = 0, pid = 0, cpu = 0;
-  uint8_t kind = 0;
-  bool has_vcpu = false;  // kvm_exit printed its vcpu (the newer format)
-  std::array<uint64_t, kMaxFields> f{};
-};
-
-struct Reader::Kind {
-  int attr = -1;
-  uint16_t id = 0;
-  uint32_t size = 0;
-  std::array<trace::FieldRef, kMaxFields> fields{};
-};
-
-namespace {
-
-// Parses a kvm event's payload into r.f; false when it does not read as that event's print fmt.
-bool ParsePayload(uint8_t kind, std::string_view payload, Record& r, std::string& isa_seen) {
-  const Tokens t(payload);
-  const size_t n = t.size();
-  auto f = r.f.data();
-  switch (kind) {
-    case kExit: {
-      size_t i = 0;
-      if (n >= 2 && t[0] == "vcpu") {
-        if (!Dec(t[1], f[7])) return false;
-        r.has_vcpu = true;
-        i = 2;
-      }
-      if (i + 1 >= n || t[i] != "reason") return false;
-      std::string_view name = t[i + 1];
-      const auto& tb = ReasonTables();
-      if (auto v = tb.vmx.find(name); v != tb.vmx.end()) {
-        f[0] = v->second, f[2] = 1;
-      } else if (auto s = tb.svm.find(name); s != tb.svm.end()) {
-        f[0] = s->second, f[2] = 2;
-      } else if (Dec(name, f[0]) || Hex(name, f[0])) {
-        f[2] = 0;  // a number: the ISA is settled from the rest of the file
-      } else {
-        return false;
-      }
-      if (f[2]) isa_seen = f[2] == 1 ? "VMX" : "SVM";
-      i += 2;
-      while (i < n && t[i] != "rip") ++i;  // " FAILED_VMENTRY" and similar flags
-      if (i + 1 >= n || !Hex(t[i + 1], f[1])) return false;
-      i += 2;
-      if (i < n && t[i] == "info") {  // older: "info A B" in hex without 0x
-        if (i + 2 >= n || !Hex(t[i + 1], f[3]) || !Hex(t[i + 2], f[4])) return false;
-        return true;
-      }
-      for (; i + 1 < n; i += 2) {
-        uint64_t v = 0;
-        if (!Hex(t[i + 1], v)) return false;
-        if (t[i] == "info1") f[3] = v;
-        else if (t[i] == "info2") f[4] = v;
-        else if (t[i] == "intr_info") f[5] = v;
-        else if (t[i] == "error_code") f[6] = v;
-        else if (t[i] == "requests") f[8] = v;
-      }
-      return i == n;
-    }
-    case kEntry: {
-      if (n < 2 || t[0] != "vcpu") return false;
-      std::string_view v = t[1];
-      if (!v.empty() && v.back() == ',') v.remove_suffix(1);
-      if (!Dec(v, f[0])) return false;
-      size_t i = 2;
-      if (n >= 4 && t[2] == "rip") {
-        if (!Hex(t[3], f[1])) return false;
-        i = 4;
-      }
-      for (; i + 1 < n; i += 2) {
-        std::string_view val = t[i + 1];
-        if (auto b = val.find("[immediate"); b != std::string_view::npos) {  // "%08x%s": glued on
-          val = val.substr(0, b);
-          f[4] = 1;
-        }
-        uint64_t x = 0;
-        if (!Hex(val, x)) return false;
-        if (t[i] == "intr_info") f[2] = x;
-        else if (t[i] == "error_code") f[3] = x;
-      }
-      return i == n || (f[4] && i + 1 == n && t[i] == "exit]");
-    }
-    case kPio: {
-      if (n < 7 || t[1] != "at" || t[3] != "size" || t[5] != "count") return false;
-      if (t[0] == "pio_write") f[0] = 1;
-      else if (t[0] != "pio_read") return false;
-      if (!Hex(t[2], f[1]) || !Dec(t[4], f[2]) || !Dec(t[6], f[3])) return false;
-      if (n >= 9 && t[7] == "val" && !Hex(t[8], f[4])) return false;
-      return true;
-    }
-    case kMmio: {
-      if (n < 8 || t[0] != "mmio" || t[2] != "len" || t[4] != "gpa" || t[6] != "val") return false;
-      if (t[1] == "unsatisfied-read") f[0] = 0;
-      else if (t[1] == "read") f[0] = 1;
-      else if (t[1] == "write") f[0] = 2;
-      else return false;
-      return Dec(t[3], f[1]) && Hex(t[5], f[2]) && Hex(t[7], f[3]);
-    }
-    case kUserspace: {
-      if (n != 3 || t[0] != "reason" || t[2].size() < 3 || t[2].front() != '(' || t[2].back() != ')') return false;
-      uint64_t num = 0;
-      if (!Dec(t[2].substr(1, t[2].size() - 2), num)) return false;
-      if (t[1] == "restart" || t[1] == "error") {
-        f[1] = static_cast<uint64_t>(-static_cast<int64_t>(num));  // errno < 0: the number is -errno
-        return true;
-      }
-      const auto& tb = ReasonTables().userspace;
-      if (auto v = tb.find(t[1]); v != tb.end()) {
-        f[0] = v->second;
-        return true;
-      }
-      f[0] = num;  // a reason this kernel's table lacks: its number is printed anyway
-      return true;
-    }
-    case kMsr: {
-      if (n < 4 || t[2] != "=") return false;
-      if (t[0] == "msr_write") f[0] = 1;
-      else if (t[0] != "msr_read") return false;
-      if (!Hex(t[1], f[1]) || !Hex(t[3], f[2])) return false;
-      f[3] = n >= 5 && t[4] == "(#GP)";
-      return true;
-    }
-    default: return false;
-  }
-}
 
 // Text from the file shown in reports and JSON: printable ASCII only (JSON needs valid UTF-8,
 // a terminal needs no control characters); anything else becomes '?'.
@@ -254,14 +32,58 @@ int KindOf(std::string_view system, std::string_view event) {
   return -1;
 }
 
+// The kvm_exit format with the reason names no kernel table has added to both of its
+// __print_symbolic tables, so that reports name them as the text did.
+std::string WithUnknownReasons(std::string_view fmt, const std::vector<std::string>& names) {
+  if (names.empty()) return std::string(fmt);
+  std::string extra;
+  for (size_t i = 0; i < names.size(); ++i)
+    extra += ", { " + std::to_string(kUnknownReasonBase + i) + ", \"" + names[i] + "\" }";
+  std::string out;
+  size_t at = 0;
+  for (;;) {
+    size_t sym = fmt.find("__print_symbolic(REC->exit_reason", at);
+    if (sym == std::string_view::npos) break;
+    size_t close = fmt.find("})", sym);
+    if (close == std::string_view::npos) break;
+    out.append(fmt.substr(at, close + 1 - at));
+    out += extra;
+    at = close + 1;
+  }
+  out.append(fmt.substr(at));
+  return out;
+}
+
+// Whether an indented line continues the payload of the event before it: it starts with one of
+// that event's field names ("    info 0 0" after "reason HLT rip 0x.."). Payload parsers that
+// stop reading after their fields (kvm_pio) would otherwise swallow any line.
+bool ContinuesPayload(uint8_t kind, std::string_view s) {
+  std::string_view first = s.substr(0, s.find(' '));
+  if (kind == kExit) {
+    return first == "rip" || first == "info" || first == "info1" || first == "info2" || first == "intr_info" ||
+           first == "error_code" || first == "requests";
+  }
+  return kind == kEntry && (first == "rip" || first == "intr_info" || first == "error_code");
+}
+
+// Threads of text that printed no thread id: one per thread name, numbered above any real
+// tid (Linux's pid_max is at most 2^22).
+constexpr uint32_t kNamedThreadBase = 4000000000u;
+
 }  // namespace
+
+struct Reader::Kind {
+  int attr = -1;
+  uint16_t id = 0;
+  uint32_t size = 0;
+  std::array<trace::FieldRef, kMaxFields> fields{};
+};
 
 bool LooksLikeTextCapture(std::string_view head) {
   int looked = 0;
-  while (!head.empty() && looked < 20) {
-    auto nl = head.find('\n');
-    std::string_view line = head.substr(0, nl);
-    head = nl == std::string_view::npos ? std::string_view{} : head.substr(nl + 1);
+  LineSource lines(head);  // decodes quoted-printable mail as the reader will
+  std::string_view line;
+  while (looked < 20 && lines.Next(line)) {
     if (line.find('\0') != std::string_view::npos) return false;
     std::string_view s = StripQuoting(line);
     if (IsHeaderLine(s)) continue;
@@ -283,7 +105,7 @@ Result<std::vector<Reader::Kind>> Reader::LayoutKinds(const trace::TracingData& 
     std::string_view t = texts[k];
     auto idpos = t.find("ID: ");
     uint64_t id = 0;
-    Dec(t.substr(idpos + 4, t.find('\n', idpos) - idpos - 4), id);
+    ParseDec(t.substr(idpos + 4, t.find('\n', idpos) - idpos - 4), id);
     kd.id = static_cast<uint16_t>(id);
     kd.size = 8;
     for (size_t i = 0; i < kMaxFields && kFields[k][i]; ++i) {
@@ -295,36 +117,59 @@ Result<std::vector<Reader::Kind>> Reader::LayoutKinds(const trace::TracingData& 
   return kinds;
 }
 
+Reader::Reader(ReaderOptions options) : options_(options) {}
 Reader::~Reader() = default;
 
-Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path) {
+Result<std::unique_ptr<Reader>> Reader::Open(const std::string& path, ReaderOptions options) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return Fail(path + ": cannot open: " + std::strerror(errno), 1);
+    const int raw = fd.get();
+    return OpenStream(raw, {}, path, options, std::move(fd));
+  }
   auto mapped = MappedFile::Open(path);
   if (!mapped) return tl::unexpected(mapped.error());
-  std::unique_ptr<Reader> r(new Reader());
+  std::unique_ptr<Reader> r(new Reader(options));
   auto bytes = mapped->bytes();
-  auto ok = r->Init(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+  LineSource lines(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  r->records_.reserve(bytes.size() / 128);  // perf script kvm lines are 100-250 bytes
+  auto ok = r->Init(lines, path);
   if (!ok) return tl::unexpected(ok.error());
   return r;
 }
 
-Result<std::unique_ptr<Reader>> Reader::FromText(std::string_view text, const std::string& name) {
-  std::unique_ptr<Reader> r(new Reader());
-  auto ok = r->Init(text, name);
+Result<std::unique_ptr<Reader>> Reader::OpenStream(int fd, std::string head, const std::string& name,
+                                                   ReaderOptions options, UniqueFd owned) {
+  std::unique_ptr<Reader> r(new Reader(options));
+  LineSource lines(fd, std::move(head), std::move(owned));
+  auto ok = r->Init(lines, name);
   if (!ok) return tl::unexpected(ok.error());
   return r;
 }
 
-Result<void> Reader::Init(std::string_view text, const std::string& name) {
+Result<std::unique_ptr<Reader>> Reader::FromText(std::string_view text, const std::string& name, ReaderOptions options) {
+  std::unique_ptr<Reader> r(new Reader(options));
+  LineSource lines(text);
+  auto ok = r->Init(lines, name);
+  if (!ok) return tl::unexpected(ok.error());
+  return r;
+}
+
+Result<void> Reader::Init(LineSource& lines, const std::string& name) {
   info_.path = name;
-  info_.file_size = text.size();
   std::map<std::string, uint32_t, std::less<>> comm_ids;
-  std::string isa_seen;
   uint64_t other_total = 0;
   // A line whose payload stopped short (a mail client wrapped it) waits for its continuation.
   std::string pending_payload;
   std::optional<Record> pending;
   uint64_t pending_line = 0;
   std::string pending_text;
+  // The last event's payload: an indented line after it may continue it (trace-cmd output
+  // wrapped for a page: "reason HLT rip 0x..." then "    info 0 0").
+  // A view when the lines stay where they are (a mapped file), else a copy.
+  std::string last_payload;
+  std::string_view last_view;
   auto unparsed = [&](uint64_t line_no, std::string_view s) {
     if (summary_.unparsed_lines++ == 0) {
       summary_.first_unparsed_line = line_no;
@@ -335,30 +180,49 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     if (pending) unparsed(pending_line, pending_text);
     pending.reset();
   };
+  auto keep = [&](Record& r, std::string_view payload) {
+    if (options_.keep_text) {
+      text_at_.push_back(text_arena_.size());
+      text_arena_.append(payload);
+    }
+    if (lines.stable() && !payload.empty() && lines.Holds(payload)) {
+      last_view = payload;
+    } else {
+      last_payload.assign(payload);
+      last_view = last_payload;
+    }
+    records_.push_back(r);
+    ++summary_.events;
+  };
 
   // A line not understood is held one line before it is counted: the next may complete it.
-  std::optional<std::pair<uint64_t, std::string_view>> held;
+  std::optional<std::pair<uint64_t, std::string>> held;
   std::string joined;
   auto flush_held = [&] {
     if (held) unparsed(held->first, held->second);
     held.reset();
   };
-  records_.reserve(text.size() / 128);  // perf script kvm lines are 100-250 bytes
   uint32_t last_tid = UINT32_MAX, last_pid = 0, last_comm = 0;
   comms_.emplace_back();  // index 0: never a real name's, so the first line looks its name up
-  uint64_t line_no = 0;
-  size_t at = 0;
-  while (at < text.size()) {
-    size_t nl = text.find('\n', at);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view raw = text.substr(at, nl - at);
-    at = nl + 1;
-    ++line_no;
+  std::string_view raw;
+  while (lines.Next(raw)) {
+    const uint64_t line_no = lines.line_no();
     std::string_view s = StripQuoting(raw);
     if (s.empty()) continue;  // a blank line may sit inside a wrapped event: keep waiting
     // Event lines first (most lines are): the header checks search the line.
     std::optional<TextLine> line;
     if (s.front() != '#') line = ParseLine(s);
+    // "secs: kvm:kvm_exit: ..." alone reads as a line without thread or CPU; after a held
+    // "comm tid [cpu]" it is the second half of a line a mail client wrapped.
+    if (line && held && !(line->has_tid && line->has_cpu)) {
+      joined.assign(held->second).append(" ").append(s);
+      if (auto whole = ParseLine(joined); whole && whole->has_tid && whole->has_cpu) {
+        held.reset();
+        ++summary_.joined_lines;
+        s = joined;
+        line = whole;
+      }
+    }
     if (!line && IsHeaderLine(s)) {
       drop_pending();
       flush_held();
@@ -368,14 +232,30 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
       if (pending) {
         pending_payload += ' ';
         pending_payload.append(s);
-        if (ParsePayload(pending->kind, pending_payload, *pending, isa_seen)) {
-          records_.push_back(*pending);
-          ++summary_.events;
+        if (ParsePayload(pending->kind, pending_payload, *pending, ctx_)) {
           ++summary_.joined_lines;
+          keep(*pending, pending_payload);
           pending.reset();
           continue;
         }
         drop_pending();
+      }
+      const bool indented = s.data() > raw.data() && s.data() <= raw.data() + raw.size() &&
+                            (s.data()[-1] == ' ' || s.data()[-1] == '\t');
+      if (!held && indented && !records_.empty() && ContinuesPayload(records_.back().kind, s)) {
+        Record again = records_.back();
+        std::string longer = std::string(last_view) + ' ' + std::string(s);
+        if (ParsePayload(again.kind, longer, again, ctx_)) {
+          records_.pop_back();
+          if (options_.keep_text) {
+            text_arena_.resize(text_at_.back());
+            text_at_.pop_back();
+          }
+          --summary_.events;
+          ++summary_.joined_lines;
+          keep(again, longer);
+          continue;
+        }
       }
       // A line wrapped before its event name ("comm tid [cpu]" / "secs: kvm_exit: ..."):
       // the line held from before and this one may read as one event line.
@@ -393,7 +273,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
         }
       }
       if (!line) {
-        held.emplace(line_no, s);
+        held.emplace(line_no, std::string(s));
         continue;
       }
     }
@@ -409,9 +289,18 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     }
     Record r;
     r.time = line->time_ns;
-    r.tid = line->tid;
     r.cpu = line->cpu;
     r.kind = static_cast<uint8_t>(kind);
+    info_.text_lacks_cpu |= !line->has_cpu;
+    info_.text_lacks_time |= !line->has_time;
+    if (line->has_time) summary_.time_digits = std::min(summary_.time_digits, line->time_digits);
+    if (!line->has_tid) {
+      // No thread id printed: threads told apart by their names (one thread when none).
+      info_.text_lacks_tid = true;
+      auto c = comm_ids.find(line->comm);
+      line->tid = kNamedThreadBase + static_cast<uint32_t>(c == comm_ids.end() ? comm_ids.size() : c->second - 1);
+    }
+    r.tid = line->tid;
     r.pid = line->pid.value_or(line->tid);
     (line->pid ? summary_.pid_from_text : summary_.pid_missing) = true;
     // Consecutive lines mostly come from the same thread: look names up only when it changes.
@@ -424,20 +313,35 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
       threads_[line->tid] = {r.pid, c->second};
       last_tid = line->tid, last_pid = r.pid, last_comm = c->second;
     }
-    if (!ParsePayload(r.kind, line->payload, r, isa_seen)) {
+    // The payload as printed, trailing blanks included (perf's kvm_pio ends in a space), when
+    // the line is the text's own; a joined line keeps its trimmed payload.
+    std::string_view payload = line->payload;
+    const auto from = reinterpret_cast<uintptr_t>(payload.data()), base = reinterpret_cast<uintptr_t>(raw.data());
+    if (options_.keep_text && from >= base && from <= base + raw.size()) {
+      payload = raw.substr(static_cast<size_t>(payload.data() - raw.data()));
+      while (!payload.empty() && (payload.back() == '\r' || payload.back() == '\n')) payload.remove_suffix(1);
+    }
+    if (!ParsePayload(r.kind, line->payload, r, ctx_)) {
       pending = r;
       pending_payload.assign(line->payload);
       pending_line = line_no;
       pending_text = Printable(s, 160);
       continue;
     }
-    records_.push_back(r);
-    ++summary_.events;
+    keep(r, payload);
   }
   drop_pending();
   flush_held();
-  summary_.lines = line_no;
+  if (lines.error()) return Fail(name + ": " + *lines.error(), 1);
+  summary_.lines = lines.line_no();
+  info_.file_size = lines.bytes();
+  return Finish(name, other_total);
+}
+
+Result<void> Reader::Finish(const std::string& name, uint64_t other_total) {
+  const std::string& isa_seen = ctx_.isa_seen;
   summary_.isa = isa_seen;
+  summary_.unknown_reasons = ctx_.unknown_reasons.size();
   if (summary_.events == 0 && other_total == 0) {
     std::string msg = name + ": not a perf.data, trace.dat or text capture: no line reads as an event line of " +
                       "perf script, trace-cmd report or ftrace output (\"comm-tid [cpu] secs.usecs: kvm_exit: ...\")";
@@ -446,7 +350,8 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
     }
     return Fail(msg);
   }
-  // Reasons printed as numbers take the ISA the named ones showed (VMX when none did).
+  // Reasons printed as numbers take the ISA the named ones showed (VMX when none did); a
+  // lower-case name both ISAs have is VMX's only when the file's other names are VMX's.
   // trace-cmd's kvm plugin prints kvm_exit without its vcpu, but the thread's kvm_entry lines
   // say which vCPU it runs (one thread per vCPU): exits take it from there when every exiting
   // thread has exactly one; otherwise the format without vcpu_id is used for all.
@@ -461,7 +366,8 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
   for (auto& r : records_) {
     if (r.kind != kExit) continue;
     any_exit = true;
-    if (r.f[2] == 0) r.f[2] = isa_seen == "SVM" ? 2 : 1;
+    if (r.vmx_alt != Record::kNoAlt && isa_seen == "VMX") r.f[0] = r.vmx_alt, r.f[2] = 1;
+    if (r.f[2] == 0) r.f[2] = (isa_seen == "SVM" || (isa_seen.empty() && r.vmx_alt != Record::kNoAlt)) ? 2 : 1;
     if (r.has_vcpu) new_exit = true;
     auto it = vcpu_of.find(r.tid);
     if (!r.has_vcpu && (it == vcpu_of.end() || it->second < 0)) all_known = false;
@@ -488,6 +394,7 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
   auto& layout = layouts[new_exit ? 1 : 0];
   if (!layout) layout = LayoutKinds(td, texts);
   if (!*layout) return Fail(name + ": " + layout->error().message);
+  td.formats[0].text = WithUnknownReasons(texts[0], ctx_.unknown_reasons);
   kinds_ = **layout;
   std::array<uint64_t, kKinds> present{};
   for (const auto& r : records_) ++present[r.kind];
@@ -514,8 +421,17 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
   info_.unparsed_lines = summary_.unparsed_lines;
   info_.first_unparsed_line = summary_.first_unparsed_line;
   info_.first_unparsed_text = summary_.first_unparsed_text;
-  if (summary_.pid_missing) {
-    info_.processes_unknown = true;
+  if (summary_.pid_missing) info_.processes_unknown = true;
+  if (!info_.text_lacks_time) {
+    info_.time_resolution_ns = 1;
+    for (int d = summary_.time_digits; d < 9; ++d) info_.time_resolution_ns *= 10;
+  }
+  if (info_.text_lacks_time) {
+    info_.notes.push_back("some lines print no timestamp: rates, spans and exit latencies leave them out");
+  }
+  if (info_.text_lacks_tid) {
+    info_.notes.push_back("some lines print no thread id: their threads are told apart by name (one thread without a name)");
+  } else if (summary_.pid_missing) {
     info_.notes.push_back("the text gives threads, not their processes: each thread counted as its own process (pid = tid)");
   }
   if (summary_.unparsed_lines) {
@@ -524,6 +440,12 @@ Result<void> Reader::Init(std::string_view text, const std::string& name) {
   }
   if (summary_.joined_lines) {
     info_.notes.push_back(std::to_string(summary_.joined_lines) + " wrapped lines joined to the event line before them");
+  }
+  if (!ctx_.unknown_reasons.empty()) {
+    std::string list;
+    for (const auto& n : ctx_.unknown_reasons) list += (list.empty() ? "" : ", ") + n;
+    info_.notes.push_back(std::to_string(ctx_.unknown_reasons.size()) +
+                          " kvm_exit reason names no kernel table has, counted under their own name: " + list);
   }
   if (other_total) {
     std::string list;
@@ -552,7 +474,23 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
   }
   if (ordered_ && !sorted_) {
     // Pairing (latency) needs time order; text is in the order its tool printed it.
-    std::stable_sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.time < b.time; });
+    if (options_.keep_text) {  // kept payloads move with their records
+      std::vector<size_t> order(records_.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return records_[a].time < records_[b].time; });
+      std::vector<Record> records;
+      std::string arena;
+      std::vector<uint64_t> at;
+      for (size_t i : order) {
+        const uint64_t end = i + 1 < text_at_.size() ? text_at_[i + 1] : text_arena_.size();
+        at.push_back(arena.size());
+        arena.append(text_arena_, text_at_[i], end - text_at_[i]);
+        records.push_back(records_[i]);
+      }
+      records_.swap(records), text_arena_.swap(arena), text_at_.swap(at);
+    } else {
+      std::stable_sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.time < b.time; });
+    }
     sorted_ = true;
   }
   const std::vector<bool> count_only = sink.CountOnlyAttrs();
@@ -585,6 +523,11 @@ Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
     ev.pid = pid;
     ev.tid = r.tid;
     ev.raw = {raw.data(), kd.size};
+    if (options_.keep_text) {
+      const size_t i = static_cast<size_t>(&r - records_.data());
+      const uint64_t end = i + 1 < text_at_.size() ? text_at_[i + 1] : text_arena_.size();
+      ev.text = std::string_view(text_arena_).substr(text_at_[i], end - text_at_[i]);
+    }
     ev.record = ev.raw;
     sink.OnEvent(ev);
   }

@@ -3,6 +3,7 @@
 // fields of its tracepoint and re-encoded as the raw record the kernel would have written,
 // with compiled-in kvm formats, so the analyses count it exactly as a binary recording.
 // Lines that are not understood are counted and the first one kept (the report shows it).
+// Files are mapped; pipes, FIFOs and trace_pipe are read as a stream, line by line.
 #pragma once
 
 #include <map>
@@ -13,10 +14,13 @@
 #include <vector>
 
 #include "base/mapped_file.h"
+#include "base/unique_fd.h"
 #include "perfdata/reader.h"
 #include "perfdata/source.h"
 #include "trace/tracing_data.h"
 #include "textcapture/line_parser.h"
+#include "textcapture/line_source.h"
+#include "textcapture/payload_parser.h"
 
 namespace exitprof::textcapture {
 
@@ -33,18 +37,29 @@ struct ParseSummary {
   bool pid_from_text = false;        // some line gave its thread group (perf -F pid/tid, ftrace tgid)
   bool pid_missing = false;          // some line gave only its thread
   std::string isa;                   // "VMX" / "SVM" from the kvm_exit reason names, else empty
+  uint64_t unknown_reasons = 0;      // distinct reason names no kernel table has (counted by name)
+  uint8_t time_digits = 9;           // fewest fraction digits of a timestamp seen
+};
+
+struct ReaderOptions {
+  // Keep each event's payload as the text printed it (Event::text), for `script`.
+  bool keep_text = false;
 };
 
 // Whether these first bytes of a file look like a text capture: one of the first lines that is
 // not a header or comment is an event line of a known layout.
 bool LooksLikeTextCapture(std::string_view head);
 
-struct Record;
-
 class Reader : public perfdata::RecordingSource {
  public:
-  static Result<std::unique_ptr<Reader>> Open(const std::string& path);
-  static Result<std::unique_ptr<Reader>> FromText(std::string_view text, const std::string& name);
+  // A file, or a stream when the path is not a regular file (/dev/stdin, a FIFO, trace_pipe).
+  static Result<std::unique_ptr<Reader>> Open(const std::string& path, ReaderOptions options = {});
+  // A stream already open, `head` its bytes already read (format detection); `owned` is closed
+  // when reading ends.
+  static Result<std::unique_ptr<Reader>> OpenStream(int fd, std::string head, const std::string& name,
+                                                    ReaderOptions options = {}, UniqueFd owned = {});
+  static Result<std::unique_ptr<Reader>> FromText(std::string_view text, const std::string& name,
+                                                  ReaderOptions options = {});
   ~Reader() override;
 
   const perfdata::SessionInfo& info() const override { return info_; }
@@ -57,11 +72,16 @@ class Reader : public perfdata::RecordingSource {
   const ParseSummary& summary() const { return summary_; }
 
  private:
-  Reader() = default;
-  Result<void> Init(std::string_view text, const std::string& name);
+  explicit Reader(ReaderOptions options);
+  Result<void> Init(LineSource& lines, const std::string& name);
+  Result<void> Finish(const std::string& name, uint64_t other_total);
   struct Kind;
   static Result<std::vector<Kind>> LayoutKinds(const trace::TracingData& td, const char* const* texts);
 
+  ReaderOptions options_;
+  PayloadContext ctx_;
+  std::string text_arena_;         // kept payloads (options_.keep_text), one after another
+  std::vector<uint64_t> text_at_;  // where each record's payload starts in the arena
   perfdata::SessionInfo info_;
   ParseSummary summary_;
   std::vector<Record> records_;

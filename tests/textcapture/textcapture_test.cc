@@ -211,7 +211,7 @@ TEST_F(TextCaptureTest, GarbageLinesAreCountedAndShown) {
   std::string line, out;
   int n = 0, garbage = 0;
   const char* junk[] = {"[ 1234.5678] kvm: zapping shadow pages", "kvm_exit: reason io rip 0x1 (no thread, no time)",
-                        "--", "       CPU 0/KVM 1 [000] 1.0: kvm:kvm_exit: vcpu 0 reason NOT_A_REASON rip 0x1"};
+                        "--", "       CPU 0/KVM 1 [000] 1.0: kvm:kvm_exit: vcpu 0 reason HLT rip"};
   while (std::getline(in, line)) {
     if (++n % 1000 == 500) {
       out += std::string(junk[garbage % 4]) + "\n";

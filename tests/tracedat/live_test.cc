@@ -181,6 +181,12 @@ TEST_F(TraceDatLive, ScriptEqualsTraceCmdReportByteForByte) {
     EXPECT_GT(std::count(got.out.begin(), got.out.end(), '\n'), 10000) << name;
     EXPECT_TRUE(SameLines(want.out, got.out)) << name;
   }
+  // --ns prints whole nanoseconds, as `trace-cmd report -t` does.
+  const std::string path = dir_ + "/v6.dat";
+  auto want = RunCommand("trace-cmd report -t " + path);
+  auto got = RunCommand(Exitprof() + " script --ns -i " + path);
+  ASSERT_EQ(got.status, 0) << got.err;
+  EXPECT_TRUE(SameLines(want.out, got.out));
 }
 
 // A page whose header claims more data than a page holds is skipped and counted; the other

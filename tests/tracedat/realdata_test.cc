@@ -231,5 +231,58 @@ TEST(TraceDatRealData, ReportBySymWithTheGuestKallsyms) {
   EXPECT_EQ(top["EPT_MISCONFIG"], 187u);
 }
 
+// --kallsyms takes the guest's trace.dat itself: the kallsyms it embeds name the RIPs as the
+// inflated dump above does.
+TEST(TraceDatRealData, KallsymsFromTheGuestTraceDat) {
+  const std::string guest = RealFile("guest-4780888b.dat");
+  NEED_FILE(guest);
+  auto r = RunCommand(Exitprof() + " report -i " + RealFile("host-a0496a7c.dat") + " --kallsyms " + guest +
+                      " -p 483882 --by sym --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto report = nlohmann::json::parse(r.out);
+  std::map<std::string, std::pair<std::string, uint64_t>> top;  // reason -> its largest function
+  for (const auto& row : report["exits"]["by_sym"])
+    if (!top.count(row["reason"])) top[row["reason"]] = {row["symbol"], row["count"]};
+  EXPECT_EQ(top["APIC_WRITE"], std::make_pair(std::string("native_apic_mem_write"), uint64_t{3206}));
+  EXPECT_EQ(top["HLT"], std::make_pair(std::string("default_idle"), uint64_t{1488}));
+  EXPECT_EQ(top["EPT_MISCONFIG"], std::make_pair(std::string("iowrite16"), uint64_t{187}));
+  // A binary file that is neither a symbol file nor a trace.dat: one printable line, status 2.
+  for (const std::string& bad : {SharedDir() + "/fixtures/small-vmx.data"}) {
+    auto b = RunCommand(Exitprof() + " report -i " + RealFile("host-a0496a7c.dat") + " --kallsyms " + bad + " --by sym");
+    EXPECT_EQ(b.status, 2) << bad << ": " << b.err;
+    EXPECT_EQ(std::count(b.err.begin(), b.err.end(), '\n'), 1) << b.err;
+    for (char c : b.err) EXPECT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << bad << ": " << static_cast<int>(c);
+  }
+}
+
+// script --ns: whole nanoseconds (trace-cmd report -t); rounded to the microsecond they give
+// back the default lines exactly.
+TEST(TraceDatRealData, ScriptNsPrintsNanoseconds) {
+  const std::string path = RealFile("host-e11ad396.dat");
+  NEED_FILE(path);
+  auto us = RunCommand(Exitprof() + " script -i " + path), ns = RunCommand(Exitprof() + " script --ns -i " + path);
+  ASSERT_EQ(us.status, 0) << us.err;
+  ASSERT_EQ(ns.status, 0) << ns.err;
+  std::istringstream a(us.out), b(ns.out);
+  std::string la, lb;
+  int lines = 0;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    if (la.rfind("cpus=", 0) == 0) continue;
+    // "...] SECS.FRACTION: ": the fraction has 9 digits with --ns, 6 without.
+    const size_t end = lb.find(": "), dot = lb.rfind('.', end);
+    ASSERT_NE(dot, std::string::npos) << lb;
+    ASSERT_EQ(end - dot - 1, 9u) << lb;
+    const size_t start = lb.rfind(' ', dot) + 1;
+    const uint64_t t = std::stoull(lb.substr(start, dot - start)) * 1000000000ull + std::stoull(lb.substr(dot + 1, 9));
+    const uint64_t r = (t + 500) / 1000;
+    char want[32];
+    std::snprintf(want, sizeof want, "%llu.%06llu:", static_cast<unsigned long long>(r / 1000000),
+                  static_cast<unsigned long long>(r % 1000000));
+    ASSERT_EQ(lb.substr(0, start) + want + lb.substr(end + 1), la);
+    ++lines;
+  }
+  EXPECT_EQ(lines, 9005 + 9004);
+}
+
 }  // namespace
 }  // namespace exitprof::testing
