@@ -4,9 +4,11 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "exitprof_version.h"  // generated at build time from git describe (packaging/)
 
 int main(int argc, char** argv) {
-  CLI::App app{"exitprof: why do KVM virtual machines exit, and what in the guest makes them"};
+  // Named, so that usage lines (and the man pages made from --help) say "exitprof", not the path.
+  CLI::App app{"exitprof: why do KVM virtual machines exit, and what in the guest makes them", "exitprof"};
   app.set_version_flag("--version", std::string("exitprof ") + EXITPROF_VERSION);
   app.require_subcommand(1);
   app.footer(

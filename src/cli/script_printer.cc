@@ -14,6 +14,7 @@ Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
   auto events = trace::TraceEvents::FromTracingData(info.tracing_data, info.path);
   if (!events) return tl::unexpected(events.error());
   trace_ = std::move(*events);
+  filter_.SetFirstSampleTime(info.first_sample_time);
   for (const auto& attr : info.attrs) {
     tep_event* event = nullptr;
     std::string name = attr.name;
@@ -55,16 +56,32 @@ void ScriptPrinter::OnEvent(const perfdata::Event& e) {
       return;
   }
   const size_t index = static_cast<size_t>(e.attr_index);
-  line_.clear();
   const std::string& comm = CommOf(e.tid);
-  if (has_callchain_[index]) line_ += fmt::format("{} ", comm);
-  else line_ += fmt::format("{:>16} ", comm);
-  line_ += fmt::format("{:>5} [{:03}] ", static_cast<int32_t>(e.tid), e.cpu);
-  const uint64_t secs = e.time / 1000000000ULL;
-  if (ns_) line_ += fmt::format("{:>5}.{:09}: ", secs, e.time % 1000000000ULL);
-  else line_ += fmt::format("{:>5}.{:06}: ", secs, (e.time % 1000000000ULL) / 1000ULL);
-  line_ += fmt::format("{:>{}}: ", names_[index], name_width_);
-  if (events_[index] && e.raw.size() >= 8) {
+  if (!filter_.Keep(e.time, e.cpu, e.pid, e.tid, comm)) return;
+  uint64_t time = e.time;
+  if (filter_.reltime) {
+    if (!printed_any_) first_printed_ = e.time;
+    time -= first_printed_;
+  }
+  printed_any_ = true;
+  // perf_sample__fprintf_start's fields, each with its separator.
+  line_.clear();
+  if (fields_.comm) {
+    if (has_callchain_[index]) line_ += fmt::format("{} ", comm);
+    else line_ += fmt::format("{:>16} ", comm);
+  }
+  if (fields_.pid && fields_.tid) line_ += fmt::format("{:>5}/{:<5} ", static_cast<int32_t>(e.pid), static_cast<int32_t>(e.tid));
+  else if (fields_.pid) line_ += fmt::format("{:>5} ", static_cast<int32_t>(e.pid));
+  else if (fields_.tid) line_ += fmt::format("{:>5} ", static_cast<int32_t>(e.tid));
+  if (fields_.cpu) line_ += fmt::format("[{:03}] ", e.cpu);
+  if (fields_.time) {
+    const uint64_t secs = time / 1000000000ULL;
+    if (ns_) line_ += fmt::format("{:>5}.{:09}: ", secs, time % 1000000000ULL);
+    else line_ += fmt::format("{:>5}.{:06}: ", secs, (time % 1000000000ULL) / 1000ULL);
+  }
+  if (fields_.event) line_ += fmt::format("{:>{}}: ", names_[index], name_width_);
+  if (!fields_.trace) {
+  } else if (events_[index] && e.raw.size() >= 8) {
     trace_->FormatPayload(events_[index], e.raw, e.cpu, e.time, payload_);
     line_ += payload_;
   } else {

@@ -86,6 +86,10 @@ Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, Sess
       }
       break;
     }
+    case kFeatSampleTime:
+      info.first_sample_time = r.Read<uint64_t>();
+      info.last_sample_time = r.Read<uint64_t>();
+      break;
     case kFeatCompressed:
       r.Read<uint32_t>();  // version
       info.compression_type = r.Read<uint32_t>();

@@ -26,6 +26,7 @@ struct SessionInfo {
   uint32_t compression_level = 0;
   uint32_t compression_mmap_len = 0;
   std::vector<uint32_t> features;  // feature ids present
+  uint64_t first_sample_time = 0, last_sample_time = 0;  // SAMPLE_TIME feature (0 = absent)
   // trace.dat input: its trace clock, and whether timestamps are raw counter ticks (an x86-tsc
   // clock with no tsc2nsec conversion in the file) rather than nanoseconds.
   std::string trace_clock;

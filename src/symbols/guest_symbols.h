@@ -58,6 +58,10 @@ class GuestSymbols {
   std::unordered_map<uint64_t, GuestSymbol> cache_;
 };
 
+// The KASLR offset (runtime minus link-time address) from `_text` (else `_stext`) in a kallsyms
+// dump and the kernel's ELF; nullopt when either has neither.
+std::optional<int64_t> KaslrOffsetFromText(const KernelSymbolMap& runtime, const ElfSymbolizer& linked);
+
 // "0x1e000000", "-0x1000", "16777216" -> offset.
 Result<int64_t> ParseKaslrOffset(const std::string& text);
 
