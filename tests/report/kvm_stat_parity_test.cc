@@ -31,10 +31,10 @@ struct PerfRow {
 
 // `perf kvm -i F stat report --event=E [-k K]`, rows in perf's order (it prints on stderr).
 std::vector<std::pair<std::string, PerfRow>> PerfKvmStat(const std::string& path, const std::string& args) {
-  auto perf = RunCommand("perf kvm -i " + path + " stat report " + args + " 2>&1");
+  auto perf = RunCommand("perf kvm -i " + path + " stat report " + args);
   std::regex row(R"(^\s*(\S+)\s+(\d+)\s+[\d.]+%\s+([\d.]+)%\s+([\d.]+)us\s+([\d.]+)us\s+([\d.]+)us \( \+-\s*([\d.]+)% \))");
   std::vector<std::pair<std::string, PerfRow>> out;
-  std::istringstream lines(perf.out);
+  std::istringstream lines(perf.out + perf.err);
   for (std::string line; std::getline(lines, line);) {
     std::smatch m;
     if (!std::regex_search(line, m, row)) continue;
