@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cli/commands.h"
@@ -54,11 +55,12 @@ class Symbolizer {
       : elf_(std::move(elf)), kallsyms_(std::move(kallsyms)), offset_(static_cast<uint64_t>(offset)) {}
 
   const symbols::Symbolized& Symbolize(uint64_t address) {
-    if (elf_) {
-      const auto& s = elf_->Symbolize(address - offset_);
-      if (s.found || !kallsyms_) return s;
-    }
-    return FromKallsyms(address);
+    if (!elf_) return FromKallsyms(address);
+    const auto& s = elf_->Symbolize(address - offset_);
+    if (s.found || !kallsyms_) return s;
+    // The ELF answers for its own image; kallsyms adds what lies outside it: modules.
+    const auto& k = FromKallsyms(address);
+    return k.found && in_module_.count(address) ? k : s;
   }
   std::vector<const symbols::Symbolized*> SymbolizeBatch(const std::vector<uint64_t>& addresses) {
     if (!kallsyms_ && offset_ == 0) return elf_->SymbolizeBatch(addresses);
@@ -76,6 +78,7 @@ class Symbolizer {
         it->second.symbol = hit->symbol->name;
         it->second.symbol_offset = hit->offset;
         it->second.frames.push_back(symbols::Frame{hit->symbol->name, "", 0, 0});
+        if (!hit->symbol->module.empty()) in_module_.insert(address);
       }
     }
     return it->second;
@@ -85,6 +88,7 @@ class Symbolizer {
   std::optional<symbols::KernelSymbolMap> kallsyms_;
   uint64_t offset_;
   std::unordered_map<uint64_t, symbols::Symbolized> kallsyms_answers_;
+  std::unordered_set<uint64_t> in_module_;  // addresses kallsyms places in a [module]
 };
 
 Result<std::unique_ptr<Symbolizer>> OpenSymbolizer(const Options& o, bool exe_given) {
@@ -132,8 +136,8 @@ std::function<int()> AddSymbolizeCommand(CLI::App& app) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--kallsyms", o->kallsyms,
-                  "A /proc/kallsyms dump: addresses are runtime ones; names functions -e cannot (modules), and with "
-                  "-e vmlinux gives the KASLR offset (kallsyms _text - vmlinux _text)");
+                  "A /proc/kallsyms dump: addresses are runtime ones; alone, it names their functions; with -e vmlinux, "
+                  "it gives the KASLR offset (kallsyms _text - vmlinux _text) and names [module] addresses");
   cmd->add_option("--kaslr-offset", o->kaslr_offset,
                   "Runtime minus link-time address (e.g. 0x1e000000): subtracted from each address before -e looks it up");
   cmd->add_option("addresses", o->addresses, "Hexadecimal addresses (0x optional); none: read them from stdin, one a line");

@@ -231,13 +231,13 @@ TEST_F(SymbolizeTest, KallsymsAndKaslrOffset) {
     EXPECT_TRUE(SameLines(given.out, from_kallsyms.out)) << flags;
   }
   // kallsyms alone: the function the address is in, no line; outside every symbol, ??.
-  auto main_addr = RunCommand("nm " + prog + " | awk '$3 == \"main\" {print $1}'").out;
-  uint64_t main_runtime = std::stoull(main_addr, nullptr, 16) + shift + 4;
+  auto other = RunCommand("nm " + prog + " | awk '$3 == \"_Z5otheri\" {print $1}'").out;
+  ASSERT_FALSE(other.empty());
   char arg[32];
-  std::snprintf(arg, sizeof arg, "%llx", static_cast<unsigned long long>(main_runtime));
-  auto alone = RunCommand(Exitprof() + " symbolize --kallsyms " + kallsyms + " -f " + arg + " 0x10");
+  std::snprintf(arg, sizeof arg, "%llx", static_cast<unsigned long long>(std::stoull(other, nullptr, 16) + shift + 4));
+  auto alone = RunCommand(Exitprof() + " symbolize --kallsyms " + kallsyms + " -f -C " + arg + " 0x10");
   EXPECT_EQ(alone.status, 0) << alone.err;
-  EXPECT_EQ(alone.out, "main\n??:?\n??\n??:0\n");
+  EXPECT_EQ(alone.out, "other(int)\n??:?\n??\n??:0\n");
   auto bad = RunCommand(Exitprof() + " symbolize -e " + prog + " --kaslr-offset 0xzz 0x10");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("--kaslr-offset 0xzz"), std::string::npos) << bad.err;
