@@ -87,6 +87,8 @@ Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, Sess
       break;
     }
     case kFeatSampleTime:
+      // Only script --header and --reltime --time use it: a short one is left out, not fatal.
+      if (bytes.size() < 16) return {};
       info.first_sample_time = r.Read<uint64_t>();
       info.last_sample_time = r.Read<uint64_t>();
       break;
