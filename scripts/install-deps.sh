@@ -27,6 +27,9 @@ packages=(
   libbpf-dev bpftool linux-libc-dev libcap2-bin
   # trace.dat input: zlib-compressed v7 files; libtraceevent's plugins (trace-cmd report's layout)
   zlib1g-dev libtraceevent1-plugin
+  # packaging: man pages from --help (help2man), the .deb (dpkg-dev's dpkg-shlibdeps), and the
+  # zsh that checks the zsh completion's syntax
+  help2man dpkg-dev zsh
 )
 
 missing=()

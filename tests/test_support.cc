@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -103,6 +105,46 @@ std::map<std::string, uint64_t> PerfScriptEventCounts(const std::string& text) {
     ++counts[name];
   }
   return counts;
+}
+
+TmuxSession::TmuxSession(const std::string& tag, const std::string& command, int width, int height)
+    : tmux_("tmux -L exitprof-" + tag + "-" + std::to_string(::getpid()) + " ") {
+  ok_ = RunCommand(tmux_ + "new-session -d -x " + std::to_string(width) + " -y " + std::to_string(height) + " '" + command + "'")
+            .status == 0;
+}
+
+TmuxSession::~TmuxSession() { RunCommand(tmux_ + "kill-server 2>/dev/null"); }
+
+std::string TmuxSession::Screen() const { return RunCommand(tmux_ + "capture-pane -p").out; }
+
+std::string TmuxSession::WaitFor(const std::string& text) const {
+  std::string s;
+  for (int i = 0; i < 100; ++i) {
+    s = Screen();
+    if (s.find(text) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return s;
+}
+
+std::string TmuxSession::WaitForGone(const std::string& text) const {
+  std::string s;
+  for (int i = 0; i < 100; ++i) {
+    s = Screen();
+    if (s.find(text) == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return s;
+}
+
+void TmuxSession::Keys(const std::string& keys) const { RunCommand(tmux_ + "send-keys " + keys); }
+
+bool TmuxSession::Ended() const {
+  for (int i = 0; i < 100; ++i) {
+    if (RunCommand(tmux_ + "has-session 2>/dev/null").status != 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 }  // namespace exitprof::testing

@@ -65,6 +65,27 @@ Result<Report> ReadReport(const std::string& path, analysis::ExitFilter filter =
 // (whole outputs would flood the log).
 ::testing::AssertionResult SameLines(const std::string& expected, const std::string& actual);
 
+// A program on a terminal of its own, driven as a user would (tmux, on a private server):
+// for the ncurses views of stat and top.
+class TmuxSession {
+ public:
+  // Starts `command` on a width x height terminal; ok() says whether tmux started it.
+  TmuxSession(const std::string& tag, const std::string& command, int width = 120, int height = 50);
+  ~TmuxSession();  // kills the server
+  bool ok() const { return ok_; }
+  std::string Screen() const;
+  // Waits (up to 5 s) until the screen shows `text`; returns the last screen seen.
+  std::string WaitFor(const std::string& text) const;
+  // Waits until the screen no longer shows `text`.
+  std::string WaitForGone(const std::string& text) const;
+  void Keys(const std::string& keys) const;  // tmux send-keys arguments, e.g. "f" or "'^IO$' Enter"
+  bool Ended() const;  // waits up to 5 s for the program to end
+
+ private:
+  std::string tmux_;
+  bool ok_ = false;
+};
+
 // Counts of samples per event name as `perf script` shows them (field before the payload).
 std::map<std::string, uint64_t> PerfScriptEventCounts(const std::string& script_output);
 

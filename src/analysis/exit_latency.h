@@ -1,30 +1,21 @@
 // What exits cost: each kvm_exit is paired with the next kvm_entry of the same thread, as
 // `perf kvm stat` pairs them (a thread counts only from its first kvm_entry). Per reason:
-// count, total, min, max, mean, stddev, exact nearest-rank percentiles (from the stored
-// durations, up to a memory cap; past it, from a log-linear histogram, and said so), and a
-// log2 histogram. Needs records in time order.
+// the durations' statistics (duration_stats.h). Needs records in time order.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
 
-namespace exitprof::analysis {
+#include "analysis/duration_stats.h"
 
-struct LatencySummary {
-  uint64_t count = 0, total_ns = 0, min_ns = 0, max_ns = 0;
-  double mean_ns = 0, stddev_ns = 0;
-  uint64_t p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0;
-  bool exact = true;
-  std::array<uint64_t, 64> log2_histogram{};  // bucket k: durations in [2^k, 2^(k+1)) ns
-};
+namespace exitprof::analysis {
 
 class ExitLatency {
  public:
   // Values stored for exact percentiles, over all reasons (4 bytes each).
-  explicit ExitLatency(size_t max_stored_values = 4u << 20) : max_stored_(max_stored_values) {}
+  explicit ExitLatency(size_t max_stored_values = 4u << 20) : durations_(max_stored_values) {}
 
   void OnExit(uint32_t tid, uint64_t time, uint32_t reason_id);
   void OnEntry(uint32_t tid, uint64_t time);
@@ -38,7 +29,7 @@ class ExitLatency {
   void MergePart(const ExitLatency& part, const std::vector<uint32_t>& reason_map);
 
   LatencySummary Summarize(uint32_t reason_id) const;
-  size_t reason_slots() const { return reasons_.size(); }
+  size_t reason_slots() const { return durations_.key_slots(); }
   uint64_t unpaired_exits() const { return unpaired_exits_; }      // an exit followed by another exit
   uint64_t entries_without_exit() const { return entries_without_exit_; }
   uint64_t exits_before_first_entry() const { return untracked_exits_; }
@@ -49,14 +40,6 @@ class ExitLatency {
     uint32_t reason = 0;
     uint64_t start = 0;
   };
-  struct ReasonStats {
-    uint64_t count = 0, total = 0, min = UINT64_MAX, max = 0;
-    double sum_sq = 0;
-    std::vector<uint32_t> values;  // durations, while under the cap
-    bool capped = false;
-    std::array<uint64_t, 64> log2{};
-    std::vector<uint64_t> fine;  // log-linear buckets for percentiles past the cap
-  };
   // A part's events of one thread before its first kvm_entry in the part.
   struct Prefix {
     uint32_t tid = 0;
@@ -66,8 +49,6 @@ class ExitLatency {
     bool entry = false;
     uint64_t entry_time = 0;
   };
-  void Add(uint32_t reason, uint64_t duration);
-  void AddStats(ReasonStats& into, const ReasonStats& from);
   Prefix& PrefixOf(uint32_t tid);
   // Applies a later part's prefix to this object's state of the thread.
   void Resolve(const Prefix& p, uint32_t reason_of_last);
@@ -75,10 +56,8 @@ class ExitLatency {
   bool part_ = false;
   std::vector<Prefix> prefixes_;                      // in order of first appearance
   std::unordered_map<uint32_t, size_t> prefix_index_;  // tid -> index into prefixes_
-  size_t max_stored_;
-  size_t stored_ = 0;
+  DurationStats durations_;
   std::unordered_map<uint32_t, ThreadState> threads_;
-  std::vector<ReasonStats> reasons_;
   uint64_t unpaired_exits_ = 0, entries_without_exit_ = 0, untracked_exits_ = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+
 #include "perfdata/abi.h"
 
 namespace exitprof::analysis {
@@ -21,6 +23,7 @@ Result<void> ExitStats::OnSessionReady(const perfdata::SessionInfo& info) {
 void ExitStats::ResetCounts() {
   exits_ = ExitCounts{};
   latency_ = ExitLatency();
+  access_latency_ = AccessLatency();
   std::fill(samples_by_attr_.begin(), samples_by_attr_.end(), 0);
   pio_.clear();
   pio_by_thread_ = FlatCounter();
@@ -63,6 +66,11 @@ void ExitStats::OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) {
 
 bool ExitStats::Keep(uint32_t pid, uint64_t time) const {
   if (filter_.pid && pid != *filter_.pid) return false;
+  if (!filter_.guest.empty() &&
+      std::find(filter_.guest_pids.begin(), filter_.guest_pids.end(), pid) == filter_.guest_pids.end()) {
+    auto it = threads_.find(pid);
+    if (it == threads_.end() || it->second.comm != filter_.guest) return false;
+  }
   if (filter_.time_begin_ns && time < *filter_.time_begin_ns) return false;
   if (filter_.time_end_ns && time > *filter_.time_end_ns) return false;
   return true;
@@ -133,7 +141,10 @@ void ExitStats::OnEvent(const Event& e) {
       if (filter_.vcpu && vcpu != *filter_.vcpu) return;
       uint32_t reason = kvm_.ExitReasonId(raw, e.cpu);
       // Every exit is paired, so that an entry never closes an exit the filter hid.
-      if (filter_.latency) latency_.OnExit(e.tid, e.time, reason);
+      if (filter_.latency) {
+        latency_.OnExit(e.tid, e.time, reason);
+        access_latency_.OnExit(e.tid, e.time);
+      }
       if (!ReasonSelected(reason)) return;
       ++exits_.total;
       if (filter_.timeline) exit_timeline_.Add(e.time, reason);
@@ -159,10 +170,20 @@ void ExitStats::OnEvent(const Event& e) {
         ++pio_from_exits_[{static_cast<uint16_t>(q >> 16), {size, !in}}];
       }
       exits_.by_vcpu.Add((uint64_t{e.pid} << 32) | e.tid, vcpu);
+      // A damaged record's CPU must not grow the table without bound.
+      if (e.cpu < kMaxCpus) {
+        if (e.cpu >= exits_.by_cpu.size()) exits_.by_cpu.resize(e.cpu + 1, 0);
+        ++exits_.by_cpu[e.cpu];
+      } else {
+        ++exits_.by_cpu_beyond[e.cpu];
+      }
       return;
     }
     case KvmEvent::kEntry:
-      if (filter_.latency) latency_.OnEntry(e.tid, e.time);
+      if (filter_.latency) {
+        latency_.OnEntry(e.tid, e.time);
+        access_latency_.OnEntry(e.tid, e.time);
+      }
       return;
     case KvmEvent::kPio: {
       const auto& f = kvm_.pio();
@@ -170,6 +191,7 @@ void ExitStats::OnEvent(const Event& e) {
       const auto size = static_cast<uint8_t>(f.size.Read(raw));
       const bool write = f.rw.Read(raw) != 0;
       ++pio_[{port, {size, write}}];
+      if (filter_.latency) access_latency_.OnPio(e.tid, e.time, port, write);
       pio_by_thread_.Add((uint64_t{e.pid} << 32) | e.tid, (uint64_t{port} << 16) | (uint64_t{write} << 8) | size);
       return;
     }
@@ -177,7 +199,9 @@ void ExitStats::OnEvent(const Event& e) {
       const auto& f = kvm_.mmio();
       uint32_t type = static_cast<uint32_t>(f.type.Read(raw));
       if (!mmio_type_names_.count(type)) mmio_type_names_[type] = kvm_.MmioTypeName(raw, e.cpu);
-      ++mmio_[{e.pid, f.gpa.Read(raw), static_cast<uint32_t>(f.len.Read(raw)), type}];
+      const uint64_t gpa = f.gpa.Read(raw);
+      ++mmio_[{e.pid, gpa, static_cast<uint32_t>(f.len.Read(raw)), type}];
+      if (filter_.latency) access_latency_.OnMmio(e.tid, e.time, gpa, type);
       return;
     }
     case KvmEvent::kMsr: {

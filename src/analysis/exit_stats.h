@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/access_latency.h"
 #include "analysis/exit_latency.h"
 #include "analysis/flat_counter.h"
 #include "analysis/timeline.h"
@@ -26,6 +27,10 @@ struct ExitFilter {
   std::vector<std::string> reasons;  // case-insensitive; empty = all
   std::optional<uint32_t> pid;
   std::optional<uint32_t> vcpu;
+  // -g NAME: only the VM of that name: its process's name in the recording (the VM table's
+  // Command), or one of `guest_pids` (a device map's VM name).
+  std::string guest;
+  std::vector<uint32_t> guest_pids;
   std::optional<uint64_t> time_begin_ns, time_end_ns;
   bool latency = false;  // pair exits with entries (needs time-ordered records)
   bool timeline = false;
@@ -37,11 +42,15 @@ struct ThreadName {
   std::string comm;
 };
 
+inline constexpr uint32_t kMaxCpus = 1u << 16;
+
 struct ExitCounts {
   uint64_t total = 0;
   std::vector<uint64_t> by_reason;  // by reason id (KvmEvents::ReasonById)
   FlatCounter by_reason_rip;  // (reason id, rip)
   FlatCounter by_vcpu;        // (pid << 32 | tid, vcpu_id or ~0); VMs are derived from it
+  std::vector<uint64_t> by_cpu;  // by host CPU below kMaxCpus
+  std::map<uint32_t, uint64_t> by_cpu_beyond;  // the rest (damaged input)
 };
 
 struct PioKey {
@@ -101,6 +110,7 @@ class ExitStats : public perfdata::EventSink {
   bool has_tracing_data() const { return trace_ != nullptr; }
   bool latency_enabled() const { return filter_.latency; }
   const ExitLatency& latency() const { return latency_; }
+  const AccessLatency& access_latency() const { return access_latency_; }
   bool timeline_enabled() const { return filter_.timeline; }
   // Series: exit reason ids when kvm_exit was recorded; userspace exit reasons otherwise.
   const Timeline& exit_timeline() const { return exit_timeline_; }
@@ -126,6 +136,7 @@ class ExitStats : public perfdata::EventSink {
   kvm::KvmEvents kvm_;
   ExitCounts exits_;
   ExitLatency latency_;
+  AccessLatency access_latency_;
   Timeline exit_timeline_{filter_.timeline_bucket_ns};
   Timeline userspace_timeline_{filter_.timeline_bucket_ns};
   std::vector<std::string> userspace_series_;

@@ -18,6 +18,9 @@ void AddCounts(FlatCounter& into, const FlatCounter& from) {
 }  // namespace
 
 std::unique_ptr<perfdata::EventSink> ExitStats::NewPart() const {
+  // -g NAME matches thread names that COMM records earlier in the file set: a part cannot know
+  // them. Port/MMIO cost pairing (with --latency) has no merge. Both read in one pass.
+  if (!filter_.guest.empty() || filter_.latency) return nullptr;
   auto part = std::make_unique<ExitStats>(filter_);
   part->trace_ = trace_;
   part->kvm_ = kvm_;
@@ -54,6 +57,9 @@ void ExitStats::MergePart(perfdata::EventSink& sink) {
   part.exits_.by_reason_rip.ForEach(
       [&](uint64_t id, uint64_t rip, uint64_t n) { exits_.by_reason_rip.Add(reason[id], rip, n); });
   AddCounts(exits_.by_vcpu, part.exits_.by_vcpu);
+  if (exits_.by_cpu.size() < part.exits_.by_cpu.size()) exits_.by_cpu.resize(part.exits_.by_cpu.size(), 0);
+  for (size_t cpu = 0; cpu < part.exits_.by_cpu.size(); ++cpu) exits_.by_cpu[cpu] += part.exits_.by_cpu[cpu];
+  AddCounts(exits_.by_cpu_beyond, part.exits_.by_cpu_beyond);
   exit_timeline_.Merge(part.exit_timeline_, reason);
   if (filter_.latency) latency_.MergePart(part.latency_, reason);
 

@@ -62,6 +62,23 @@ TimelineModel ToModel(const Timeline& t, size_t columns, const std::string& of,
 
 }  // namespace
 
+bool SortLatency(ReportModel& m, const std::string& key) {
+  std::function<double(const LatencySummary&)> value;
+  if (key == "sample" || key == "count") value = [](const LatencySummary& s) { return static_cast<double>(s.count); };
+  else if (key == "total") value = [](const LatencySummary& s) { return static_cast<double>(s.total_ns); };
+  else if (key == "max") value = [](const LatencySummary& s) { return static_cast<double>(s.max_ns); };
+  else if (key == "min") value = [](const LatencySummary& s) { return static_cast<double>(s.min_ns); };
+  else if (key == "mean" || key == "time") value = [](const LatencySummary& s) { return s.mean_ns; };
+  else return false;
+  for (auto* rows : {&m.latency, &m.latency_ioport, &m.latency_mmio}) {
+    std::sort(rows->begin(), rows->end(), [&](const LatencyRow& a, const LatencyRow& b) {
+      double va = value(a.summary), vb = value(b.summary);
+      return va != vb ? va > vb : a.reason < b.reason;
+    });
+  }
+  return true;
+}
+
 void SetInterval(ReportModel& m, double seconds) {
   m.interval_s = seconds;
   m.span_s = seconds;
@@ -151,10 +168,22 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
       m.latency.push_back(row);
     }
     for (auto& row : m.latency) row.time_percent = Percent(row.summary.total_ns, m.latency_total_ns);
-    std::sort(m.latency.begin(), m.latency.end(), [](const LatencyRow& a, const LatencyRow& b) {
-      return a.summary.total_ns != b.summary.total_ns ? a.summary.total_ns > b.summary.total_ns : a.reason < b.reason;
-    });
+    auto access_rows = [](const std::vector<AccessLatency::Row>& rows, std::vector<LatencyRow>& out, uint64_t& total) {
+      for (const auto& r : rows) {
+        out.push_back(LatencyRow{r.key, false, 0, r.summary});
+        total += r.summary.total_ns;
+      }
+      for (auto& row : out) row.time_percent = Percent(row.summary.total_ns, total);
+    };
+    access_rows(exits.access_latency().IoRows(), m.latency_ioport, m.latency_ioport_total_ns);
+    access_rows(exits.access_latency().MmioRows(), m.latency_mmio, m.latency_mmio_total_ns);
+    SortLatency(m, "total");
   }
+  for (uint32_t cpu = 0; cpu < c.by_cpu.size(); ++cpu) {
+    if (c.by_cpu[cpu]) m.by_cpu.push_back({cpu, c.by_cpu[cpu], Percent(c.by_cpu[cpu], c.total)});
+  }
+  for (const auto& [cpu, count] : c.by_cpu_beyond) m.by_cpu.push_back({cpu, count, Percent(count, c.total)});
+  SortByCount(m.by_cpu, [](const CpuRow& a, const CpuRow& b) { return a.cpu < b.cpu; });
 
   if (exits.timeline_enabled()) {
     const bool of_exits = !exits.exit_timeline().empty();

@@ -94,6 +94,12 @@ struct LatencyRow {
   double time_percent = 0;
   LatencySummary summary;
 };
+// Exits per host CPU (report --by cpu).
+struct CpuRow {
+  uint32_t cpu = 0;
+  uint64_t count = 0;
+  double percent = 0;
+};
 struct TimelineSeries {
   std::string name;
   std::vector<uint64_t> counts;  // per bucket
@@ -150,6 +156,11 @@ struct ReportModel {
   std::vector<LatencyRow> latency;
   uint64_t latency_total_ns = 0, latency_idle_ns = 0;
   uint64_t unpaired_exits = 0, entries_without_exit = 0, exits_before_first_entry = 0;
+  // What port IO and MMIO accesses cost (perf kvm stat --event=ioport / mmio); `reason` holds
+  // perf's key ("0x3f8:POUT", "0xfed000f0:R"); time_percent is of the table's own total.
+  std::vector<LatencyRow> latency_ioport, latency_mmio;
+  uint64_t latency_ioport_total_ns = 0, latency_mmio_total_ns = 0;
+  std::vector<CpuRow> by_cpu;  // exits per host CPU, most first
 
   // Other kvm events.
   std::vector<NamedCount> userspace_exits;
@@ -198,6 +209,11 @@ struct ReportModel {
   std::vector<DeviceRow> by_device;
   std::vector<UnattributedRow> unattributed;
 };
+
+// perf kvm stat's -k: the order of the latency tables, biggest first: "sample" (or "count"),
+// "time" (the mean, as perf 6.1's -k time), "mean", "total" (time in all, our default), "max",
+// "min". False for any other key.
+bool SortLatency(ReportModel& m, const std::string& key);
 
 // Fills m.explain with up to `n` sources (reasons, then the ports, MSRs and MMIO behind them).
 void AddExplanations(ReportModel& m, size_t n);

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "cli/commands.h"
+#include "exitprof_version.h"  // generated at build time from git describe (packaging/)
 
 namespace {
 
@@ -43,7 +44,8 @@ std::string UnknownCommand(const CLI::App& app, const std::string& word) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"exitprof: why do KVM virtual machines exit, and what in the guest makes them"};
+  // Named, so that usage lines (and the man pages made from --help) say "exitprof", not the path.
+  CLI::App app{"exitprof: why do KVM virtual machines exit, and what in the guest makes them", "exitprof"};
   // Usage errors are one line, naming the command whose --help tells more.
   app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
     auto parsed = failed->get_subcommands();

@@ -23,7 +23,7 @@ void AddCallgraphOptions(CLI::App& cmd, CallgraphOptions& o) {
   cmd.add_option("--max-stack", o.max_stack, "Frames kept per stack (default 127)")->check(Positive());
   cmd.add_option("--flamegraph", o.flamegraph, "Write an interactive flame graph (SVG) of the stacks to FILE");
   cmd.add_flag("--no-inline", o.no_inline, "Do not show inlined functions as frames of their own");
-  cmd.add_option("-e,--event", o.event, "Only samples of this event (e.g. probe_app:f)");
+  cmd.add_option("-e,--event", o.event, "With --callgraph: only samples of this event (e.g. probe_app:f). Else, as perf kvm stat's --event: the latency table of vmexit (default), ioport or mmio");
   cmd.add_option("--host-kallsyms", o.kallsyms, "Kernel symbols for host kernel frames (default /proc/kallsyms)");
 }
 

@@ -17,7 +17,7 @@ namespace exitprof::cli {
 
 namespace {
 
-const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected", "device", "sym"};
+const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "cpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected", "device", "sym"};
 
 std::string JoinedSections() {
   std::string out;
@@ -114,6 +114,8 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     bool inline_chain = false;
     CallgraphOptions callgraph;
     unsigned threads = 0;
+    std::string key = "total";
+    std::string vm_name;  // -g
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
@@ -127,7 +129,11 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   cmd->add_option("-p,--pid", o->pid, "Only events of this process (the VMM, e.g. QEMU)")->check(Positive());
   cmd->add_option("--vcpu", o->vcpu, "Only exits of this vCPU id")->check(NonNegative());
   cmd->add_option("--time", o->time, "Only events between START,STOP seconds (perf script's timestamps)");
-  cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str()->check(NonNegative());
+  cmd->add_option("-g,--guest", o->vm_name,
+                  "Only the VM with this name: QEMU's -name kept in INPUT.devices.json, else its process name (the VM table's Command)");
+  cmd->add_option("-k,--key", o->key, "Order of the latency tables, as perf kvm stat -k: sample (count), time (mean, as perf), total, max, min, mean")
+      ->capture_default_str();
+    cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str()->check(NonNegative());
   cmd->add_flag("--latency", o->latency, "Exit cost: kvm_exit -> kvm_entry per reason, percentiles and histograms");
   cmd->add_flag("--explain", o->explain, "What the top exit sources are and what usually removes them");
   cmd->add_option("--timeline", o->timeline, "Exits per reason per time bucket: a width like 10ms, 1s, or auto")
@@ -157,6 +163,9 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  exitprof report -i perf.data --reason IO_INSTRUCTION --top 20\n"
       "  exitprof report -i perf.data --format json | jq '.exits.by_reason'\n"
       "  exitprof report -i perf.data --format csv --by vcpu\n"
+      "  exitprof report -i perf.data --latency -k max            exit cost, costliest single exit first\n"
+      "  exitprof report -i perf.data --latency --event ioport    cost per port (perf kvm stat --event=ioport); mmio too\n"
+      "  exitprof report -i perf.data --by cpu -g vm1             exits per host CPU of the VM named vm1\n"
       "  exitprof report -i big.data -j 1                      read on one thread\n"
       "  exitprof report -i vm.data --by device             which device, BAR and register (vm.data.devices.json)\n"
       "  exitprof report -i vm.data --qmp /tmp/vm.sock --by pio,device\n"
@@ -179,7 +188,24 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     filter.reasons = SplitCommas(o->reasons);
     filter.pid = o->pid;
     filter.vcpu = o->vcpu;
-    filter.latency = o->latency;
+    const std::string& event = o->callgraph.event.empty() ? std::string("vmexit") : o->callgraph.event;
+    if (event != "vmexit" && event != "ioport" && event != "mmio") {
+      return ReportError(Error{"--event " + event + ": the exit report's tables are vmexit, ioport and mmio (as perf kvm stat's); other events need --callgraph"});
+    }
+    filter.latency = o->latency || event != "vmexit";
+    if (analysis::ReportModel probe; !analysis::SortLatency(probe, o->key)) {
+      return ReportError(Error{"-k " + o->key + ": expected sample (or count), time (mean), total, max, min or mean"});
+    }
+    if (!o->vm_name.empty()) {
+      filter.guest = o->vm_name;
+      // QEMU's -name, kept by `exitprof record` beside the recording, names the VM's process.
+      std::string side = o->device_map.empty() ? (o->input == "-" ? "" : vmm::DeviceMapPathFor(o->input)) : o->device_map;
+      if (!side.empty() && ::access(side.c_str(), F_OK) == 0) {
+        if (auto history = vmm::LoadDeviceMapFile(side); history && history->vm_name == o->vm_name) {
+          filter.guest_pids.push_back(static_cast<uint32_t>(history->pid));
+        }
+      }
+    }
     if (cmd->count("--timeline")) {
       filter.timeline = true;
       auto width = ParseDuration(o->timeline.empty() ? "auto" : o->timeline);
@@ -218,13 +244,23 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       auto added = AddGuestSymbols(model, o->guest, o->top);
       if (!added) return ReportError(added.error());
     }
+    analysis::SortLatency(model, o->key);
+    if (!o->vm_name.empty() && model.samples == 0) {
+      return ReportError(Error{"-g " + o->vm_name + ": no VM of that name in " + o->input +
+                               " (a VM's name is QEMU's -name from " + o->input + ".devices.json, else its process name: see --by vm)"});
+    }
     if (o->explain) analysis::AddExplanations(model, 5);
     std::string out;
     if (o->format == "json") out = render::RenderJson(model);
-    else if (o->format == "csv") out = render::RenderCsv(model, by.empty() ? "reason" : by[0]);
+    else if (o->format == "csv") {
+      std::string table = by.empty() ? (event == "vmexit" ? "reason" : "latency") : by[0];
+      if (table == "latency" && event != "vmexit") table = event == "ioport" ? "ioport" : "mmio-cost";
+      out = render::RenderCsv(model, table);
+    }
     else {
       render::TextOptions text{by, o->top};
       text.inline_chain = o->inline_chain;
+      text.latency_event = event;
       out = render::RenderText(model, text);
     }
     std::fwrite(out.data(), 1, out.size(), stdout);

@@ -18,6 +18,7 @@ Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
   lacks_tid_ = info.text_lacks_tid;
   lacks_cpu_ = info.text_lacks_cpu;
   lacks_time_ = info.text_lacks_time;
+  filter_.SetFirstSampleTime(info.first_sample_time);
   for (const auto& attr : info.attrs) {
     tep_event* event = nullptr;
     std::string name = attr.name;
@@ -59,23 +60,33 @@ void ScriptPrinter::OnEvent(const perfdata::Event& e) {
       return;
   }
   const size_t index = static_cast<size_t>(e.attr_index);
-  line_.clear();
   const std::string& comm = CommOf(e.tid);
-  const bool show_comm = !(is_text_ && comm.empty());  // perf script -F time,event,trace
+  if (!filter_.Keep(e.time, e.cpu, e.pid, e.tid, comm)) return;
+  uint64_t time = e.time;
+  if (filter_.reltime) {
+    if (!printed_any_) first_printed_ = e.time;
+    time -= first_printed_;
+  }
+  printed_any_ = true;
+  // perf_sample__fprintf_start's fields, each with its separator; a text capture's columns only
+  // where its lines had them.
+  line_.clear();
+  const bool show_comm = fields_.comm && !(is_text_ && comm.empty());  // perf script -F time,event,trace
   if (show_comm && has_callchain_[index]) line_ += fmt::format("{} ", comm);
   else if (show_comm) line_ += fmt::format("{:>16} ", comm);
-  if (!lacks_tid_) line_ += fmt::format("{:>5} ", static_cast<int32_t>(e.tid));
-  if (!lacks_cpu_) line_ += fmt::format("[{:03}] ", e.cpu);
-  const uint64_t secs = e.time / 1000000000ULL;
-  if (lacks_time_) {
-    // "kvm_exit: reason ..." lines had no time: none printed.
-  } else if (ns_) {
-    line_ += fmt::format("{:>5}.{:09}: ", secs, e.time % 1000000000ULL);
-  } else {
-    line_ += fmt::format("{:>5}.{:06}: ", secs, (e.time % 1000000000ULL) / 1000ULL);
+  const bool show_tid = fields_.tid && !lacks_tid_;
+  if (fields_.pid && show_tid) line_ += fmt::format("{:>5}/{:<5} ", static_cast<int32_t>(e.pid), static_cast<int32_t>(e.tid));
+  else if (fields_.pid) line_ += fmt::format("{:>5} ", static_cast<int32_t>(e.pid));
+  else if (show_tid) line_ += fmt::format("{:>5} ", static_cast<int32_t>(e.tid));
+  if (fields_.cpu && !lacks_cpu_) line_ += fmt::format("[{:03}] ", e.cpu);
+  if (fields_.time && !lacks_time_) {  // "kvm_exit: reason ..." lines had no time: none printed
+    const uint64_t secs = time / 1000000000ULL;
+    if (ns_) line_ += fmt::format("{:>5}.{:09}: ", secs, time % 1000000000ULL);
+    else line_ += fmt::format("{:>5}.{:06}: ", secs, (time % 1000000000ULL) / 1000ULL);
   }
-  line_ += fmt::format("{:>{}}: ", names_[index], name_width_);
-  if (!e.text.empty()) {
+  if (fields_.event) line_ += fmt::format("{:>{}}: ", names_[index], name_width_);
+  if (!fields_.trace) {
+  } else if (!e.text.empty()) {
     line_ += e.text;  // a text capture's payload, as its tool printed it
   } else if (events_[index] && e.raw.size() >= 8) {
     trace_->FormatPayload(events_[index], e.raw, e.cpu, e.time, payload_);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cli/script_options.h"
 #include "perfdata/reader.h"
 #include "trace/trace_events.h"
 
@@ -15,7 +16,8 @@ namespace exitprof::cli {
 
 class ScriptPrinter : public perfdata::EventSink {
  public:
-  ScriptPrinter(std::FILE* out, bool nanoseconds) : out_(out), ns_(nanoseconds) {}
+  ScriptPrinter(std::FILE* out, bool nanoseconds, ScriptFields fields = {}, ScriptFilter filter = {})
+      : out_(out), ns_(nanoseconds), fields_(fields), filter_(std::move(filter)) {}
   ~ScriptPrinter() override;
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
@@ -24,6 +26,10 @@ class ScriptPrinter : public perfdata::EventSink {
   const std::string& CommOf(uint32_t tid);
   std::FILE* out_;
   bool ns_;
+  ScriptFields fields_;
+  ScriptFilter filter_;
+  uint64_t first_printed_ = 0;  // --reltime counts from the first sample printed, as perf does
+  bool printed_any_ = false;
   std::unique_ptr<trace::TraceEvents> trace_;
   std::vector<std::string> names_;
   std::vector<tep_event*> events_;

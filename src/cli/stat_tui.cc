@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "capture/capture_loop.h"
+#include "cli/curses_ui.h"
 
 namespace exitprof::cli {
 namespace {
@@ -29,24 +30,6 @@ constexpr const char* kHelp[] = {
     "",
     "Any key returns to the table.",
 };
-
-// Reads one line at the bottom, echoing it. Empty when the user just presses Enter.
-std::string Prompt(const std::string& question) {
-  int rows = LINES;
-  move(rows - 1, 0);
-  clrtoeol();
-  attron(A_BOLD);
-  addstr(question.c_str());
-  attroff(A_BOLD);
-  echo();
-  curs_set(1);
-  timeout(-1);
-  char buf[256] = {0};
-  getnstr(buf, sizeof buf - 1);
-  noecho();
-  curs_set(0);
-  return buf;
-}
 
 struct View {
   StatViewOptions options;
@@ -105,9 +88,7 @@ void Draw(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history, c
       }
     }
   }
-  attron(A_REVERSE);
-  mvaddnstr(LINES - 1, 0, " q quit  f filter  g guest  p pid  c clear  r reset  s interval  o sort  x reasons  h help ", COLS);
-  attroff(A_REVERSE);
+  DrawKeyBar(" q quit  f filter  g guest  p pid  c clear  r reset  s interval  o sort  x reasons  h help ");
   refresh();
 }
 
@@ -115,11 +96,8 @@ void Draw(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history, c
 
 int RunStatTui(const std::function<std::vector<kvm::VmSnapshot>()>& take_sample, StatHistory& history,
                StatViewOptions options, double delay) {
-  if (initscr() == nullptr) return 1;
-  cbreak();
-  noecho();
-  keypad(stdscr, TRUE);
-  curs_set(0);
+  auto screen = CursesScreen::Open();
+  if (!screen) return 1;
   View view;
   view.options = std::move(options);
   std::vector<kvm::VmSnapshot> sample;
@@ -135,27 +113,17 @@ int RunStatTui(const std::function<std::vector<kvm::VmSnapshot>()>& take_sample,
       last = now;
       refresh_now = false;
     }
-    if (help) {
-      erase();
-      attron(A_BOLD);
-      mvaddstr(0, 0, "exitprof stat: keys");
-      attroff(A_BOLD);
-      int line = 2;
-      for (const char* h : kHelp) mvaddnstr(line++, 2, h, COLS - 2);
-      refresh();
-    } else {
-      Draw(sample, history, view, seconds, delay);
-    }
-    timeout(100);
-    int key = getch();
-    if (key == ERR) continue;
+    if (help) DrawHelp("exitprof stat: keys", kHelp);
+    else Draw(sample, history, view, seconds, delay);
+    int key = ReadKey(100);
+    if (key < 0) continue;
     if (help) {
       help = false;
       continue;
     }
     view.message.clear();
     switch (key) {
-      case 'q': endwin(); return 0;
+      case 'q': return 0;
       case 'h': help = true; break;
       case 'o': view.by_total = !view.by_total; break;
       case 'x': view.hide_children = !view.hide_children; break;
@@ -200,7 +168,6 @@ int RunStatTui(const std::function<std::vector<kvm::VmSnapshot>()>& take_sample,
       default: break;
     }
   }
-  endwin();
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "cli/live_intervals.h"
+#include "cli/top_tui.h"
 #include "render/report_render.h"
 #include "vmm/device_map_poller.h"
 #include "vmm/qmp.h"
@@ -53,6 +54,7 @@ std::function<int()> AddTopCommand(CLI::App& app) {
       "  exitprof top -p $(pidof qemu-system-x86_64) -s 5\n"
       "  exitprof top --bpf                    counted in the kernel: the guests barely notice\n"
       "  exitprof top --json -n 10 > exits.jsonl\n"
+      "  On a terminal, kvm_stat's keys: o sort, f filter, b VMs/vCPUs, space pause, r reset, c clear, h help, q quit\n"
       "  exitprof top -p $(pidof qemu-system-x86_64) --qmp /run/vm.sock   ports and MMIO by device\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
@@ -95,14 +97,18 @@ std::function<int()> AddTopCommand(CLI::App& app) {
       std::fflush(stdout);
     };
     capture::InstallStopSignals();
-    auto stop = [] { return capture::StopRequested(); };
-    if (o->bpf) {
-      if (auto agg = OpenBpfOrSayWhy(live)) {
-        auto r = RunBpfIntervals(*agg, live, emit, stop);
-        return r ? 0 : ReportError(r.error());
-      }
-    }
-    auto r = RunPerfIntervals(live, emit, stop);
+    std::unique_ptr<capture::bpf::KvmAggregator> agg;
+    if (o->bpf) agg = OpenBpfOrSayWhy(live);  // says why on stderr, before a full-screen view starts
+    // On a terminal, kvm_stat's interactive view (its keys read while the loop waits).
+    std::unique_ptr<TopTui> tui;
+    if (!o->json && o->iterations == 0 && tty && ::isatty(STDIN_FILENO)) tui = TopTui::Open(o->interval);
+    auto stop = [&] { return capture::StopRequested() || (tui && tui->QuitRequested()); };
+    EmitModel show = [&](analysis::ReportModel& model) {
+      if (tui) tui->OnModel(model);
+      else emit(model);
+    };
+    auto r = agg ? RunBpfIntervals(*agg, live, show, stop) : RunPerfIntervals(live, show, stop);
+    tui.reset();  // the terminal is restored before any error is printed
     return r ? 0 : ReportError(r.error());
   };
 }

@@ -95,6 +95,12 @@ Result<void> ParseFeatureBody(uint32_t feature, std::span<const uint8_t> bytes, 
       }
       break;
     }
+    case kFeatSampleTime:
+      // Only script --header and --reltime --time use it: a short one is left out, not fatal.
+      if (bytes.size() < 16) return {};
+      info.first_sample_time = r.Read<uint64_t>();
+      info.last_sample_time = r.Read<uint64_t>();
+      break;
     case kFeatCompressed:
       r.Read<uint32_t>();  // version
       info.compression_type = r.Read<uint32_t>();

@@ -441,9 +441,9 @@ bool Reader::Impl::ReadInParallel() {
   // Parts of a file are counted apart and merged, for sinks that can be split. Sinks that need
   // time order (latency pairing) stay on the one ordered pass: perf flushes each round only up
   // to the previous round's last time, so a cut at a round boundary can reorder records that
-  // straddle it; the round-chunked path (ScanPlan::ordered, asked for with explicit chunk bytes)
-  // is kept for its tests until the stitching carries the queue across chunks.
-  if (ordered && chunk_bytes == 0) return false;
+  // straddle it, and the port/MMIO cost pairing (AccessLatency) has no merge. The round-chunked
+  // path (ScanPlan::ordered, ExitLatency::MergePart) waits for both.
+  if (ordered) return false;
   if ((threads < 2 && !ordered) || format != FileFormat::kFile || !file) return false;
   ScanPlan plan;
   plan.file = &*file;

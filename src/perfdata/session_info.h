@@ -28,6 +28,7 @@ struct SessionInfo {
   std::vector<uint32_t> features;  // feature ids present (and read)
   // What was damaged but read around (a feature section shorter than it claims): one line each.
   std::vector<std::string> warnings;
+  uint64_t first_sample_time = 0, last_sample_time = 0;  // SAMPLE_TIME feature (0 = absent)
   // trace.dat input: its trace clock, and whether timestamps are raw counter ticks (an x86-tsc
   // clock with no tsc2nsec conversion in the file) rather than nanoseconds.
   std::string trace_clock;

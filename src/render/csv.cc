@@ -51,13 +51,20 @@ std::string RenderCsv(const analysis::ReportModel& m, const std::string& table) 
   } else if (table == "msr") {
     out = "index,direction,count\n";
     for (const auto& r : m.msr) out += fmt::format("{:#x},{},{}\n", r.index, r.write ? "write" : "read", r.count);
-  } else if (table == "latency") {
-    out = "reason,idle,count,total_ns,min_ns,mean_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,percentiles\n";
-    for (const auto& r : m.latency) {
+  } else if (table == "latency" || table == "ioport" || table == "mmio-cost") {
+    const auto& rows = table == "latency" ? m.latency : table == "ioport" ? m.latency_ioport : m.latency_mmio;
+    out = table == "latency" ? "reason,idle," : "key,";
+    out += "count,total_ns,min_ns,mean_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,percentiles,rel_stderr_percent\n";
+    for (const auto& r : rows) {
       const auto& s = r.summary;
-      out += fmt::format("{},{},{},{},{},{:.1f},{},{},{},{},{},{}\n", Field(r.reason), r.idle ? 1 : 0, s.count, s.total_ns,
-                         s.min_ns, s.mean_ns, s.p50_ns, s.p90_ns, s.p99_ns, s.p999_ns, s.max_ns, s.exact ? "exact" : "approximate");
+      if (table == "latency") out += fmt::format("{},{},", Field(r.reason), r.idle ? 1 : 0);
+      else out += Field(r.reason) + ",";
+      out += fmt::format("{},{},{},{:.1f},{},{},{},{},{},{},{:.2f}\n", s.count, s.total_ns, s.min_ns, s.mean_ns, s.p50_ns,
+                         s.p90_ns, s.p99_ns, s.p999_ns, s.max_ns, s.exact ? "exact" : "approximate", s.rel_stderr_percent());
     }
+  } else if (table == "cpu") {
+    out = "cpu,count\n";
+    for (const auto& r : m.by_cpu) out += fmt::format("{},{}\n", r.cpu, r.count);
   } else if (table == "timeline") {
     out = "time_s,series,count\n";
     for (const auto& s : m.timeline.series) {

@@ -69,24 +69,35 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
     if (r.vcpu < 0) row["vcpu"] = nullptr;
     exits["by_vcpu"].push_back(row);
   }
+  exits["by_cpu"] = ordered_json::array();
+  for (const auto& r : m.by_cpu) exits["by_cpu"].push_back({{"cpu", r.cpu}, {"count", r.count}});
   exits["by_vm"] = ordered_json::array();
   for (const auto& r : m.by_vm)
     exits["by_vm"].push_back({{"pid", r.pid}, {"comm", r.comm}, {"name", r.name.empty() ? ordered_json(nullptr) : ordered_json(r.name)},
                               {"vcpus", r.vcpus}, {"count", r.count}});
   if (m.has_latency) {
-    ordered_json lat = ordered_json::array();
-    for (const auto& r : m.latency) {
-      const auto& s = r.summary;
-      ordered_json hist = ordered_json::array();
-      for (int b = 0; b < 64; ++b) {
-        if (s.log2_histogram[b]) hist.push_back({{"from_ns", b == 0 ? 0 : (1ULL << b)}, {"count", s.log2_histogram[b]}});
+    auto latency_rows = [](const std::vector<analysis::LatencyRow>& rows, const char* label) {
+      ordered_json lat = ordered_json::array();
+      for (const auto& r : rows) {
+        const auto& s = r.summary;
+        ordered_json hist = ordered_json::array();
+        for (int b = 0; b < 64; ++b) {
+          if (s.log2_histogram[b]) hist.push_back({{"from_ns", b == 0 ? 0 : (1ULL << b)}, {"count", s.log2_histogram[b]}});
+        }
+        ordered_json row = {{label, r.reason}};
+        if (std::string(label) == "reason") row["idle"] = r.idle;
+        row.update(ordered_json{{"count", s.count}, {"total_ns", s.total_ns}, {"time_percent", r.time_percent},
+                                {"min_ns", s.min_ns}, {"max_ns", s.max_ns}, {"mean_ns", s.mean_ns},
+                                {"stddev_ns", s.stddev_ns}, {"rel_stderr_percent", s.rel_stderr_percent()},
+                                {"p50_ns", s.p50_ns}, {"p90_ns", s.p90_ns}, {"p99_ns", s.p99_ns}, {"p999_ns", s.p999_ns},
+                                {"percentiles", s.exact ? "exact" : "approximate"}, {"histogram_log2", hist}});
+        lat.push_back(row);
       }
-      lat.push_back({{"reason", r.reason}, {"idle", r.idle}, {"count", s.count}, {"total_ns", s.total_ns},
-                     {"time_percent", r.time_percent}, {"min_ns", s.min_ns}, {"max_ns", s.max_ns},
-                     {"mean_ns", s.mean_ns}, {"stddev_ns", s.stddev_ns}, {"p50_ns", s.p50_ns}, {"p90_ns", s.p90_ns},
-                     {"p99_ns", s.p99_ns}, {"p999_ns", s.p999_ns}, {"percentiles", s.exact ? "exact" : "approximate"},
-                     {"histogram_log2", hist}});
-    }
+      return lat;
+    };
+    ordered_json lat = latency_rows(m.latency, "reason");
+    exits["latency_ioport"] = latency_rows(m.latency_ioport, "key");
+    exits["latency_mmio"] = latency_rows(m.latency_mmio, "key");
     exits["latency"] = lat;
     exits["latency_summary"] = {{"total_ns", m.latency_total_ns}, {"idle_ns", m.latency_idle_ns},
                                 {"overhead_ns", m.latency_total_ns - m.latency_idle_ns},

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "render/report_render.h"
 
@@ -29,10 +30,43 @@ std::string Duration(double ns, uint64_t resolution_ns) {
   return fmt::format("<{} ns", resolution_ns);
 }
 
-std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms) {
+namespace {
+
+// One latency table: a row per reason (or port, MMIO address) with perf kvm stat's spread.
+void LatencyTable(std::string& out, const char* label, const std::vector<analysis::LatencyRow>& rows, uint64_t res) {
+  auto Duration = [res](double ns) { return render::Duration(ns, res); };
+  bool approximate = false;
+  for (const auto& r : rows) approximate |= !r.summary.exact;
+  out += approximate ? "# percentiles: from a log-linear histogram (under 1.6% error) where marked ~\n"
+                     : "# percentiles: exact (nearest rank)\n";
+  out += "# +-: relative standard error of the mean, as perf kvm stat prints it\n#\n";
+  out += fmt::format("# {:<26} {:>9} {:>7} {:>11} {:>10} {:>10} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}\n", label, "Count",
+                     "Time%", "Total", "Min", "Mean", "+-", "p50", "p90", "p99", "p99.9", "Max");
+  for (const auto& r : rows) {
+    const auto& s = r.summary;
+    std::string mark = s.exact ? "" : "~";
+    out += fmt::format("  {:<26} {:>9} {:>6.2f}% {:>11} {:>10} {:>10} {:>6.2f}% {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+                       r.reason + (r.idle ? " (idle)" : ""), s.count, r.time_percent, Duration(s.total_ns),
+                       Duration(s.min_ns), Duration(s.mean_ns), s.rel_stderr_percent(), mark + Duration(s.p50_ns),
+                       mark + Duration(s.p90_ns), mark + Duration(s.p99_ns), mark + Duration(s.p999_ns), Duration(s.max_ns));
+  }
+  out += "\n";
+}
+
+}  // namespace
+
+std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms, const std::string& event) {
   std::string out;
   const uint64_t res = m.time_resolution_ns;
   auto Duration = [res](double ns) { return render::Duration(ns, res); };
+  if (event == "ioport" || event == "mmio") {
+    const bool io = event == "ioport";
+    out += io ? "# Port IO cost: kvm_pio to the next kvm_entry on the same thread (as perf kvm stat --event=ioport)\n"
+              : "# MMIO cost: writes kvm_mmio to kvm_entry, reads kvm_exit to kvm_mmio (as perf kvm stat --event=mmio)\n";
+    out += fmt::format("# time in accesses: {}\n", Duration(io ? m.latency_ioport_total_ns : m.latency_mmio_total_ns));
+    LatencyTable(out, io ? "IO Port Access" : "MMIO Access", io ? m.latency_ioport : m.latency_mmio, res);
+    return out;
+  }
   out += "# Exit cost: kvm_exit to the next kvm_entry on the same thread (paired as perf kvm stat pairs them)\n";
   if (res > 1) {
     out += fmt::format("# timestamps in the input are to the {}: costs are too, \"{}\" is an exit and its entry in the same {}\n",
@@ -44,21 +78,7 @@ std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms)
     out += fmt::format("# not paired: {} exits before their thread's first kvm_entry, {} exits followed by another exit\n",
                        m.exits_before_first_entry, m.unpaired_exits);
   }
-  bool approximate = false;
-  for (const auto& r : m.latency) approximate |= !r.summary.exact;
-  out += approximate ? "# percentiles: from a log-linear histogram (under 1.6% error) where marked ~\n#\n"
-                     : "# percentiles: exact (nearest rank)\n#\n";
-  out += fmt::format("# {:<26} {:>9} {:>7} {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "Reason", "Count",
-                     "Time%", "Total", "Min", "Mean", "p50", "p90", "p99", "p99.9", "Max");
-  for (const auto& r : m.latency) {
-    const auto& s = r.summary;
-    std::string mark = s.exact ? "" : "~";
-    out += fmt::format("  {:<26} {:>9} {:>6.2f}% {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}{}\n",
-                       r.reason + (r.idle ? " (idle)" : ""), s.count, r.time_percent, Duration(s.total_ns),
-                       Duration(s.min_ns), Duration(s.mean_ns), mark + Duration(s.p50_ns), mark + Duration(s.p90_ns),
-                       mark + Duration(s.p99_ns), mark + Duration(s.p999_ns), Duration(s.max_ns), "");
-  }
-  out += "\n";
+  LatencyTable(out, "Reason", m.latency, res);
   for (size_t i = 0; i < m.latency.size() && i < histograms; ++i) {
     const auto& r = m.latency[i];
     const auto& h = r.summary.log2_histogram;

@@ -15,6 +15,7 @@ struct TextOptions {
   size_t top = 10;
   size_t histograms = 3;  // log2 histograms drawn with --latency
   bool inline_chain = false;  // --inline: guest RIPs also show what their code was inlined into
+  std::string latency_event = "vmexit";  // --event: the latency table by reason, port or MMIO address
 };
 
 std::string RenderText(const analysis::ReportModel& m, const TextOptions& options);
@@ -29,7 +30,8 @@ std::string Duration(double ns);
 // that; under one unit it reads "<1 us" (both ends fell in the same microsecond).
 std::string Duration(double ns, uint64_t resolution_ns);
 // The exit-cost section (--latency): table per reason and log2 histograms of the costliest.
-std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms);
+// `event`: "vmexit" (by reason), "ioport" or "mmio" (by port / address, as perf kvm stat's --event).
+std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms, const std::string& event = "vmexit");
 // Device attribution: the device column's text (the attribution, else the fixed name), the
 // "Exits by device" table (when `table`) and the list of what could not be attributed.
 std::string DeviceText(const vmm::Attribution& a, const std::string& fixed_name);

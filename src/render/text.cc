@@ -93,7 +93,13 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
         out += fmt::format("  {:>10}  {:>6.2f}%  {:>10.1f}  {}\n", r.count, r.percent, r.rate_per_s, r.reason);
       out += "\n";
     }
-    if (m.has_latency && Want(o, "latency")) out += RenderLatencyText(m, o.histograms);
+    if (m.has_latency && Want(o, "latency")) out += RenderLatencyText(m, o.histograms, o.latency_event);
+    if (Want(o, "cpu") && !o.sections.empty()) {
+      out += "# Exits by host CPU\n#\n";
+      out += fmt::format("# {:>10}  {:>7}  {:>5}\n", "Count", "Share", "CPU");
+      for (const auto& r : m.by_cpu) out += fmt::format("  {:>10}  {:>6.2f}%  {:>5}\n", r.count, r.percent, r.cpu);
+      out += "\n";
+    }
     if (Want(o, "vm")) {
       out += "# Exits by VM\n#\n";
       out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>5}  {}\n", "Count", "Share", "PID", "vCPUs", "VM (process)");

@@ -26,6 +26,13 @@ std::string SignedHex(int64_t v) {
 
 }  // namespace
 
+std::optional<int64_t> KaslrOffsetFromText(const KernelSymbolMap& runtime, const ElfSymbolizer& linked) {
+  auto r = TextStart(runtime);
+  auto l = TextStart(linked);
+  if (!r || !l) return std::nullopt;
+  return static_cast<int64_t>(*r - *l);
+}
+
 Result<int64_t> ParseKaslrOffset(const std::string& text) {
   std::string s = text;
   bool negative = !s.empty() && s[0] == '-';

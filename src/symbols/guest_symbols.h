@@ -62,6 +62,10 @@ class GuestSymbols {
   bool upper_half_kernel_ = false;
 };
 
+// The KASLR offset (runtime minus link-time address) from `_text` (else `_stext`) in a kallsyms
+// dump and the kernel's ELF; nullopt when either has neither.
+std::optional<int64_t> KaslrOffsetFromText(const KernelSymbolMap& runtime, const ElfSymbolizer& linked);
+
 // "0x1e000000", "-0x1000", "16777216" -> offset.
 Result<int64_t> ParseKaslrOffset(const std::string& text);
 

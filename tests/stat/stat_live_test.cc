@@ -429,36 +429,22 @@ TEST_F(StatLive, InteractiveViewThroughTmux) {
   HeldGuest g("stat-tui");
   ASSERT_TRUE(g.Start({"--vcpus", "2", "--iterations", "200"}));  // 400 HLT exits in all
   const std::string pid = std::to_string(g.pid());
-  const std::string tmux = "tmux -L exitprof-stat-" + std::to_string(::getpid()) + " ";
-  auto screen = [&] { return RunCommand(tmux + "capture-pane -p").out; };
-  // Waits until the screen shows `text`; returns the last screen seen.
-  auto wait_for = [&](const std::string& text) {
-    std::string s;
-    for (int i = 0; i < 100; ++i) {
-      s = screen();
-      if (s.find(text) != std::string::npos) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return s;
-  };
-  ASSERT_EQ(RunCommand(tmux + "new-session -d -x 120 -y 50 '" + Exitprof() + " stat -i -s 0.3 --source stats-fd'").status, 0);
-  std::string s = wait_for("kvm statistics - summary");
+  TmuxSession tmux("stat", Exitprof() + " stat -i -s 0.3 --source stats-fd");
+  ASSERT_TRUE(tmux.ok());
+  std::string s = tmux.WaitFor("kvm statistics - summary");
   EXPECT_NE(s.find("Event"), std::string::npos) << s;
   EXPECT_NE(s.find("CurAvg/s"), std::string::npos) << s;
 
-  RunCommand(tmux + "send-keys p");
-  wait_for("Show only the VM(s) of pid");
-  RunCommand(tmux + "send-keys " + pid + " Enter");
-  s = wait_for("pid: " + pid);
+  tmux.Keys("p");
+  tmux.WaitFor("Show only the VM(s) of pid");
+  tmux.Keys(pid + " Enter");
+  s = tmux.WaitFor("pid: " + pid);
   EXPECT_NE(s.find("(1 VM(s)"), std::string::npos) << s;
 
-  RunCommand(tmux + "send-keys f");
-  wait_for("Show statistics matching");
-  RunCommand(tmux + "send-keys '^halt_exits$' Enter");
-  for (int i = 0; i < 100 && screen().find("remote_tlb_flush") != std::string::npos; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  s = screen();
+  tmux.Keys("f");
+  tmux.WaitFor("Show statistics matching");
+  tmux.Keys("'^halt_exits$' Enter");
+  s = tmux.WaitForGone("remote_tlb_flush");
   std::istringstream lines(s);
   std::string line;
   std::vector<std::string> rows;
@@ -470,14 +456,8 @@ TEST_F(StatLive, InteractiveViewThroughTmux) {
   }
   EXPECT_EQ(rows, std::vector<std::string>{"halt_exits 400"}) << s;
 
-  RunCommand(tmux + "send-keys q");
-  bool ended = false;
-  for (int i = 0; i < 100 && !ended; ++i) {
-    ended = RunCommand(tmux + "has-session").status != 0;
-    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_TRUE(ended) << "q should end exitprof stat";
-  RunCommand(tmux + "kill-server");
+  tmux.Keys("q");
+  EXPECT_TRUE(tmux.Ended()) << "q should end exitprof stat";
   g.Finish();
 }
 

@@ -204,6 +204,45 @@ TEST_F(SymbolizeTest, ReportRefusesAVmlinuxOfAnotherArchitecture) {
   EXPECT_NE(r.err.find("ELF machine 183, expected x86-64 (62)"), std::string::npos) << r.err;
 }
 
+// Runtime addresses of a relocated image (a KASLR'd guest kernel): --kaslr-offset, or the
+// offset worked out from _text in a kallsyms dump, gives addr2line's answers for the link-time
+// addresses; kallsyms alone names the functions.
+TEST_F(SymbolizeTest, KallsymsAndKaslrOffset) {
+  std::string prog = Build("prog_kaslr", "");
+  ASSERT_EQ(RunCommand("objcopy --add-symbol _text=.text:0,global " + prog + " " + prog + ".t").status, 0);
+  prog += ".t";
+  const uint64_t shift = 0x1e000000;
+  // The kallsyms dump of the "running" image: every text symbol (and _text) shifted.
+  std::string kallsyms = prog + ".kallsyms";
+  ASSERT_EQ(RunCommand("nm -n " + prog + " | awk '$2 ~ /^[tT]$/' | while read a t n; do printf '%016x %s %s\\n' "
+                       "$((0x$a + " + std::to_string(shift) + ")) $t $n; done > " + kallsyms).status, 0);
+  std::string addrs = AddressFile(prog), shifted = addrs + ".shifted";
+  ASSERT_EQ(RunCommand("while read a; do printf '0x%x\\n' $((a + " + std::to_string(shift) + ")); done < " + addrs + " > " + shifted).status, 0);
+  size_t lines = 0;
+  for (std::string flags : {"-f -i", "-f -p -C -s"}) {
+    auto given = RunCommand(Exitprof() + " symbolize -e " + prog + " --kaslr-offset " + std::to_string(shift) + " " + flags + " < " + shifted);
+    ASSERT_EQ(given.status, 0) << given.err;
+    lines = static_cast<size_t>(std::count(given.out.begin(), given.out.end(), '\n'));
+    ASSERT_GT(lines, 100u);
+    EXPECT_TRUE(SameLines(Addr2Line(prog, addrs, flags, lines), given.out)) << flags;
+    auto from_kallsyms = RunCommand(Exitprof() + " symbolize -e " + prog + " --kallsyms " + kallsyms + " " + flags + " < " + shifted);
+    ASSERT_EQ(from_kallsyms.status, 0) << from_kallsyms.err;
+    EXPECT_EQ(from_kallsyms.err, "");
+    EXPECT_TRUE(SameLines(given.out, from_kallsyms.out)) << flags;
+  }
+  // kallsyms alone: the function the address is in, no line; outside every symbol, ??.
+  auto other = RunCommand("nm " + prog + " | awk '$3 == \"_Z5otheri\" {print $1}'").out;
+  ASSERT_FALSE(other.empty());
+  char arg[32];
+  std::snprintf(arg, sizeof arg, "%llx", static_cast<unsigned long long>(std::stoull(other, nullptr, 16) + shift + 4));
+  auto alone = RunCommand(Exitprof() + " symbolize --kallsyms " + kallsyms + " -f -C " + arg + " 0x10");
+  EXPECT_EQ(alone.status, 0) << alone.err;
+  EXPECT_EQ(alone.out, "other(int)\n??:?\n??\n??:0\n");
+  auto bad = RunCommand(Exitprof() + " symbolize -e " + prog + " --kaslr-offset 0xzz 0x10");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--kaslr-offset 0xzz"), std::string::npos) << bad.err;
+}
+
 TEST_F(SymbolizeTest, BadInputIsOneLineAndStatus2) {
   std::string text = dir_ + "/not-elf.txt";
   Write(text, "hello, not an ELF file\n");

@@ -1,0 +1,16 @@
+// `exitprof script --header`: the recording's header as `perf script --header` prints it (perf's
+// header.c print functions for the features a kvm recording carries), from the SessionInfo the
+// reader already filled.
+#pragma once
+
+#include <string>
+
+#include "perfdata/session_info.h"
+
+namespace exitprof::cli {
+
+// "" for inputs that are not perf.data files (pipes, trace.dat, text captures): perf prints
+// no header for them either.
+std::string PerfHeaderText(const perfdata::SessionInfo& info);
+
+}  // namespace exitprof::cli
