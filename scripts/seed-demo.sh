@@ -59,7 +59,7 @@ echo "# Everything is kept in $dir"
 echo "#"
 qemu=(qemu-system-x86_64 -enable-kvm -cpu host -m 512 -smp 1 -name seed -display none -vga none -monitor none
   -no-reboot -nic none -kernel "$kdir/vmlinuz" -initrd "$dir/initrd.gz"
-  -append "console=ttyS0 quiet loglevel=3 panic=-1 seed.blocks=$blocks seed.bytes=$bytes seed.linger=5 seed.callgraph=$((1 - check_only)) rng_core.default_quality=0"
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 seed.blocks=$blocks seed.bytes=$bytes seed.linger=5 seed.callgraph=$((1 - check_only))"
   -drive "file=$dir/disk.img,if=none,id=disk0,format=raw" -device virtio-blk-pci,drive=disk0,id=blk0
   -device virtio-rng-pci,id=rng0 -serial "file:$dir/console.txt" -serial "file:$dir/channel.txt"
   -qmp "unix:$sock,server=on,wait=off")
