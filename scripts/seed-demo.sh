@@ -99,8 +99,15 @@ cat "$dir/stat.txt"
 echo
 report=("$exitprof" report -i "$dir/host.data" --kallsyms "$dir/guest.kallsyms" --vmlinux "$vmlinux")
 if ((!check_only)); then
-  echo "## On the host: exitprof report --by reason,device,rip --top 3 --kallsyms guest.kallsyms --vmlinux vmlinux-$ver"
-  "${report[@]}" --by reason,device,rip --top 3
+  echo "## On the host: exitprof report --by reason (the top 8)"
+  "${report[@]}" --by reason | awk 'NR <= 3 || (/^#/ && NR > 4) || n++ < 8'
+  echo
+  echo "## On the host: exitprof report --by device (the device map QEMU gave over QMP), the top 6 and the queue notifies"
+  "${report[@]}" --by device | awk 'NR > 4 && (/^#/ || n++ < 6 || /queue notify/)'
+  echo
+  echo "## On the host: exitprof report --reason npf --by rip --top 3 --kallsyms guest.kallsyms --vmlinux vmlinux-$ver"
+  "${report[@]}" --reason npf --by rip --top 3 | awk 'NR == 4 || NR > 5'
+  echo
 fi
 "${report[@]}" --format json >"$dir/report.json"
 # The notify exits (kvm_exit, then kvm_mmio on the same thread), for the check's RIP join.
