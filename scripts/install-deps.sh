@@ -27,6 +27,9 @@ packages=(
   libbpf-dev bpftool linux-libc-dev libcap2-bin
   # trace.dat input: zlib-compressed v7 files; libtraceevent's plugins (trace-cmd report's layout)
   zlib1g-dev libtraceevent1-plugin
+  # the seed's Linux guest (scripts/seed-guest.sh): its initramfs (busybox, cpio); the cloud
+  # kernel and its -dbg vmlinux are fetched with apt-get download when first needed
+  busybox-static cpio
 )
 
 missing=()
