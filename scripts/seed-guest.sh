@@ -43,7 +43,7 @@ kernel_version() {  # e.g. 6.1.0-57-cloud-amd64
 download() {  # download PACKAGE DIR: apt-get download into DIR (the archive's current version)
   (cd "$2" && apt-get download "$1" >/dev/null 2>&1) ||
     { $SUDO apt-get update -qq >/dev/null 2>&1; (cd "$2" && apt-get download "$1" >/dev/null 2>&1); } ||
-    die "cannot download $1"
+    die "cannot download $1 (no network? The lab has none: run scripts/seed-guest.sh prepare and vmlinux outside it first)"
 }
 
 # Modules in load order; virtio-rng last, once the vp_notify probe records.
