@@ -7,7 +7,7 @@
 #      kallsyms: the exits are virtio-blk and virtio-rng queue notifies, at iowrite16;
 #   4. the guest's own account and, from inside it, `exitprof probe --add vp_notify` + `record -g`:
 #      the call paths into vp_notify from virtio-blk's request path and virtio-rng's read path.
-# Usage: scripts/seed-demo.sh [--blocks N] [--bytes M] [--dir DIR] [--exitprof BIN] [--initrd FILE]
+# Usage: scripts/seed-demo.sh [--blocks N] [--bytes M] [--dir DIR] [--exitprof BIN] [--check] [--initrd FILE]
 #   --blocks N   4 KiB blocks the guest reads with O_DIRECT (default 200)
 #   --bytes M    bytes it draws from /dev/hwrng (default 4096)
 #   --dir DIR    keep everything here (default: a new folder under /tmp)
@@ -30,7 +30,7 @@ while (($#)); do
     --exitprof) exitprof=${2:?}; shift 2 ;;
     --check) check_only=1; shift ;;
     --initrd) initrd=$(readlink -f "${2:?}"); shift 2 ;;
-    -h|--help) sed -n '/^# Usage:/,/^# scripts\/kvm-lab/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '/^# Usage:/,/^# run it again/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
