@@ -30,6 +30,9 @@ packages=(
   # packaging: man pages from --help (help2man), the .deb (dpkg-dev's dpkg-shlibdeps), and the
   # zsh that checks the zsh completion's syntax
   help2man dpkg-dev zsh
+  # the seed's Linux guest (scripts/seed-guest.sh): its initramfs (busybox, cpio); the cloud
+  # kernel and its -dbg vmlinux are fetched with apt-get download when first needed
+  busybox-static cpio
 )
 
 missing=()

@@ -91,11 +91,6 @@ mount -t tmpfs -o size=75% upper /rw && mkdir -p /rw/up /rw/work
 if ! mount -t overlay -o lowerdir=/lower,upperdir=/rw/up,workdir=/rw/work overlay /host 2>/dev/null; then
   echo "kvm-lab: no overlay over 9p; the root stays read-only"; mount --bind /lower /host
 fi
-i=0
-for d in $(arg rw | tr ',' ' '); do
-  mkdir -p /host$d 2>/dev/null; mount -t 9p -o trans=virtio,version=9p2000.L rw$i /host$d || echo "kvm-lab: 9p share $d failed"
-  i=$((i+1))
-done
 mount -t 9p -o trans=virtio,version=9p2000.L ctl /ctl || echo "kvm-lab: 9p ctl failed"
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm; mount -t devpts devpts /host/dev/pts; mount -t tmpfs shm /host/dev/shm
@@ -103,6 +98,12 @@ mount -t tracefs nodev /host/sys/kernel/tracing; mount -t debugfs nodev /host/sy
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 mount -t tmpfs run /host/run; mount -t tmpfs tmp /host/tmp
 mkdir -p /host/run/exitprof-lab && mount --bind /ctl /host/run/exitprof-lab
+# Writable shares last, so that one under /tmp or /run is not hidden by their tmpfs.
+i=0
+for d in $(arg rw | tr ',' ' '); do
+  mkdir -p /host$d 2>/dev/null; mount -t 9p -o trans=virtio,version=9p2000.L rw$i /host$d || echo "kvm-lab: 9p share $d failed"
+  i=$((i+1))
+done
 hostname kvm-lab
 echo EXITPROF-LAB-READY
 if [ "$(arg mode)" = shell ]; then

@@ -13,6 +13,7 @@
 #include "cli/validators.h"
 #include "guest/guest.h"
 #include "render/report_render.h"
+#include "seed/linux_demo.h"
 
 namespace exitprof::cli {
 
@@ -55,6 +56,8 @@ std::function<int()> AddDemoCommand(CLI::App& app) {
     uint64_t iterations = 20000;
     int vcpus = 2, vms = 1;
     std::string output;
+    bool linux_guest = false;
+    seed::LinuxDemoOptions seed;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("demo", "Run built-in KVM guests, record them live and report why they exit");
@@ -62,9 +65,25 @@ std::function<int()> AddDemoCommand(CLI::App& app) {
   cmd->add_option("--vcpus", o->vcpus, "vCPUs per VM")->capture_default_str()->check(Between(1, 64));
   cmd->add_option("--vms", o->vms, "VMs")->capture_default_str()->check(Between(1, 16));
   cmd->add_option("-o,--output", o->output, "Keep the recording here (perf.data format)");
-  cmd->footer("\nExample:\n  sudo exitprof demo --vcpus 2 --vms 2\n");
+  cmd->add_flag("--linux", o->linux_guest,
+                "A real Linux guest instead (Debian's cloud kernel, virtio-blk, virtio-rng): record, stat and report it "
+                "from the host, probe it from inside (needs a KVM where kvm_exit fires, or the lab)");
+  cmd->add_option("--blocks", o->seed.blocks, "With --linux: 4 KiB O_DIRECT reads the guest does from virtio-blk")
+      ->capture_default_str()->check(CLI::Range(1, 16384));
+  cmd->add_option("--bytes", o->seed.bytes, "With --linux: bytes the guest draws from virtio-rng")
+      ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--dir", o->seed.dir, "With --linux: keep the recording, reports and the guest's output here");
+  cmd->add_flag("--check-host", o->seed.check_host,
+                "With --linux: only check that this host can run it (exit 0) or say why not and where to run it (exit 1)");
+  cmd->footer(
+      "\nExamples:\n  sudo exitprof demo --vcpus 2 --vms 2\n  sudo exitprof demo --linux --blocks 200 --bytes 4096\n"
+      "  scripts/kvm-lab.sh -- build/exitprof demo --linux     (where this host's KVM does not fire kvm_exit)\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
+    if (o->linux_guest) {
+      Error e = seed::RunLinuxDemo(o->seed);
+      return e.exit_code == 0 ? 0 : ReportError(e);
+    }
     if (::access("/dev/kvm", R_OK | W_OK) != 0) {
       return ReportError(Error{"/dev/kvm is not usable here (no KVM, or no permission): the demo runs real guests; "
                                "without KVM, read the bundled synthetic recording instead: exitprof report -i " +
