@@ -46,29 +46,11 @@ done
 [[ $smp =~ ^[1-9][0-9]*$ && $mem =~ ^[1-9][0-9]*$ && $limit =~ ^[1-9][0-9]*$ ]] || die "--smp, --mem and --timeout take positive integers"
 
 cache=${EXITPROF_LAB_CACHE:-/var/cache/exitprof-lab}
-SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-
-need() {  # need COMMAND PACKAGE
-  command -v "$1" >/dev/null && return
-  $SUDO apt-get install -y -qq --no-install-recommends "$2" >/dev/null 2>&1 ||
-    { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "$2" >/dev/null; } ||
-    die "cannot install $2"
-}
+. "$(dirname "$0")/lib/debian-kernel.sh"
 
 check() {
   [[ $(id -u) -eq 0 ]] || { echo "the lab needs root (its 9p root share and chroot)"; return 1; }
   return 0
-}
-
-kernel_version() {  # the current Debian kernel, e.g. 6.1.0-57-amd64
-  local v
-  v=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\(.*-amd64\)$/\1/p' | head -1)
-  if [[ -z $v ]]; then
-    $SUDO apt-get update -qq >/dev/null 2>&1 || true
-    v=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\(.*-amd64\)$/\1/p' | head -1)
-  fi
-  [[ -n $v ]] || die "apt-cache does not know linux-image-amd64 (is the Debian archive reachable?)"
-  echo "$v"
 }
 
 # Modules the lab needs, in load order: virtio + 9p for the shares, overlay for a writable root,
@@ -119,16 +101,14 @@ INIT
 prepare() {  # prints the cache folder of the current kernel, building it when missing
   need qemu-system-x86_64 qemu-system-x86; need cpio cpio; need busybox busybox-static
   local ver dir here tmp M m order=""
-  ver=$(kernel_version)
+  ver=$(debian_kernel_version amd64)
   here=$( (write_init; echo "$modules") | md5sum | cut -c1-8)
   dir=$cache/$ver-$here
   if [[ ! -s $dir/initrd.gz ]]; then
     echo "kvm-lab: preparing the lab kernel $ver in $dir" >&2
     tmp=$(mktemp -d); trap 'rm -rf "$tmp"' RETURN
     mkdir -p "$tmp"/deb "$tmp"/ir/{bin,proc,sys,dev,mod,lower,rw,host,ctl}
-    (cd "$tmp/deb" && apt-get download "linux-image-$ver" >/dev/null 2>&1) ||
-      { $SUDO apt-get update -qq >/dev/null 2>&1; (cd "$tmp/deb" && apt-get download "linux-image-$ver" >/dev/null); } ||
-      die "cannot download linux-image-$ver"
+    download "linux-image-$ver" "$tmp/deb"
     dpkg-deb -x "$tmp"/deb/*.deb "$tmp/x"
     M=$(echo "$tmp"/x/lib/modules/*/kernel)
     for m in $modules; do

@@ -20,31 +20,8 @@ set -euo pipefail
 
 die() { echo "seed-guest: $*" >&2; exit 2; }
 cache=${EXITPROF_LAB_CACHE:-/var/cache/exitprof-lab}
-SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
-
-need() {  # need COMMAND PACKAGE
-  command -v "$1" >/dev/null && return
-  $SUDO apt-get install -y -qq --no-install-recommends "$2" >/dev/null 2>&1 ||
-    { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "$2" >/dev/null; } ||
-    die "cannot install $2"
-}
-
-kernel_version() {  # e.g. 6.1.0-57-cloud-amd64
-  local v
-  v=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -1)
-  if [[ -z $v ]]; then
-    $SUDO apt-get update -qq >/dev/null 2>&1 || true
-    v=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/.*Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -1)
-  fi
-  [[ -n $v ]] || die "apt-cache does not know linux-image-cloud-amd64 (is the Debian archive reachable?)"
-  echo "$v"
-}
-
-download() {  # download PACKAGE DIR: apt-get download into DIR (the archive's current version)
-  (cd "$2" && apt-get download "$1" >/dev/null 2>&1) ||
-    { $SUDO apt-get update -qq >/dev/null 2>&1; (cd "$2" && apt-get download "$1" >/dev/null 2>&1); } ||
-    die "cannot download $1 (no network? The lab has none: run scripts/seed-guest.sh prepare and vmlinux outside it first)"
-}
+. "$(dirname "$0")/lib/debian-kernel.sh"
+kernel_version() { debian_kernel_version cloud-amd64; }
 
 # Modules in load order; virtio-rng last, once the vp_notify probe records.
 modules="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
