@@ -1,6 +1,6 @@
 // Nested SVM (the KVM lab of scripts/kvm-lab.sh) now and then stops a vCPU of a tiny guest with
 // KVM_EXIT_INTERNAL_ERROR: exitprof-guest then ends with status 1 and names it on stderr, QEMU
-// prints "KVM internal error" (tests/qemu/qemu-watch.sh then ends it). Such a run says nothing
+// prints "KVM internal error" and pauses (the test's timeout ends it). Such a run says nothing
 // about exitprof: it is run again, never counted as a failure.
 #pragma once
 
@@ -41,9 +41,5 @@ inline CommandResult RunGuestCommand(const std::string& command) {
   }
   return r;
 }
-
-// QEMU as a test runs it: ended at once (the line on stderr) should a nested internal error
-// pause its guest for good.
-inline std::string QemuWatch() { return SourceDir() + "/tests/qemu/qemu-watch.sh "; }
 
 }  // namespace exitprof::testing

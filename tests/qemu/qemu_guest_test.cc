@@ -45,7 +45,7 @@ class QemuGuest : public ::testing::Test {
   // -cpu qemu64,pni=off: plain qemu64 warns where the host lacks SSE3 (e.g. PVM), and
   // -cpu host does not start there at all.
   static std::string Qemu() {
-    return QemuWatch() + kQemu + " -name exitprof-qemu-test,debug-threads=on -enable-kvm -cpu qemu64,pni=off -nodefaults" +
+    return std::string(kQemu) + " -name exitprof-qemu-test,debug-threads=on -enable-kvm -cpu qemu64,pni=off -nodefaults" +
            " -display none -no-reboot -bios " + kQboot + " -kernel " QEMU_GUEST_ELF " -device isa-debug-exit,iobase=0xf4,iosize=0x04";
   }
 };
