@@ -11,6 +11,18 @@
 #include "symbols/kallsyms.h"
 
 namespace exitprof::cli {
+namespace {
+
+// perf writes return probes as _text+N too where the kernel takes offsets on kretprobes: its
+// tracefs README then describes "place (kretprobe):".
+bool KretprobeTakesOffsets() {
+  auto tracefs = capture::Tracefs::Open();
+  if (!tracefs) return false;
+  auto readme = tracefs->ReadFile("README");
+  return readme && readme->find("place (kretprobe): ") != std::string::npos;
+}
+
+}  // namespace
 
 Result<probe::ResolvedProbe> ResolveProbe(const std::string& definition, const std::string& binary) {
   auto spec = probe::ParseProbeSpec(definition);
@@ -41,6 +53,7 @@ Result<probe::ResolvedProbe> ResolveProbe(const std::string& definition, const s
   p.symbol = spec->function;
   p.offset = spec->offset.value_or(0);
   if (text && *address >= *text) p.text_offset = *address - *text + p.offset;
+  p.kretprobe_offset = KretprobeTakesOffsets();
   for (const auto& a : spec->args) p.args.push_back({a.name, a.expr, a.type});
   return p;
 }

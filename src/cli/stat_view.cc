@@ -278,11 +278,12 @@ std::string RenderLogLine(const std::vector<VmSnapshot>& vms, const StatHistory&
                           const StatViewOptions& options, const std::vector<std::string>& fields, bool csv) {
   auto rows = Aggregate(vms, history, options);
   std::unordered_map<std::string, uint64_t> delta;
-  bool any = false;
-  for (const auto& r : rows) {
-    delta[r.name] = r.delta;
-    any |= r.delta != 0;
-  }
+  for (const auto& r : rows) delta[r.name] = r.delta;
+  // Only the fields the line prints count: a gauge such as pages_4k is no record of activity.
+  bool any = std::any_of(fields.begin(), fields.end(), [&](const std::string& f) {
+    auto it = delta.find(f);
+    return it != delta.end() && it->second != 0;
+  });
   if (options.skip_zero && !any) return "";
   std::time_t now = std::time(nullptr);
   char when[32];

@@ -124,7 +124,7 @@ std::string ProbeDefinition(const ResolvedProbe& p) {
   std::string line = std::string(p.is_return ? "r:" : "p:") + p.group + "/" + p.event + " ";
   if (p.is_uprobe) {
     line += p.binary + ":" + Hex(p.file_offset);
-  } else if (!p.is_return && p.text_offset) {
+  } else if ((!p.is_return || p.kretprobe_offset) && p.text_offset) {
     line += "_text+" + std::to_string(*p.text_offset);
   } else {
     line += p.symbol + "+" + std::to_string(p.offset);

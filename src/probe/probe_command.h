@@ -23,8 +23,10 @@ struct ResolvedProbe {
   std::string symbol;     // kprobes: probed symbol
   uint64_t offset = 0;    // kprobes: offset from the symbol
   // kprobes: the probed address minus _text's. perf writes entry probes as "_text+N" (decimal),
-  // which stays right when several symbols share a name; return probes as "SYMBOL+0".
+  // which stays right when several symbols share a name; return probes too where the kernel
+  // takes offsets on kretprobes (kretprobe_offset), else as "SYMBOL+0".
   std::optional<uint64_t> text_offset;
+  bool kretprobe_offset = false;
   struct Arg {
     std::string name;   // empty: the kernel names it argN
     std::string fetch;  // "%di", "+0(%si)"

@@ -55,8 +55,13 @@
 .ifndef IOAPIC_READS
 .set IOAPIC_READS, 100
 .endif
+# DELAY_HI * 2^32 + DELAY cycles: about 2.5 s at 3 GHz, time enough for a QMP poller in the
+# lab (a nested, emulated host, where QMP answers slowly) to see the programmed BARs.
+.ifndef DELAY_HI
+.set DELAY_HI, 1
+.endif
 .ifndef DELAY
-.set DELAY, 0xc0000000    # about 1 s at 3 GHz
+.set DELAY, 0xc0000000
 .endif
 
 .set PCI_ADDR, 0xcf8
@@ -132,7 +137,7 @@ _start:
     mov %eax, %esi
     mov %edx, %edi
     add $DELAY, %esi
-    adc $0, %edi
+    adc $DELAY_HI, %edi
 3:  rdtsc
     cmp %edi, %edx
     jb 3b

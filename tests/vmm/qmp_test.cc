@@ -43,9 +43,9 @@ TEST(QmpClient, RefusesWhatIsNotQmp) {
 class QemuQmp : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "needs /dev/kvm";
+    if (::access("/dev/kvm", R_OK | W_OK) != 0) EXITPROF_LIVE_SKIP("needs /dev/kvm");
     if (RunCommand("command -v qemu-system-x86_64").status != 0)
-      GTEST_SKIP() << "needs qemu-system-x86_64 (Debian package qemu-system-x86)";
+      EXITPROF_LIVE_SKIP("needs qemu-system-x86_64 (Debian package qemu-system-x86)");
     socket_ = TempPath("qmp-test.sock");
     ::unlink(socket_.c_str());
     pid_ = ::fork();
@@ -57,8 +57,12 @@ class QemuQmp : public ::testing::Test {
                "-qmp", qmp.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    for (int i = 0; i < 200 && !FileExists(socket_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    for (int i = 0; i < 400 && !FileExists(socket_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     ASSERT_TRUE(FileExists(socket_)) << "QEMU did not create " << socket_;
+    // QEMU creates its socket before its main loop serves it: the first greeting can take
+    // seconds where QEMU starts slowly (the lab's emulated host). Wait for it once here.
+    for (int i = 0; i < 20 && !vmm::QmpClient::Connect(socket_, 1000); ++i) {
+    }
   }
   void TearDown() override {
     if (pid_ > 0) {
