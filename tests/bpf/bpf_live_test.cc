@@ -15,8 +15,6 @@
 
 #include "capture/bpf/exit_reason_names.h"
 #include "capture/bpf/kvm_aggregator.h"
-#include "capture/capture_loop.h"
-#include "capture/recorder.h"
 #include "capture/workload.h"
 #include "test_support.h"
 
@@ -87,9 +85,8 @@ class BpfLive : public ::testing::Test {
 
   // Runs the guest under `options` (its pid added to the filter when asked) and returns the
   // maps' counts once it has ended; again when KVM stopped a vCPU (the account says so).
-  // With `recording`, exitprof's perf_event recorder follows the same guest into that file.
   bpf::Snapshot RunGuest(bpf::AggregatorOptions options, std::vector<std::string> args, bool filter_self,
-                         std::string* mode = nullptr, const std::string& recording = "") {
+                         std::string* mode = nullptr) {
     if (std::find(args.begin(), args.end(), "--json") == args.end()) {
       args.push_back("--json");
       args.push_back(TempPath("bpf-guest.json"));
@@ -97,7 +94,7 @@ class BpfLive : public ::testing::Test {
     const std::string account = *(std::find(args.begin(), args.end(), "--json") + 1);
     for (int attempt = 1;; ++attempt) {
       ::unlink(account.c_str());
-      auto snap = RunGuestOnce(options, args, filter_self, mode, recording);
+      auto snap = RunGuestOnce(options, args, filter_self, mode);
       const std::string error = GuestAccountError(account);
       if (!RerunAfterKvmError(::testing::UnitTest::GetInstance()->current_test_info()->name(), error, attempt)) {
         EXPECT_EQ(error, "");
@@ -108,7 +105,7 @@ class BpfLive : public ::testing::Test {
 
  private:
   bpf::Snapshot RunGuestOnce(bpf::AggregatorOptions options, const std::vector<std::string>& args, bool filter_self,
-                             std::string* mode, const std::string& recording) {
+                             std::string* mode) {
     std::vector<std::string> argv = {Guest()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto w = capture::Workload::Prepare(argv, true);
@@ -119,28 +116,8 @@ class BpfLive : public ::testing::Test {
     EXPECT_TRUE(agg.has_value()) << (agg ? "" : agg.error().message);
     if (!agg) return {};
     if (mode) *mode = bpf::AttachModeName((*agg)->mode());
-    std::unique_ptr<capture::Recorder> recorder;
-    std::optional<perfdata::Writer> writer;
-    if (!recording.empty()) {
-      capture::RecordOptions ro;
-      ro.events = {"kvm:kvm_exit", "kvm:kvm_entry"};
-      ro.pids = {w->pid()};
-      auto r = capture::Recorder::Open(ro, true);  // enabled when the guest execs
-      EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
-      if (!r) return {};
-      recorder = std::move(*r);
-      auto wr = perfdata::Writer::Create(recording, recorder->header(), false);
-      EXPECT_TRUE(wr.has_value()) << (wr ? "" : wr.error().message);
-      if (!wr) return {};
-      writer.emplace(std::move(*wr));
-      EXPECT_TRUE(recorder->WritePreamble(*writer).has_value());
-    }
     EXPECT_TRUE(w->Start().has_value());
     std::optional<int> status;
-    if (recorder) {
-      auto loop = capture::RunCaptureLoop(*recorder, *writer, [&] { return (status = w->Poll()).has_value(); });
-      EXPECT_TRUE(loop.has_value()) << (loop ? "" : loop.error().message);
-    }
     while (!status && !(status = w->Poll())) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (*status != 0) std::cerr << "guest ended with status " << *status << "\n";
     auto snap = (*agg)->Read();
@@ -262,46 +239,33 @@ TEST_F(BpfLive, EndedThreadsAreForgottenAndTheRestKept) {
   for (const auto& p : after->Pio()) EXPECT_EQ(p.tid, kept_tid);
 }
 
-TEST_F(BpfLive, ExitAndEntryProgramsCountAsThePerfEventPathAndTheAccount) {
-  const std::string account = TempPath("bpf-exit.json"), recording = TempPath("bpf-exit.data");
+TEST_F(BpfLive, ExitAndEntryProgramsCountAsTheAccountSays) {
+  const std::string account = TempPath("bpf-exit.json");
   const uint64_t n = Iterations(2000);
-  // exitprof's perf_event recorder follows the same guest: both see the same exits.
-  auto s = RunGuest({}, {"--pio", "0x3f8:1:w", "--mmio", "0xd0000:4:w", "--hlt", "--iterations", N(n), "--json", account}, true, nullptr,
-                    recording);
+  auto s = RunGuest({}, {"--pio", "0x3f8:1:w", "--mmio", "0xd0000:4:w", "--hlt", "--iterations", N(n), "--json", account}, true);
   auto agg = bpf::KvmAggregator::Open({});
   ASSERT_TRUE(agg.has_value()) << agg.error().message;
   EXPECT_EQ(s.events[AGG_EV_PIO], n + 1);
-  analysis::ExitFilter latency;
-  latency.latency = true;
-  auto perf = ReadReport(recording, latency);
-  ASSERT_TRUE(perf.has_value()) << perf.error().message;
   if (!KvmExitFires()) {
     // This host's KVM does not emit kvm_exit (e.g. a PVM backend): the programs are built and
-    // loaded where the tracepoint exists, and count nothing, as the perf_event path sees nothing.
+    // loaded where the tracepoint exists, and count nothing.
     if ((*agg)->exit_attached()) EXPECT_TRUE((*agg)->entry_attached()) << (*agg)->exit_status();
     EXPECT_EQ(s.events[AGG_EV_EXIT], 0u);
-    EXPECT_EQ(perf->model.exits_total, 0u);
     return;
   }
   ASSERT_TRUE((*agg)->exit_attached()) << (*agg)->exit_status();
   EXPECT_TRUE((*agg)->entry_attached()) << (*agg)->exit_status();
-  // Exits by reason: equal to the perf_event recording's, and to the guest's own account.
-  std::map<std::string, uint64_t> perf_exits;
-  for (const auto& r : perf->model.by_reason) perf_exits[r.reason] = r.count;
+  // Exits by reason equal the guest's own account (the rule in ExitsMatchGuestWork).
   auto bpf_exits = ExitsByName(s);
-  EXPECT_EQ(bpf_exits, perf_exits);
   EXPECT_TRUE(ExitsMatchGuestWork(bpf_exits, ReadGuestWork(account)));
-  // Exit->entry latency: the same exits paired, reason by reason (the times differ: each path
-  // reads its own clock at its own moment).
+  // Exit->entry latency: every exit is paired with the entry after it, reason by reason, but
+  // the vCPU's last (its done write, an io exit: the VMM never enters again).
   static const auto names = bpf::ExitReasonNames::FromTracefs();
-  std::map<std::string, uint64_t> bpf_paired, perf_paired;
-  for (const auto& h : s.Latency()) bpf_paired[names.Name(h.isa, h.reason)] += h.count;
-  for (const auto& r : perf->model.latency) perf_paired[r.reason] = r.summary.count;
-  EXPECT_EQ(bpf_paired, perf_paired);
-  uint64_t paired = 0;
-  for (const auto& [reason, count] : bpf_paired) paired += count;
-  // Every exit but the vCPU's last (its done write; the VMM never enters again) is paired.
-  EXPECT_EQ(paired + 1, s.events[AGG_EV_EXIT]);
+  std::map<std::string, uint64_t> paired;
+  for (const auto& h : s.Latency()) paired[names.Name(h.isa, h.reason)] += h.count;
+  auto want = bpf_exits;
+  --want[want.count("io") ? "io" : "IO_INSTRUCTION"];
+  EXPECT_EQ(paired, want);
 }
 
 TEST_F(BpfLive, RecordAggregateWritesReportJsonEqualToTheAccounts) {
@@ -397,6 +361,13 @@ TEST_F(BpfLive, TopBpfCountsAGuestInsideItsWindow) {
 
 TEST_F(BpfLive, WithoutBpfPrivilegeItSaysWhyAndFallsBackToPerfEvent) {
   if (RunCommand("command -v capsh").status != 0) EXITPROF_LIVE_SKIP("capsh (libcap2-bin) not installed");
+  // Debian's kernel.perf_event_paranoid=3 lets only CAP_SYS_ADMIN use perf_event at all, and
+  // this test drops that. The lab (Debian's kernel; a throwaway machine) is set to 2 for it.
+  const std::string paranoid = RunCommand("cat /proc/sys/kernel/perf_event_paranoid").out;
+  if (std::atoi(paranoid.c_str()) > 2) {
+    if (!InLab()) EXITPROF_LIVE_SKIP("kernel.perf_event_paranoid=" + paranoid + ": perf_event needs CAP_SYS_ADMIN here, which this test drops");
+    RunCommand("echo 2 > /proc/sys/kernel/perf_event_paranoid");
+  }
   const std::string out = TempPath("bpf-fallback.json"), account = TempPath("bpf-fallback-account.json");
   // Root without CAP_BPF and CAP_SYS_ADMIN: BPF is refused, perf_event (CAP_PERFMON) still works.
   auto r = RunGuestCommand("capsh --drop=cap_bpf,cap_sys_admin -- -c '" + Exitprof() + " record --aggregate -o " + out + " -- " +
