@@ -31,15 +31,6 @@ inline std::string ReadText(const std::string& path) {
   return ss.str();
 }
 
-// RunCommand, again while the command's stderr shows a nested internal error.
-inline CommandResult RunGuestCommand(const std::string& command) {
-  CommandResult r;
-  for (int i = 0; i < kNestedAttempts; ++i) {
-    r = RunCommand(command);
-    if (!NestedInternalError(r.err)) break;
-    NoteNestedRerun(command);
-  }
-  return r;
-}
+// RunGuestCommand (test_support.h) runs a command again while its stderr shows such an error.
 
 }  // namespace exitprof::testing

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <thread>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -145,6 +148,114 @@ bool TmuxSession::Ended() const {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+std::string GuestAccountError(const std::string& path) {
+  std::ifstream in(path);
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.contains("vms")) return "";
+  for (const auto& vm : j["vms"])
+    for (const auto& v : vm["vcpus"])
+      if (v.value("stop_reason", "") == "KVM_EXIT_INTERNAL_ERROR") return v.value("error", "KVM_EXIT_INTERNAL_ERROR");
+  return "";
+}
+
+bool RerunAfterKvmError(const std::string& what, const std::string& error, int attempt) {
+  if (error.empty() || attempt >= kGuestAttempts) return false;
+  std::cerr << "[ rerun    ] " << what << ": attempt " << attempt << " of " << kGuestAttempts << ": " << error
+            << " (KVM's failure, as nested SVM has now and then; not the guest's): running it again\n";
+  return true;
+}
+
+CommandResult RunGuestCommand(const std::string& command, const std::string& account) {
+  for (int attempt = 1;; ++attempt) {
+    if (!account.empty()) ::unlink(account.c_str());
+    CommandResult r = RunCommand(command);
+    std::string error;
+    if (!account.empty()) {
+      error = GuestAccountError(account);
+    } else {
+      // exitprof-guest: "stopped by KVM_EXIT_INTERNAL_ERROR"; QEMU: "KVM internal error".
+      for (const char* sign : {"KVM_EXIT_INTERNAL_ERROR", "KVM internal error"}) {
+        if (auto at = r.err.find(sign); at != std::string::npos && error.empty()) {
+          error = r.err.substr(0, r.err.find('\n', at));
+        }
+      }
+    }
+    std::string what = command.substr(0, 120) + (command.size() > 120 ? "..." : "");
+    if (!RerunAfterKvmError(what, error, attempt)) return r;
+  }
+}
+
+bool KvmExitFires() {
+  // The lab is a real KVM host by construction (SVM): no need to ask in every test process.
+  static const bool fires = InLab() || RunCommand(SourceDir() + "/scripts/kvm-exit-fires.sh " + BinaryDir()).status == 0;
+  return fires;
+}
+
+GuestWork ReadGuestWork(const std::string& account_path, GuestWork sum) {
+  std::ifstream in(account_path);
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) return sum;
+  for (const auto& vm : j["vms"]) {
+    ++sum.vms;
+    sum.pids.insert(vm["pid"].get<uint32_t>());
+    for (const auto& v : vm["vcpus"]) {
+      ++sum.vcpus;
+      sum.tids.insert(v["tid"].get<uint32_t>());
+      for (const auto& p : v["pio"]) sum.pio += p["count"].get<uint64_t>();
+      for (const auto& m : v["mmio"]) sum.mmio += m["count"].get<uint64_t>();
+      sum.hlt += v["hlt"].get<uint64_t>();
+      sum.done += v["done"]["count"].get<uint64_t>();
+    }
+  }
+  return sum;
+}
+
+::testing::AssertionResult ExitsMatchGuestWork(const std::map<std::string, uint64_t>& by_reason, const GuestWork& w) {
+  auto sum = [&](std::initializer_list<const char*> names) {
+    uint64_t n = 0;
+    for (const char* name : names)
+      if (auto it = by_reason.find(name); it != by_reason.end()) n += it->second;
+    return n;
+  };
+  const std::set<std::string> io = {"io", "IO_INSTRUCTION"}, hlt = {"hlt", "HLT"}, mmio = {"npf", "EPT_MISCONFIG", "EPT_VIOLATION"},
+                              async = {"interrupt", "nmi", "smi", "vintr", "EXTERNAL_INTERRUPT", "EXCEPTION_NMI",
+                                       "INTERRUPT_WINDOW", "PREEMPTION_TIMER"};
+  std::ostringstream why;
+  const uint64_t got_io = sum({"io", "IO_INSTRUCTION"}), got_hlt = sum({"hlt", "HLT"});
+  const uint64_t got_mmio = sum({"npf", "EPT_MISCONFIG", "EPT_VIOLATION"});
+  if (got_io != w.pio + w.done) why << "io exits " << got_io << ", the guests made " << w.pio << " port accesses + " << w.done << " done writes; ";
+  if (got_hlt != w.hlt) why << "hlt exits " << got_hlt << ", the guests ran " << w.hlt << " HLT; ";
+  const bool vmx = by_reason.count("IO_INSTRUCTION") || by_reason.count("EPT_MISCONFIG") || by_reason.count("EPT_VIOLATION");
+  const uint64_t low = w.mmio + static_cast<uint64_t>(w.vms), high = w.mmio + static_cast<uint64_t>(w.vcpus) * (vmx ? 2 : 1);
+  if (got_mmio < low || got_mmio > high)
+    why << "npf exits " << got_mmio << ", the guests made " << w.mmio << " MMIO accesses in " << w.vms << " VMs of " << w.vcpus
+        << " vCPUs (expected " << low << ".." << high << "); ";
+  for (const auto& [reason, n] : by_reason)
+    if (!io.count(reason) && !hlt.count(reason) && !mmio.count(reason) && !async.count(reason))
+      why << n << " exits of reason '" << reason << "', which our guests do not cause; ";
+  if (why.str().empty()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << why.str();
+}
+
+std::string PerfUs(double ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", ns / 1e3);
+  return buf;
+}
+
+std::map<std::string, PerfKvmStatRow> PerfKvmStatVmexit(const std::string& path) {
+  // perf kvm stat prints (on stderr): REASON SAMPLES SAMPLES% TIME% MINus MAXus AVGus ( +- X% )
+  auto perf = RunCommand("perf kvm -i " + path + " stat report --event=vmexit");
+  static const std::regex row(R"(^\s*(\S+)\s+(\d+)\s+[\d.]+%\s+([\d.]+)%\s+([\d.]+)us\s+([\d.]+)us\s+([\d.]+)us)");
+  std::map<std::string, PerfKvmStatRow> out;
+  std::istringstream lines(perf.out + perf.err);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) out[m[1].str()] = {std::stoull(m[2].str()), m[3].str(), m[4].str(), m[5].str(), m[6].str()};
+  }
+  return out;
 }
 
 }  // namespace exitprof::testing

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdio>
+#include <map>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -60,6 +62,54 @@ struct Report {
   analysis::ReportModel model;
 };
 Result<Report> ReadReport(const std::string& path, analysis::ExitFilter filter = {}, size_t top = 0);
+
+// Our guests (exitprof-guest, exitprof demo) under nested SVM, as in the lab, now and then see a
+// vCPU stopped by KVM_EXIT_INTERNAL_ERROR: KVM's failure, not a wrong count. The guest's account
+// says so (stop_reason "KVM_EXIT_INTERNAL_ERROR", error); such a run is run again, at most this
+// many times in all, saying so on stderr: never a flaky failure.
+inline constexpr int kGuestAttempts = 8;
+// The first such error in the account (--json file) at `path`; "" when none (or no account).
+std::string GuestAccountError(const std::string& path);
+// After attempt `attempt` (1-based) of `what` ended with `error` (a vCPU KVM stopped; "" when
+// none): whether to run it again. Says so on stderr when it does.
+bool RerunAfterKvmError(const std::string& what, const std::string& error, int attempt);
+// Runs `command`, a shell command that runs exitprof-guest ... --json ACCOUNT (itself, or wrapped:
+// `perf record ... -- exitprof-guest ...`, a pipeline, a background job), again while the
+// account shows a vCPU stopped by KVM_EXIT_INTERNAL_ERROR. Without an account (`exitprof demo`),
+// the command's stderr naming that stop counts. Returns the last run's result.
+CommandResult RunGuestCommand(const std::string& command, const std::string& account = "");
+
+// Whether this machine's KVM fires kvm:kvm_exit (scripts/kvm-exit-fires.sh; asked once). It
+// does in the lab and on real KVM hosts; not on PVM backends, where only kvm_pio, kvm_mmio and
+// kvm_userspace_exit fire.
+bool KvmExitFires();
+
+// What our guests did, summed over their accounts (--json files), as kvm_exit must show it.
+struct GuestWork {
+  uint64_t pio = 0, done = 0, mmio = 0, hlt = 0;  // port accesses (done port apart), MMIO, HLT
+  int vms = 0, vcpus = 0;
+  std::set<uint32_t> pids, tids;
+};
+GuestWork ReadGuestWork(const std::string& account_path, GuestWork sum = {});
+// Where kvm_exit fires: exits by reason name (report's exits.by_reason, BPF's counts) equal
+// that work. Measured in the lab (SVM): every port access of ours (and the done write) is one
+// `io` exit, every HLT one `hlt` exit, every MMIO access one `npf` exit, plus one `npf` per VM
+// when its first vCPU fetches the code page (nested page tables start empty; vCPUs of one VM
+// that start together may each fault it: at most one per vCPU). What else shows is the host's
+// own business, asynchronous to the guest: `interrupt` (timer ticks and IPIs arriving while
+// the guest runs; a handful per run), and the like (nmi, smi, vintr). VMX names are mapped too
+// (IO_INSTRUCTION, HLT, EPT_MISCONFIG/EPT_VIOLATION), not measured here.
+::testing::AssertionResult ExitsMatchGuestWork(const std::map<std::string, uint64_t>& by_reason, const GuestWork& work);
+
+// `perf kvm -i PATH stat report --event=vmexit`: per reason, perf's count and its min, max and
+// mean in microseconds as it prints them ("12.34").
+struct PerfKvmStatRow {
+  uint64_t count = 0;
+  std::string time_percent, min_us, max_us, mean_us;
+};
+std::map<std::string, PerfKvmStatRow> PerfKvmStatVmexit(const std::string& path);
+// Nanoseconds as perf kvm stat prints microseconds (two decimals).
+std::string PerfUs(double ns);
 
 // Compares two multi-line texts; on a difference, names the first differing line only
 // (whole outputs would flood the log).

@@ -205,5 +205,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // KVM stopped a vCPU: the account above says so too (stop_reason, error); the run failed.
+  if (std::string error = exitprof::guest::FirstVcpuError(accounts); !error.empty()) {
+    fmt::print(stderr, "exitprof-guest: {}\n", error);
+    return 1;
+  }
   return 0;
 }

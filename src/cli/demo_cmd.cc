@@ -116,6 +116,7 @@ std::function<int()> AddDemoCommand(CLI::App& app) {
     if (!loop) return ReportError(loop.error());
     if (auto* err = std::get_if<guest::GuestError>(&result)) return ReportError(Error{"guest: " + err->message, 1});
     const auto& accounts = std::get<std::vector<guest::VcpuAccount>>(result);
+    if (std::string error = guest::FirstVcpuError(accounts); !error.empty()) return ReportError(Error{"guest: " + error, 1});
 
     auto model = BuildReport(path, {}, 10);
     if (!model) return ReportError(model.error());

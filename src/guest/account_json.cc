@@ -32,7 +32,7 @@ Json VcpuToJson(const VcpuAccount& account) {
   }
   Json exits = Json::object();
   for (const auto& [name, count] : account.userspace_exits) exits[name] = count;
-  return {
+  Json out = {
       {"vcpu", account.vcpu},
       {"tid", account.tid},
       {"pio", std::move(pio)},
@@ -43,9 +43,11 @@ Json VcpuToJson(const VcpuAccount& account) {
       {"iterations", account.iterations},
       {"completed", account.completed},
       {"stop_reason", account.stop_reason},
-      {"stats_fds", {{"vm", account.vm_stats_fd}, {"vcpu", account.vcpu_stats_fd}}},
-      {"elapsed_ns", account.elapsed_ns},
   };
+  if (!account.error.empty()) out["error"] = account.error;
+  out["stats_fds"] = {{"vm", account.vm_stats_fd}, {"vcpu", account.vcpu_stats_fd}};
+  out["elapsed_ns"] = account.elapsed_ns;
+  return out;
 }
 
 Json StatsToJson(const std::map<std::string, uint64_t>& stats) {

@@ -104,7 +104,9 @@ struct VcpuAccount {
   std::map<std::string, uint64_t> userspace_exits;       // "KVM_EXIT_IO" -> count, ...
   uint64_t iterations = 0;                               // loop iterations fully completed
   bool completed = false;                                // reached the done port
-  std::string stop_reason;                               // "done", "duration" or "stopped"
+  std::string stop_reason;                               // "done", "duration", "stopped" or
+                                                         // "KVM_EXIT_INTERNAL_ERROR" (KVM gave up)
+  std::string error;                                     // with KVM_EXIT_INTERNAL_ERROR: what, where
   bool vm_stats_fd = false;                              // KVM_GET_STATS_FD fds held open
   bool vcpu_stats_fd = false;
   uint64_t elapsed_ns = 0;                               // first KVM_RUN to last exit
@@ -124,8 +126,12 @@ Result<std::monostate> ValidateOp(const Op& op);
 GuestProgram DemoProgram(uint64_t iterations);
 
 // Runs the program on options.vms x options.vcpus_per_vm vCPUs and returns one account per vCPU,
-// ordered by (vm, vcpu). Blocks until every vCPU finished or stopped.
+// ordered by (vm, vcpu). Blocks until every vCPU finished or stopped. A vCPU stopped by
+// KVM_EXIT_INTERNAL_ERROR is an account (with its error), not an error: see FirstVcpuError.
 Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptions& options);
+
+// The error of the first vCPU that KVM stopped (KVM_EXIT_INTERNAL_ERROR), or "" when none was.
+std::string FirstVcpuError(const std::vector<VcpuAccount>& accounts);
 
 // {"vms":[{"vm":0,"pid":P,"vcpus":[{"vcpu":0,"tid":T,"pio":[{"port":"0x3f8","size":1,
 //   "direction":"write","count":N}],"mmio":[{"gpa":"0xd0000","len":4,"direction":"read",
@@ -134,6 +140,9 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
 //   "elapsed_ns":N}]}]}   (keys in this order; ports and gpas as 0x-hex strings)
 std::string AccountToJson(const std::vector<VcpuAccount>& accounts);
 
+// A vCPU stopped by KVM_EXIT_INTERNAL_ERROR has "stop_reason":"KVM_EXIT_INTERNAL_ERROR" and
+// "error":"vm 0 vcpu 1: stopped by KVM_EXIT_INTERNAL_ERROR (17): suberror 1 ... at rip 0x100c, ..."
+// (after "stop_reason"); the other vCPUs of the run then stop with "stopped".
 // With hold, each VM also has "kvm_stats":{NAME:N,...} and each vCPU "kvm_stats":{...}.
 
 // "KVM_EXIT_IO" for 2, ...; "KVM_EXIT_<n>" for numbers this build does not know.

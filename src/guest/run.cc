@@ -62,7 +62,8 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
     try {
       threads.emplace_back([&, i] {
         results[i] = RunVcpu(jobs[i]);
-        if (std::holds_alternative<GuestError>(results[i])) abort.store(true);
+        auto* account = std::get_if<VcpuAccount>(&results[i]);
+        if (account == nullptr || !account->error.empty()) abort.store(true);
       });
     } catch (const std::system_error& e) {
       results[i] = GuestError{fmt::format("vm {} vcpu {}: cannot start thread: {}", jobs[i].vm, jobs[i].vcpu, e.what())};
@@ -85,6 +86,13 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
     }
   }
   return accounts;
+}
+
+std::string FirstVcpuError(const std::vector<VcpuAccount>& accounts) {
+  for (const VcpuAccount& account : accounts) {
+    if (!account.error.empty()) return account.error;
+  }
+  return "";
 }
 
 }  // namespace exitprof::guest

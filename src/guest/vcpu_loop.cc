@@ -127,7 +127,7 @@ Result<VcpuAccount> RunVcpu(const VcpuJob& job) {
   Counters counters(job.program->ops.size());
   kvm_run& run = *job.kvm_vcpu->Run();
   int fd = job.kvm_vcpu->Fd();
-  std::string stop_reason = "done";
+  std::string stop_reason = "done", error;
   Clock::time_point start = Clock::now();
   Pacer pacer(job.rate, start);
 
@@ -151,6 +151,15 @@ Result<VcpuAccount> RunVcpu(const VcpuJob& job) {
     uint32_t reason = run.exit_reason;
     if (reason < counters.by_reason.size()) ++counters.by_reason[reason];
     if (reason == KVM_EXIT_INTR) continue;
+    if (reason == KVM_EXIT_INTERNAL_ERROR) {
+      // KVM could not run the guest on (nested SVM, as in the KVM lab, now and then fails a
+      // real-mode guest so). Not the guest's doing: the vCPU stops, and its account says why,
+      // so a caller can tell this from a wrong count and run the guest again.
+      stop_reason = ExitReasonName(reason);
+      error = fmt::format("vm {} vcpu {}: stopped by {} at rip {:#x}, iteration {}, op {}", job.vm, job.vcpu,
+                          DescribeExit(run), Rip(fd), script.Iteration(), script.Index());
+      break;
+    }
     if (auto problem = Service(run, script)) {
       return fail(fmt::format("rip {:#x}, iteration {}, op {}: {}", Rip(fd), script.Iteration(), script.Index(),
                               *problem));
@@ -174,6 +183,7 @@ Result<VcpuAccount> RunVcpu(const VcpuJob& job) {
   }
   VcpuAccount account = BuildAccount(job, counters, script);
   account.stop_reason = stop_reason;
+  account.error = error;
   account.elapsed_ns = static_cast<uint64_t>(elapsed.count());
   return account;
 }

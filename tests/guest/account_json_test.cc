@@ -51,6 +51,24 @@ TEST(AccountJsonTest, GroupsVcpusByVmInTheDocumentedLayout) {
   EXPECT_EQ(json["vms"][0]["vcpus"][1], expected);
 }
 
+TEST(AccountJsonTest, AVcpuKvmStoppedSaysWhyAfterItsStopReason) {
+  VcpuAccount stopped = Account(0, 1, 102), aborted = Account(0, 0, 101);
+  stopped.completed = aborted.completed = false;
+  stopped.stop_reason = "KVM_EXIT_INTERNAL_ERROR";
+  stopped.error = "vm 0 vcpu 1: stopped by KVM_EXIT_INTERNAL_ERROR (17): suberror 1 at rip 0x100c, iteration 7, op 1";
+  aborted.stop_reason = "stopped";
+  auto json = nlohmann::ordered_json::parse(AccountToJson({aborted, stopped}));
+  const auto& v = json["vms"][0]["vcpus"];
+  EXPECT_FALSE(v[0].contains("error"));
+  EXPECT_EQ(v[1]["stop_reason"], "KVM_EXIT_INTERNAL_ERROR");
+  EXPECT_EQ(v[1]["error"], stopped.error);
+  std::vector<std::string> keys;
+  for (auto& [key, value] : v[1].items()) keys.push_back(key);
+  EXPECT_EQ(std::find(keys.begin(), keys.end(), "error") - std::find(keys.begin(), keys.end(), "stop_reason"), 1);
+  EXPECT_EQ(FirstVcpuError({aborted, stopped}), stopped.error);
+  EXPECT_EQ(FirstVcpuError({aborted}), "");
+}
+
 TEST(AccountJsonTest, EmptyListIsEmptyVms) {
   EXPECT_EQ(nlohmann::json::parse(AccountToJson({})), nlohmann::json::parse(R"({"vms": []})"));
 }

@@ -17,13 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-// perf kvm stat's microseconds with two decimals.
-std::string fmt_us(double ns) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", ns / 1e3);
-  return buf;
-}
-
 class LatencyFixture : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LatencyFixture, EqualsTruthAndPerfKvmStat) {
@@ -54,26 +47,19 @@ TEST_P(LatencyFixture, EqualsTruthAndPerfKvmStat) {
   EXPECT_EQ(j["exits"]["latency_summary"]["entries_without_exit"], truth["exit_latency_ns"]["entries_without_exit"]);
 
   if (!HavePerf()) GTEST_SKIP() << "perf not installed: perf kvm stat cross-check skipped";
-  // perf kvm stat prints: REASON SAMPLES SAMPLES% TIME% MINus MAXus AVGus ( +- X% )
-  auto perf = RunCommand("perf kvm -i " + path + " stat report --event=vmexit");  // it prints on stderr
-  std::regex row(R"(^\s*(\S+)\s+(\d+)\s+[\d.]+%\s+([\d.]+)%\s+([\d.]+)us\s+([\d.]+)us\s+([\d.]+)us)");
-  size_t rows = 0;
-  std::istringstream lines(perf.out + perf.err);
-  for (std::string line; std::getline(lines, line);) {
-    std::smatch mt;
-    if (!std::regex_search(line, mt, row)) continue;
-    ++rows;
-    const json& g = got[mt[1].str()];
-    ASSERT_FALSE(g.is_null()) << line;
-    EXPECT_EQ(g["count"].get<uint64_t>(), std::stoull(mt[2].str())) << line;
-    EXPECT_EQ(fmt_us(g["min_ns"].get<double>()), mt[4].str()) << line;
-    EXPECT_EQ(fmt_us(g["max_ns"].get<double>()), mt[5].str()) << line;
-    EXPECT_EQ(fmt_us(g["mean_ns"].get<double>()), mt[6].str()) << line;
+  auto perf = PerfKvmStatVmexit(path);
+  for (const auto& [reason, row] : perf) {
+    const json& g = got[reason];
+    ASSERT_FALSE(g.is_null()) << reason;
+    EXPECT_EQ(g["count"].get<uint64_t>(), row.count) << reason;
+    EXPECT_EQ(PerfUs(g["min_ns"].get<double>()), row.min_us) << reason;
+    EXPECT_EQ(PerfUs(g["max_ns"].get<double>()), row.max_us) << reason;
+    EXPECT_EQ(PerfUs(g["mean_ns"].get<double>()), row.mean_us) << reason;
     char time_pct[32];
     std::snprintf(time_pct, sizeof time_pct, "%.2f", g["time_percent"].get<double>());
-    EXPECT_EQ(time_pct, mt[3].str()) << line;
+    EXPECT_EQ(time_pct, row.time_percent) << reason;
   }
-  EXPECT_EQ(rows, got.size()) << perf.err;
+  EXPECT_EQ(perf.size(), got.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, LatencyFixture, ::testing::Values("small-vmx.data", "small-svm.data"));
