@@ -28,8 +28,9 @@ fi
 bench/textcapture_compare.sh --quick  # text captures (issue #3, item 3)
 # Where kvm_exit fires here, live tests must run here; else the lab runs them after the rest
 # (label "lab": tests that boot the lab themselves, such as the seed, run once, from here;
-# label "lab-pending": the record/BPF/trace.dat/text-capture/guest suites, converted for the lab
-# but not yet green there (issue 14): they run on this machine only, for now).
+# label "live-pending-lab": bpf_live_test (its maps report 1-3 dropped events in the lab) and
+# top_tui_test (its screen where kvm_exit fires), not yet green there (issue 14): they run on
+# this machine only, for now).
 if live_where=$(scripts/kvm-exit-fires.sh build); then export EXITPROF_REQUIRE_LIVE=1; fi
 (cd build && ctest --output-on-failure -j2)
 if [[ -z ${EXITPROF_REQUIRE_LIVE:-} ]]; then
@@ -37,7 +38,7 @@ if [[ -z ${EXITPROF_REQUIRE_LIVE:-} ]]; then
   log=build/lab-ctest.log
   set +e
   scripts/kvm-lab.sh --timeout "${EXITPROF_LAB_TIMEOUT:-3000}" -- \
-    env EXITPROF_REQUIRE_LIVE=1 ctest --test-dir build -L live -LE '^lab' --output-on-failure 2>&1 | tee "$log"
+    env EXITPROF_REQUIRE_LIVE=1 ctest --test-dir build -L '^live$' -LE '^lab$' --output-on-failure 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
   if grep -q '(Skipped)' "$log"; then echo "test.sh: a live test skipped in the lab" >&2; rc=1; fi
