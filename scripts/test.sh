@@ -30,7 +30,8 @@ bench/textcapture_compare.sh --quick  # text captures (issue #3, item 3)
 # (label "lab": tests that boot the lab themselves, such as the seed, run once, from here;
 # label "live-pending-lab": bpf_live_test (its maps report 1-3 dropped events in the lab) and
 # top_tui_test (its screen where kvm_exit fires), not yet green there (issue 14): they run on
-# this machine only, for now).
+# this machine only, for now). The lab is an emulated, nested KVM host whose KVM now and then
+# misbehaves (internal errors, a repeated instruction): a test there fails when it fails twice.
 if live_where=$(scripts/kvm-exit-fires.sh build); then export EXITPROF_REQUIRE_LIVE=1; fi
 (cd build && ctest --output-on-failure -j2)
 if [[ -z ${EXITPROF_REQUIRE_LIVE:-} ]]; then
@@ -38,7 +39,7 @@ if [[ -z ${EXITPROF_REQUIRE_LIVE:-} ]]; then
   log=build/lab-ctest.log
   set +e
   scripts/kvm-lab.sh --timeout "${EXITPROF_LAB_TIMEOUT:-3000}" -- \
-    env EXITPROF_REQUIRE_LIVE=1 ctest --test-dir build -L '^live$' -LE '^lab$' --output-on-failure 2>&1 | tee "$log"
+    env EXITPROF_REQUIRE_LIVE=1 ctest --test-dir build -L '^live$' -LE '^lab$' --repeat until-pass:2 --output-on-failure 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
   if grep -q '(Skipped)' "$log"; then echo "test.sh: a live test skipped in the lab" >&2; rc=1; fi

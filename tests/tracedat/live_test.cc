@@ -184,7 +184,8 @@ TEST_F(TraceDatLive, ScriptEqualsTraceCmdReportByteForByte) {
     auto want = RunCommand("trace-cmd report " + path);
     auto got = RunCommand(Exitprof() + " script -i " + path);
     ASSERT_EQ(got.status, 0) << got.err;
-    EXPECT_GT(std::count(got.out.begin(), got.out.end(), '\n'), 10000) << name;
+    // At least the guest's 2000 port writes and 2000 MMIO reads (their kvm_mmio lines twice).
+    EXPECT_GT(std::count(got.out.begin(), got.out.end(), '\n'), 4000) << name;
     EXPECT_TRUE(SameLines(want.out, got.out)) << name;
   }
   // --ns prints whole nanoseconds, as `trace-cmd report -t` does.
