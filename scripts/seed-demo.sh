@@ -92,7 +92,9 @@ section() { sed -n "/^SEED-$1-BEGIN/,/^SEED-$1-END/{/^SEED-$1-/d;p}" "$dir/chann
 section KALLSYMS >"$dir/guest.kallsyms"
 section CALLGRAPH >"$dir/guest-callgraph.txt"
 section FOLDED >"$dir/guest-folded.txt"
-grep -q '^SEED-DONE' "$dir/channel.txt" || { cat "$dir/channel.txt" "$dir/console.txt" >&2; die "the guest did not finish (its output above)"; }
+# A guest that stops before its end under nested SVM (seen once in a few lab runs, its serial
+# channel cut short) is, like an internal error, status 3: run it again.
+grep -q '^SEED-DONE' "$dir/channel.txt" || { cat "$dir/channel.txt" "$dir/console.txt" >&2; echo "seed-demo: the guest did not finish (its output above)" >&2; exit 3; }
 
 echo "## On the host: exitprof stat -1 -i -g seed (KVM's counters for the VM, since it started)"
 cat "$dir/stat.txt"

@@ -39,7 +39,7 @@ run() {
 echo "seed_test: running the seed on the $where's KVM"
 status=0; run || status=$?
 if ((status == 3)); then
-  echo "seed_test: nested-SVM internal error in the guest: running it once more"
+  echo "seed_test: the guest stopped early or KVM failed (nested SVM does now and then): running it once more"
   status=0; run || status=$?
 fi
 exit $status
