@@ -168,7 +168,7 @@ status=0
 if ((console)); then
   timeout "$limit" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' || status=$?
 else
-  timeout "$limit" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' | sed -u -n '/EXITPROF-LAB-READY$/,${/EXITPROF-LAB-READY$/d;/^\[ *[0-9.]*\] reboot: Power down$/d;p}' || status=$?
+  timeout "$limit" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | sed -u -n '/EXITPROF-LAB-READY$/,${/EXITPROF-LAB-READY$/d;/^\[ *[0-9.]*\] reboot: Power down$/d;p}' || status=$?
 fi
 if [[ -s $ctl/rc ]]; then exit "$(cat "$ctl/rc")"; fi
 echo "kvm-lab: the lab ended without the command's status (timeout after ${limit}s, or a crash; --console shows the kernel's messages)" >&2
