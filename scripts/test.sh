@@ -42,7 +42,7 @@ if [[ -z ${EXITPROF_REQUIRE_LIVE:-} ]]; then
   echo "test.sh: ${live_where#no: }: the live tests run again in the KVM lab, where none may skip"
   log=build/lab-ctest.log
   set +e
-  scripts/kvm-lab.sh --timeout "${EXITPROF_LAB_TIMEOUT:-1800}" -- \
+  scripts/kvm-lab.sh --timeout "${EXITPROF_LAB_TIMEOUT:-1200}" -- \
     env EXITPROF_REQUIRE_LIVE=1 ctest --test-dir build -L '^live$' -LE '^lab$' --repeat until-pass:2 --output-on-failure 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   set -e
