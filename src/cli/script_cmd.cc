@@ -5,6 +5,7 @@
 #include "cli/script_header.h"
 #include "cli/script_printer.h"
 #include "cli/tracecmd_printer.h"
+#include "report/input.h"
 #include "tracedat/reader.h"
 
 namespace exitprof::cli {
@@ -78,8 +79,7 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
     }
     auto filter = MakeFilter(*options);
     if (!filter) return ReportError(filter.error());
-    KeepTextPayloads(true);
-    auto reader = OpenRecording(options->input);
+    auto reader = report::OpenRecording({options->input, false, true});
     if (!reader) return ReportError(reader.error());
     // perf script's flags ask for perf script's lines, also from a trace.dat.
     const bool perf_flags = !options->fields.empty() || !options->time.empty() || !options->cpus.empty() ||
@@ -104,7 +104,7 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
     auto stats = (*reader)->Run(*printer);
     std::fflush(stdout);
     if (!stats) return ReportError(stats.error());
-    PrintWarnings((*reader)->info());
+    PrintWarnings((*reader)->info().warnings);
     if (stats->lost_events || stats->damaged_records) {
       std::fprintf(stderr, "exitprof: %llu events lost while recording, %llu damaged records skipped\n",
                    static_cast<unsigned long long>(stats->lost_events),

@@ -1,0 +1,34 @@
+// The report's filters (-p, -g, --time, --reason, --vcpu) in front of a sink that has none of
+// its own (the call-graph StackSink): samples outside them are not passed on; every other
+// record (COMM, MMAP, FORK, LOST) is, so the sink's thread and map state stays whole.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "analysis/exit_stats.h"
+#include "kvm/kvm_events.h"
+#include "perfdata/reader.h"
+#include "trace/trace_events.h"
+
+namespace exitprof::report {
+
+class SampleFilter : public perfdata::EventSink {
+ public:
+  // --reason and --vcpu keep kvm_exit samples only (other events have neither).
+  SampleFilter(analysis::ExitFilter filter, perfdata::EventSink& next) : filter_(std::move(filter)), next_(next) {}
+  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  void OnEvent(const perfdata::Event& event) override;
+
+ private:
+  bool Keep(const perfdata::Event& e);
+
+  analysis::ExitFilter filter_;
+  perfdata::EventSink& next_;
+  std::unique_ptr<trace::TraceEvents> events_;
+  kvm::KvmEvents kvm_;
+  std::unordered_map<uint32_t, std::string> comms_;  // tid -> name, for -g
+};
+
+}  // namespace exitprof::report
