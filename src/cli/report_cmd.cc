@@ -112,6 +112,13 @@ int CheckTogether(const CLI::App& cmd, const Flags& o) {
   }
   if (o.inline_chain && o.guest.vmlinux.empty()) return ReportError(Error{"--inline needs --vmlinux ELF (with DWARF): inline chains come from its debug info"});
   if (o.inline_chain && o.format != "text") return Conflict("--inline", "--format " + o.format, "inline chains are shown in the text report");
+  const auto by = SplitCommas(o.by);
+  if (std::find(by.begin(), by.end(), "latency") != by.end() && !o.latency && Event(o) == "vmexit") {
+    return ReportError(Error{"--by latency needs --latency: exit cost comes from pairing each kvm_exit with its kvm_entry"});
+  }
+  if (std::find(by.begin(), by.end(), "timeline") != by.end() && !cmd.count("--timeline")) {
+    return ReportError(Error{"--by timeline needs --timeline [WIDTH] (e.g. --timeline 10ms; auto without WIDTH)"});
+  }
   if (cmd.count("-k") && !o.latency && Event(o) == "vmexit") {
     return ReportError(Error{"-k orders the latency tables: add --latency (or --event ioport|mmio)"});
   }
@@ -262,7 +269,10 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     PrintWarnings(built->model.warnings);
     std::string out;
     if (o->format == "json") out = render::RenderJson(built->model);
-    else if (o->format == "csv") out = render::RenderCsv(built->model, CsvTable(*o));
+    else if (o->format == "csv") {
+      if (!built->empty_why.empty()) std::fprintf(stderr, "exitprof: note: %s\n", built->empty_why.c_str());
+      out = render::RenderCsv(built->model, CsvTable(*o));
+    }
     else {
       render::TextOptions text{SplitCommas(o->by), o->top};
       text.inline_chain = o->inline_chain;

@@ -1,5 +1,7 @@
 #include "report/pipeline.h"
 
+#include <vector>
+
 #include "report/devices.h"
 #include "report/guest_symbols.h"
 #include "report/sample_filter.h"
@@ -18,6 +20,32 @@ Result<Report> RunStacks(const Options& o, perfdata::RecordingSource& reader) {
   out.info = reader.info();
   out.stats = *read;
   return out;
+}
+
+std::string Joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+// An empty report says why: the filters kept nothing (not: nothing happened).
+std::string WhyEmpty(const analysis::ExitFilter& f, const std::string& path, const analysis::ReportModel& m) {
+  std::vector<std::string> events, exits;
+  if (f.pid) events.push_back("-p " + std::to_string(*f.pid));
+  if (f.time_begin_ns || f.time_end_ns) events.push_back("--time");
+  if (!f.reasons.empty()) {
+    std::string reasons;
+    for (const auto& r : f.reasons) reasons += (reasons.empty() ? "" : ",") + r;
+    exits.push_back("--reason " + reasons);
+  }
+  if (f.vcpu) exits.push_back("--vcpu " + std::to_string(*f.vcpu));
+  if (!events.empty() && m.samples == 0) {
+    return "the filters (" + Joined(events) + ") kept no event of " + path;
+  }
+  if (!exits.empty() && m.has_kvm_exit && m.exits_total == 0) {
+    return "no exit matches " + Joined(exits) + ": the report without them lists the reasons and vCPUs there are";
+  }
+  return "";
 }
 
 Result<void> Enrich(const Options& o, analysis::ReportModel& model) {
@@ -63,6 +91,8 @@ Result<Report> Run(const Options& o) {
   out.stats = *read;
   // With symbols, every RIP is kept so that --by sym counts all of them; the top N after.
   out.model = analysis::BuildReportModel(out.info, *read, stats, o.guest_symbols ? 0 : o.top);
+  out.empty_why = WhyEmpty(o.filter, o.input.path, out.model);
+  if (!out.empty_why.empty()) out.model.notes.push_back(out.empty_why);
   if (auto r = Enrich(o, out.model); !r) return tl::unexpected(r.error());
   return out;
 }

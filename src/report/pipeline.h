@@ -42,6 +42,7 @@ struct Report {
   perfdata::ReadStats stats;
   analysis::ReportModel model;                  // without `stacks`
   std::unique_ptr<callgraph::StackSink> stacks;  // with `stacks`
+  std::string empty_why;  // the filters kept nothing: what to do (also in model.notes)
 };
 
 // Errors are one line a user can act on (bad input, a VM name -g found nowhere, unreadable

@@ -56,7 +56,10 @@ INSTANTIATE_TEST_SUITE_P(
         Together{"report -i DEMO --kallsyms /dev/null --inline", "--inline", "--vmlinux"},
         Together{"report -i DEMO -k max", "-k", "--latency"},
         Together{"report -i DEMO --explain --format csv", "--explain", "--format csv"},
-        Together{"report -i DEMO --timeline --format csv", "--timeline", "--by timeline"}));
+        Together{"report -i DEMO --timeline --format csv", "--timeline", "--by timeline"},
+        // Tables that need a flag to be filled.
+        Together{"report -i DEMO --by reason,latency", "--by latency", "--latency"},
+        Together{"report -i DEMO --format csv --by timeline", "--by timeline", "--timeline"}));
 
 INSTANTIATE_TEST_SUITE_P(
     OtherCommands, CannotApplyTogether,
@@ -139,6 +142,23 @@ TEST(CallgraphFilters, NothingKeptSaysSo) {
   auto r = RunCommand(Exitprof() + " report -i " + Demo() + " --callgraph --reason NO_SUCH_REASON");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("has no samples that the filters keep"), std::string::npos) << r.err;
+}
+
+// An empty report says why: the filters kept nothing, in the text, the JSON and (CSV) on stderr.
+TEST(EmptyReport, SaysTheFiltersKeptNothing) {
+  auto text = RunCommand(Exitprof() + " report -i " + Demo() + " --reason NO_SUCH_REASON");
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("# no exit matches --reason NO_SUCH_REASON"), std::string::npos) << text.out.substr(0, 800);
+  auto json = ReportJson("--vcpu 999");
+  ASSERT_TRUE(json.contains("notes")) << json.dump().substr(0, 300);
+  EXPECT_EQ(json["notes"].back(), "no exit matches --vcpu 999: the report without them lists the reasons and vCPUs there are");
+  auto csv = RunCommand(Exitprof() + " report -i " + Demo() + " --format csv -p 1");
+  EXPECT_EQ(csv.status, 0) << csv.err;
+  EXPECT_EQ(csv.err, "exitprof: note: the filters (-p 1) kept no event of " + Demo() + "\n");
+  EXPECT_EQ(csv.out, "reason,count,percent,rate_per_s\n");
+  // Where something is kept, no such note.
+  auto kept = RunCommand(Exitprof() + " report -i " + Demo() + " --reason HLT");
+  EXPECT_EQ(kept.out.find("no exit matches"), std::string::npos);
 }
 
 }  // namespace
