@@ -82,7 +82,7 @@ Result<Report> Run(const Options& o) {
     return RunStacks(with_pids, **reader);
   }
   (*reader)->SetOrdered(filter.latency);  // counting does not depend on order; pairing does
-  (*reader)->SetThreads(o.threads ? o.threads : AvailableCpus());
+  (*reader)->SetThreads(o.threads ? o.threads : AvailableCpus(), o.chunk_bytes);
   analysis::ExitStats stats(std::move(filter));
   auto read = (*reader)->Run(stats);
   if (!read) return tl::unexpected(read.error());

@@ -23,6 +23,7 @@ struct Options {
   analysis::ExitFilter filter;  // applies to every table and to the call graph
   size_t top = 10;              // RIPs kept per reason (0 = all)
   unsigned threads = 0;         // read threads; 0 = AvailableCpus(); the model never depends on it
+  uint64_t chunk_bytes = 0;     // stretch of the file per read thread; 0 = the reader's choice (tests cut finer)
 
   // Enrichment of the exit model.
   bool devices = false;    // attribute ports and MMIO to devices (qmp, else device_map, else the side file)
