@@ -74,6 +74,12 @@ struct Flags {
   std::string vm_name;  // -g
 };
 
+std::string JoinedBy(const std::vector<std::string>& by) {
+  std::string out;
+  for (const auto& t : by) out += (out.empty() ? "" : ",") + t;
+  return out;
+}
+
 std::string Event(const Flags& o) { return o.callgraph.event.empty() ? std::string("vmexit") : o.callgraph.event; }
 
 bool Filtered(const analysis::ExitFilter& f) {
@@ -113,11 +119,17 @@ int CheckTogether(const CLI::App& cmd, const Flags& o) {
   if (o.inline_chain && o.guest.vmlinux.empty()) return ReportError(Error{"--inline needs --vmlinux ELF (with DWARF): inline chains come from its debug info"});
   if (o.inline_chain && o.format != "text") return Conflict("--inline", "--format " + o.format, "inline chains are shown in the text report");
   const auto by = SplitCommas(o.by);
-  if (std::find(by.begin(), by.end(), "latency") != by.end() && !o.latency && Event(o) == "vmexit") {
+  auto asks = [&](const char* table) { return std::find(by.begin(), by.end(), table) != by.end(); };
+  if (asks("latency") && !o.latency && Event(o) == "vmexit") {
     return ReportError(Error{"--by latency needs --latency: exit cost comes from pairing each kvm_exit with its kvm_entry"});
   }
-  if (std::find(by.begin(), by.end(), "timeline") != by.end() && !cmd.count("--timeline")) {
+  if (asks("timeline") && !cmd.count("--timeline")) {
     return ReportError(Error{"--by timeline needs --timeline [WIDTH] (e.g. --timeline 10ms; auto without WIDTH)"});
+  }
+  if (o.format == "text" && !by.empty()) {
+    // A table computed but not in --by would be left out without a word.
+    if (cmd.count("--timeline") && !asks("timeline")) return Conflict("--timeline", "--by " + JoinedBy(by), "add timeline to --by");
+    if (o.latency && !o.explain && !asks("latency")) return Conflict("--latency", "--by " + JoinedBy(by), "add latency to --by");
   }
   if (cmd.count("-k") && !o.latency && Event(o) == "vmexit") {
     return ReportError(Error{"-k orders the latency tables: add --latency (or --event ioport|mmio)"});

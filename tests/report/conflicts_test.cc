@@ -59,7 +59,10 @@ INSTANTIATE_TEST_SUITE_P(
         Together{"report -i DEMO --timeline --format csv", "--timeline", "--by timeline"},
         // Tables that need a flag to be filled.
         Together{"report -i DEMO --by reason,latency", "--by latency", "--latency"},
-        Together{"report -i DEMO --format csv --by timeline", "--by timeline", "--timeline"}));
+        Together{"report -i DEMO --format csv --by timeline", "--by timeline", "--timeline"},
+        // A table computed but left out of --by.
+        Together{"report -i DEMO --timeline --by vcpu,vm", "--timeline", "--by vcpu,vm"},
+        Together{"report -i DEMO --latency --by reason", "--latency", "--by reason"}));
 
 INSTANTIATE_TEST_SUITE_P(
     OtherCommands, CannotApplyTogether,
