@@ -117,7 +117,7 @@ int CheckTogether(const CLI::App& cmd, const Flags& o) {
     if (!given.empty()) return ReportError(Error{given + " applies to guest symbols: give --vmlinux ELF, --system-map FILE or --kallsyms FILE"});
   }
   if (o.inline_chain && o.guest.vmlinux.empty()) return ReportError(Error{"--inline needs --vmlinux ELF (with DWARF): inline chains come from its debug info"});
-  if (o.inline_chain && o.format != "text") return Conflict("--inline", "--format " + o.format, "inline chains are shown in the text report");
+  if (o.inline_chain && o.format == "csv") return Conflict("--inline", "--format csv", "CSV has no inline chains (text shows them with --inline; JSON always holds them)");
   const auto by = SplitCommas(o.by);
   auto asks = [&](const char* table) { return std::find(by.begin(), by.end(), table) != by.end(); };
   if (asks("latency") && !o.latency && Event(o) == "vmexit") {

@@ -54,6 +54,7 @@ INSTANTIATE_TEST_SUITE_P(
         Together{"report -i DEMO --qmp /nonexistent.sock --device-map /nonexistent.json", "--qmp", "--device-map"},
         Together{"report -i DEMO --kaslr-offset 0x1000", "--kaslr-offset", "--kallsyms"},
         Together{"report -i DEMO --kallsyms /dev/null --inline", "--inline", "--vmlinux"},
+        Together{"report -i DEMO --vmlinux /dev/null --inline --format csv", "--inline", "--format csv"},
         Together{"report -i DEMO -k max", "-k", "--latency"},
         Together{"report -i DEMO --explain --format csv", "--explain", "--format csv"},
         Together{"report -i DEMO --timeline --format csv", "--timeline", "--by timeline"},
