@@ -70,6 +70,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Together{"diff DEMO DEMO --kaslr-offset 0x1000", "--kaslr-offset", "--kallsyms"},
                       Together{"diff DEMO DEMO --format json --top 3", "--top", "--format json"},
                       Together{"top --once -n 2", "--once", "-n"},
+                      Together{"script -i DEMO --perf-layout", "--perf-layout", "trace.dat"},
                       Together{"record -p 1 -o /dev/null -- true", "-p", "command"},
                       Together{"record -x /bin/true -o /dev/null --duration 1", "-x", "--add-probe"},
                       Together{"record -g --call-graph dwarf -o /dev/null --duration 1", "-g", "--call-graph"},
