@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "kvm/reason_table.h"
 #include "perfdata/abi.h"
 
 namespace exitprof::analysis {
@@ -154,7 +153,7 @@ void ExitStats::OnEvent(const Event& e) {
       exits_.by_reason_rip.Add(reason, f.guest_rip.Read(raw));
       if (reason >= io_reason_.size()) io_reason_.resize(reason + 1, -1);
       if (io_reason_[reason] < 0) {
-        const auto m = kvm::ReasonTable::Builtin().Lookup(kvm_.ReasonById(reason));
+        const auto m = kvm_.reasons().Lookup(kvm_.ReasonById(reason));
         const kvm::ReasonInfo* io = m.vmx && m.vmx->cls == kvm::ReasonClass::kIo ? m.vmx : m.svm && m.svm->cls == kvm::ReasonClass::kIo ? m.svm : nullptr;
         io_reason_[reason] = !io ? 0 : io->isa == kvm::Isa::kVmx ? 1 : 2;
       }

@@ -8,9 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kvm/kvm_events.h"
 #include "kvm/print_symbolic.h"
 #include "kvm/reason_table.h"
 #include "test_support.h"
+#include "trace/trace_events.h"
 #include "trace/tracing_data.h"
 #include "tracedat/tracedat_support.h"
 
@@ -124,6 +126,23 @@ TEST(ReasonTable, FromTheFixturesOwnFormats) {
       EXPECT_TRUE(isa == Isa::kVmx ? m.vmx : m.svm) << row.reason;
     }
   }
+}
+
+// perf.data's path: KvmEvents builds its table from the recording's print fmt (as TraceEvents
+// keeps it), and names exits from it.
+TEST(ReasonTable, KvmEventsUsesTheRecordingsTable) {
+  const std::string path = SharedDir() + "/fixtures/small-svm.data";
+  auto report = ReadReport(path);
+  ASSERT_TRUE(report) << report.error().message;
+  auto events = trace::TraceEvents::FromTracingData(report->info.tracing_data, path);
+  ASSERT_TRUE(events && *events);
+  const std::string_view fmt = (*events)->PrintFmt((*events)->FindByName("kvm", "kvm_exit"));
+  ASSERT_EQ(fmt.substr(0, 10), "print fmt:");
+  kvm::KvmEvents kvm;
+  kvm.Bind(report->info, events->get());
+  EXPECT_EQ(kvm.reasons().Entries(Isa::kSvm).size(), ReasonTable::FromFormats(fmt).Entries(Isa::kSvm).size());
+  EXPECT_EQ(kvm.reasons().NameOf(Isa::kSvm, 0x400), "npf");
+  EXPECT_TRUE((*events)->PrintFmt(nullptr).empty());
 }
 
 // trace-cmd recordings by real kernels (6.5 with events, 5.15 with formats only): their own
