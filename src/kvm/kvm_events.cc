@@ -63,7 +63,7 @@ void KvmEvents::Bind(const perfdata::SessionInfo& info, const trace::TraceEvents
       uexit_ = {TraceEvents::Field(event, "reason"), TraceEvents::Field(event, "errno")};
     }
   }
-  if (exit_event_ || uexit_event_) reasons_ = ReasonTable::FromFormats(events->PrintFmt(exit_event_), events->PrintFmt(uexit_event_));
+  if (events && (exit_event_ || uexit_event_)) reasons_ = ReasonTable::FromFormats(events->PrintFmt(exit_event_), events->PrintFmt(uexit_event_));
 }
 
 const std::string& KvmEvents::NameOf(int attr_index) const {
