@@ -18,14 +18,6 @@ namespace {
 
 double Percent(uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; }
 
-bool IsIdle(const std::string& reason) {
-  for (const char* idle : {"HLT", "MWAIT_INSTRUCTION", "PAUSE_INSTRUCTION", "TPAUSE", "UMWAIT", "hlt", "mwait",
-                           "mwait_cond", "pause", "idle-halt"}) {
-    if (reason == idle) return true;
-  }
-  return false;
-}
-
 // A percentile from a log2 histogram: the middle of the bucket holding that rank (the map
 // keeps no values, so percentiles are approximate, within a factor of 1.5 of the truth).
 uint64_t Log2Percentile(const std::array<uint64_t, AGG_LOG2_SLOTS>& slots, uint64_t count, double p) {
@@ -74,8 +66,7 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
   m.has_kvm_exit = s.events[AGG_EV_EXIT] > 0;
   m.has_other_kvm = true;
 
-  const bpf::ExitReasonNames fallback;
-  const bpf::ExitReasonNames& names = ctx.reasons ? *ctx.reasons : fallback;
+  const kvm::ReasonTable& names = ctx.reasons ? *ctx.reasons : kvm::ReasonTable::Builtin();
   std::map<std::string, uint64_t> by_reason;
   std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint64_t> by_vcpu;  // (pid, vcpu, tid)
   std::map<uint32_t, std::set<uint32_t>> vcpus_of_pid;
@@ -86,8 +77,8 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
   };
   for (const auto& e : s.Exits()) {
     m.exits_total += e.count;
-    if (m.isa.empty()) m.isa = bpf::ExitReasonNames::IsaName(e.isa);
-    by_reason[names.Name(e.isa, e.reason)] += e.count;
+    if (m.isa.empty()) m.isa = kvm::IsaName(kvm::ExitIsa(e.isa));
+    by_reason[names.NameOf(kvm::ExitIsa(e.isa), e.reason)] += e.count;
     by_vcpu[{e.pid, e.vcpu, e.tid}] += e.count;
     vcpus_of_pid[e.pid].insert(e.vcpu == ~0u ? e.tid : e.vcpu);
     by_pid[e.pid] += e.count;
@@ -111,7 +102,7 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
 
   std::map<std::string, std::vector<analysis::RipRow>> rips;
   for (const auto& r : s.Rips()) {
-    std::string reason = names.Name(r.isa, r.reason);
+    std::string reason = names.NameOf(kvm::ExitIsa(r.isa), r.reason);
     analysis::RipRow row;
     row.reason = reason;
     row.rip = r.rip;
@@ -130,8 +121,8 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
     m.has_latency = true;
     for (const auto& h : s.Latency()) {
       analysis::LatencyRow row;
-      row.reason = names.Name(h.isa, h.reason);
-      row.idle = IsIdle(row.reason);
+      row.reason = names.NameOf(kvm::ExitIsa(h.isa), h.reason);
+      row.idle = kvm::IsIdle(row.reason);
       auto& sum = row.summary;
       sum.count = h.count;
       sum.total_ns = h.total_ns;

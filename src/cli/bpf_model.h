@@ -6,14 +6,14 @@
 #include <string>
 
 #include "analysis/report_model.h"
-#include "capture/bpf/exit_reason_names.h"
 #include "capture/bpf/kvm_aggregator.h"
+#include "kvm/reason_table.h"
 
 namespace exitprof::cli {
 
 struct BpfModelContext {
   const capture::bpf::KvmAggregator* aggregator = nullptr;
-  const capture::bpf::ExitReasonNames* reasons = nullptr;
+  const kvm::ReasonTable* reasons = nullptr;  // this host's; nullptr: the built-in table
   std::string hostname, os_release, cpu_id;
   size_t top = 5;
 };
