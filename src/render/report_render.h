@@ -32,12 +32,11 @@ std::string Duration(double ns, uint64_t resolution_ns);
 // The exit-cost section (--latency): table per reason and log2 histograms of the costliest.
 // `event`: "vmexit" (by reason), "ioport" or "mmio" (by port / address, as perf kvm stat's --event).
 std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms, const std::string& event = "vmexit");
-// Device attribution: the device column's text (the attribution, else the fixed name), the
-// "Exits by device" table (when `table`) and the list of what could not be attributed.
+// Device attribution: the device column's text (the attribution, else the fixed name), the list
+// of what could not be attributed, and the JSON of an attribution and of the device map.
 std::string DeviceText(const vmm::Attribution& a, const std::string& fixed_name);
-void RenderDeviceText(std::string& out, const analysis::ReportModel& m, bool unattributed, bool table);
+void RenderUnattributedText(std::string& out, const analysis::ReportModel& m);
 nlohmann::ordered_json DeviceJson(const vmm::Attribution& a);
 void AddDeviceJson(nlohmann::ordered_json& j, const analysis::ReportModel& m);
-std::string RenderDeviceCsv(const analysis::ReportModel& m);
 
 }  // namespace exitprof::render
