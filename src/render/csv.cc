@@ -5,8 +5,7 @@ namespace exitprof::render {
 
 std::string RenderCsv(const analysis::ReportModel& m, const std::string& name) {
   Table table;
-  if (name == "injected" || !BuildReportTable(m, name, {}, &table)) return "";
-  if (name == "pio" && m.pio.empty()) table.rows.clear();
+  if (!BuildReportTable(m, name, {}, &table)) return "";
   return TableCsv(table);
 }
 

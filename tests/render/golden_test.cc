@@ -40,6 +40,8 @@ std::string Read(const std::string& path) {
   return ss.str();
 }
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name << " (report" << c.args << ")"; }
+
 class Golden : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Golden, MatchesByteForByte) {
