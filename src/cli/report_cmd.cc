@@ -133,7 +133,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
                   "Only the VM with this name: QEMU's -name kept in INPUT.devices.json, else its process name (the VM table's Command)");
   cmd->add_option("-k,--key", o->key, "Order of the latency tables, as perf kvm stat -k: sample (count), time (mean, as perf), total, max, min, mean")
       ->capture_default_str();
-    cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str()->check(NonNegative());
+    cmd->add_option("--top", o->top, "Rows shown: guest RIPs and functions per reason, ports, MMIO addresses (0 = all)")->capture_default_str()->check(NonNegative());
   cmd->add_flag("--latency", o->latency, "Exit cost: kvm_exit -> kvm_entry per reason, percentiles and histograms");
   cmd->add_flag("--explain", o->explain, "What the top exit sources are and what usually removes them");
   cmd->add_option("--timeline", o->timeline, "Exits per reason per time bucket: a width like 10ms, 1s, or auto")
@@ -255,7 +255,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     else if (o->format == "csv") {
       std::string table = by.empty() ? (event == "vmexit" ? "reason" : "latency") : by[0];
       if (table == "latency" && event != "vmexit") table = event == "ioport" ? "ioport" : "mmio-cost";
-      out = render::RenderCsv(model, table);
+      out = render::RenderCsv(model, table, o->top);
     }
     else {
       render::TextOptions text{by, o->top};

@@ -24,10 +24,16 @@ size_t Kept(const Rows& rows, size_t top) {
   return top == 0 ? rows.size() : std::min(top, rows.size());
 }
 
+// The heading says when --top left rows out.
+template <typename Rows>
+std::string Cut(const Rows& rows, size_t top) {
+  return Kept(rows, top) < rows.size() ? fmt::format(", top {} of {} (--top 0: all)", top, rows.size()) : "";
+}
+
 }  // namespace
 
 Table PioRowsTable(const std::vector<analysis::PioRow>& rows, const std::string& title, size_t top) {
-  Table t{.name = "pio", .title = title, .text_when_empty = false};
+  Table t{.name = "pio", .title = title + Cut(rows, top), .text_when_empty = false};
   t.Add({.key = "port", .header = "Port", .width = 6});
   t.Add(Direction());
   t.Add({.key = "size", .header = "Size", .width = 4});
@@ -61,7 +67,7 @@ Table PioThreadTable(const ReportModel& m, const TableOptions&) {
 }
 
 Table MmioTable(const ReportModel& m, const TableOptions& o) {
-  Table t{.name = "mmio", .title = "MMIO (kvm_mmio)", .text_when_empty = false};
+  Table t{.name = "mmio", .title = "MMIO (kvm_mmio)" + Cut(m.mmio, o.top), .text_when_empty = false};
   t.Add({.key = "gpa", .header = "GPA", .width = 18});
   t.Add({.key = "direction", .show = kJson});
   t.Add({.key = "type", .header = "Type", .width = 16});

@@ -3,9 +3,9 @@
 
 namespace exitprof::render {
 
-std::string RenderCsv(const analysis::ReportModel& m, const std::string& name) {
+std::string RenderCsv(const analysis::ReportModel& m, const std::string& name, size_t top) {
   Table table;
-  if (!BuildReportTable(m, name, {}, &table)) return "";
+  if (!BuildReportTable(m, name, {.top = top}, &table)) return "";
   return TableCsv(table);
 }
 

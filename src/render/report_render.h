@@ -11,8 +11,8 @@
 namespace exitprof::render {
 
 struct TextOptions {
-  std::vector<std::string> sections;  // reason, vm, vcpu, rip, pio, mmio, msr, userspace; empty = all
-  size_t top = 10;
+  std::vector<std::string> sections;  // ReportTableNames() (report_tables.h); empty = all
+  size_t top = 10;  // rows kept: RIPs and functions per reason, ports, MMIO addresses; 0 = all
   size_t histograms = 3;  // log2 histograms drawn with --latency
   bool inline_chain = false;  // --inline: guest RIPs also show what their code was inlined into
   std::string latency_event = "vmexit";  // --event: the latency table by reason, port or MMIO address
@@ -21,8 +21,9 @@ struct TextOptions {
 std::string RenderText(const analysis::ReportModel& m, const TextOptions& options);
 // compact: one line (live views print one object per interval).
 std::string RenderJson(const analysis::ReportModel& m, bool compact = false);
-// One table as CSV with a header row; `table` is one of the section names above.
-std::string RenderCsv(const analysis::ReportModel& m, const std::string& table);
+// One table as CSV with a header row; `table` is one of ReportTableNames() (report_tables.h).
+// `top`: rows kept, as in text (per reason for RIPs and functions); 0 = all.
+std::string RenderCsv(const analysis::ReportModel& m, const std::string& table, size_t top = 0);
 
 std::string Hex(uint64_t value);
 std::string Duration(double ns);

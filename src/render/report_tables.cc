@@ -132,7 +132,7 @@ Table RipTable(const ReportModel& m, const TableOptions& o) {
   return t;
 }
 
-Table SymbolTable(const ReportModel& m, const TableOptions&) {
+Table SymbolTable(const ReportModel& m, const TableOptions& o) {
   Table t{.name = "sym", .title = "Exits by guest function", .text_when_empty = false};
   t.Add({.key = "reason", .show = kData});
   t.Add({.key = "symbol", .show = kData});
@@ -144,11 +144,21 @@ Table SymbolTable(const ReportModel& m, const TableOptions&) {
   t.Add({.key = "function", .header = "Function", .show = kText});
   t.text_order = {3, 4, 5, 7};
   t.group = 0;
+  std::string reason;
+  size_t in_reason = 0;
+  bool cut = false;
   for (const auto& r : m.by_sym) {
+    in_reason = r.reason == reason ? in_reason + 1 : 1;
+    reason = r.reason;
+    if (o.top && in_reason > o.top) {  // rows come biggest first within a reason
+      cut = true;
+      continue;
+    }
     std::string name = r.symbol.empty() ? std::string("[unknown]") : r.symbol;
     if (!r.module.empty()) name += " [" + r.module + "]";
     t.rows.push_back({{r.reason, r.symbol, r.module, r.count, r.percent_of_reason, r.rips, Cell::TextOrNull(r.module), name}});
   }
+  if (cut) t.title += fmt::format(", top {} per reason (--top 0: all)", o.top);
   t.why_empty = "needs guest symbols: --kallsyms FILE, --system-map FILE or --vmlinux ELF";
   return t;
 }

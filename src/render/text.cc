@@ -85,8 +85,6 @@ std::string Hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
 std::string RenderText(const ReportModel& m, const TextOptions& o) {
   const TableOptions table{.top = o.top, .inline_chain = o.inline_chain, .latency_event = o.latency_event};
-  TableOptions all_rows = table;  // --top does not reach these tables yet
-  all_rows.top = 0;
   std::string out;
   Header(out, m);
   if (m.has_kvm_exit) {
@@ -96,7 +94,7 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
     if (Want(o, "vm")) out += TableText(VmTable(m, table));
     if (Want(o, "vcpu")) out += TableText(VcpuTable(m, table));
     if (Want(o, "rip")) out += TableText(RipTable(m, table));
-    if (Want(o, "sym")) out += TableText(SymbolTable(m, all_rows));
+    if (Want(o, "sym")) out += TableText(SymbolTable(m, table));
   } else if (m.has_other_kvm) {
     out += "# This recording has no kvm:kvm_exit events (not recorded, or this host's KVM does not\n"
            "# emit them, e.g. a PVM backend): showing userspace exits, port IO and MMIO instead.\n#\n";
@@ -111,8 +109,8 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
     out += TableText(UserspaceTable(m, table));
     if (!m.has_kvm_exit && Want(o, "vcpu")) out += TableText(UserspaceThreadTable(m, table));
   }
-  if (Want(o, "pio")) out += TableText(PioTable(m, all_rows));
-  if (Want(o, "mmio")) out += TableText(MmioTable(m, all_rows));
+  if (Want(o, "pio")) out += TableText(PioTable(m, table));
+  if (Want(o, "mmio")) out += TableText(MmioTable(m, table));
   if (std::find(o.sections.begin(), o.sections.end(), "device") != o.sections.end() ||
       (o.sections.empty() && !m.device_map_source.empty())) {
     out += TableText(DeviceTable(m, table));

@@ -39,7 +39,7 @@ TEST(ReportTables, PioCsvFallsBackToPortsFromExits) {
 }
 
 // --top reached the RIP table only: the function, port and MMIO tables printed every row.
-TEST(ReportTables, DISABLED_TopLimitsFunctionPortAndMmioTables) {
+TEST(ReportTables, TopLimitsFunctionPortAndMmioTables) {
   const ReportModel m = WithAccesses();
   render::TextOptions o{{"sym", "pio", "mmio"}, 2};
   const std::string text = render::RenderText(m, o);
@@ -49,7 +49,7 @@ TEST(ReportTables, DISABLED_TopLimitsFunctionPortAndMmioTables) {
   EXPECT_EQ(text.find("0x70"), std::string::npos) << text;
   EXPECT_NE(text.find("0xfed000f0"), std::string::npos) << text;
   EXPECT_EQ(text.find("0xfec00000"), std::string::npos) << text;
-  EXPECT_EQ(render::RenderCsv(m, "pio"), "port,direction,size,count\n0x3f8,write,1,8\n0x3fd,read,1,3\n");
+  EXPECT_EQ(render::RenderCsv(m, "pio", 2), "port,direction,size,count\n0x3f8,write,1,8\n0x3fd,read,1,3\n");
   o.top = 0;
   EXPECT_NE(render::RenderText(m, o).find("f2\n"), std::string::npos);
 }
