@@ -12,12 +12,14 @@
 #include "cli/report_callgraph.h"
 #include "cli/report_symbols.h"
 #include "render/report_render.h"
+#include "render/report_tables.h"
 
 namespace exitprof::cli {
 
 namespace {
 
-const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "cpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected", "device", "sym"};
+// The tables --by names: the render registry's (render/report_tables.h).
+const std::vector<std::string> kSections = render::ReportTableNames();
 
 std::string JoinedSections() {
   std::string out;

@@ -55,7 +55,7 @@ TEST(ReportTables, TopLimitsFunctionPortAndMmioTables) {
 }
 
 // --by accepts exactly the registry's tables, and --help names each of them.
-TEST(ReportTables, DISABLED_ByListAndHelpComeFromTheRegistry) {
+TEST(ReportTables, ByListAndHelpComeFromTheRegistry) {
   auto help = RunCommand(Exitprof() + " report --help");
   std::string joined;
   for (const auto& name : render::ReportTableNames()) {
