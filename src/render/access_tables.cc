@@ -47,7 +47,7 @@ Table PioRowsTable(const std::vector<analysis::PioRow>& rows, const std::string&
     t.rows.push_back({{Cell::Hex(r.port), Dir(r.write), uint64_t{r.size}, r.count, r.name, Cell::Json(DeviceJson(r.device)),
                        DeviceText(r.device, r.name)}});
   }
-  t.why_empty = "no kvm_pio events and no IO exits";
+  t.why_empty = "no kvm:kvm_pio event and no IO exit (or none passed the filters)";
   return t;
 }
 
@@ -82,7 +82,7 @@ Table MmioTable(const ReportModel& m, const TableOptions& o) {
     t.rows.push_back({{Cell::Hex(r.gpa), MmioDirection(r.type), r.type, r.len, r.count, r.name, Cell::Json(DeviceJson(r.device)),
                        DeviceText(r.device, r.name)}});
   }
-  t.why_empty = "no kvm_mmio events";
+  t.why_empty = EventWhy(m, "kvm:kvm_mmio");
   return t;
 }
 
@@ -118,7 +118,7 @@ Table InjectedTable(const ReportModel& m, const TableOptions&) {
   for (const auto& r : m.injected) {
     t.rows.push_back({{r.vector, r.soft, r.count, Cell::Hex(r.vector), r.soft ? "soft (INTn)" : "IRQ"}});
   }
-  t.why_empty = "kvm:kvm_inj_virq was not recorded, or no interrupt was injected";
+  t.why_empty = EventWhy(m, "kvm:kvm_inj_virq");
   return t;
 }
 
@@ -130,7 +130,7 @@ Table MsrTable(const ReportModel& m, const TableOptions&) {
   t.Add({.key = "name", .header = "Name", .show = kText | kJson});
   t.text_order = {2, 0, 1, 3};
   for (const auto& r : m.msr) t.rows.push_back({{Cell::Hex(r.index), Dir(r.write), r.count, r.name}});
-  t.why_empty = "kvm:kvm_msr was not recorded, or no MSR exit reached it";
+  t.why_empty = EventWhy(m, "kvm:kvm_msr");
   return t;
 }
 
@@ -165,7 +165,7 @@ Table DeviceTable(const ReportModel& m, const TableOptions&) {
                        a.id.empty() ? a.device : a.device + " (" + a.id + ")", a.bar < 0 ? Cell() : Cell::Hex(a.offset),
                        a.reg.empty() ? a.region : a.reg, r.pid}});
   }
-  t.why_empty = "no port IO or MMIO to attribute";
+  t.why_empty = "no port IO or MMIO to attribute to a device";
   return t;
 }
 

@@ -17,6 +17,18 @@ Column Share(unsigned show = kText) {
 
 }  // namespace
 
+std::string EventWhy(const ReportModel& m, const std::string& event) {
+  for (const auto& e : m.events) {
+    if (e.name == event) return event + " was recorded, but none fired or none passed the filters";
+  }
+  return event + " was not recorded (perf record -e " + event + ", or exitprof record)";
+}
+
+std::string ExitsWhy(const ReportModel& m) {
+  if (m.exits_total == 0 && m.has_kvm_exit) return "no exit passed the filters (--reason, -p, --vcpu, --time, -g)";
+  return EventWhy(m, "kvm:kvm_exit");
+}
+
 Table ReasonTable(const ReportModel& m, const TableOptions&) {
   Table t{.name = "reason", .title = fmt::format("Exits by reason{}: {} exits", m.isa.empty() ? "" : " (" + m.isa + ")", m.exits_total)};
   t.Add({.key = "reason", .header = "Reason"});
@@ -25,7 +37,7 @@ Table ReasonTable(const ReportModel& m, const TableOptions&) {
   t.Add({.key = "rate_per_s", .header = "Rate/s", .width = 10, .digits = 1, .csv_digits = 3});
   t.text_order = {1, 2, 3, 0};
   for (const auto& r : m.by_reason) t.rows.push_back({{r.reason, r.count, r.percent, r.rate_per_s}});
-  t.why_empty = "no kvm_exit in the recording, or none passed the filters";
+  t.why_empty = ExitsWhy(m);
   return t;
 }
 
@@ -43,6 +55,7 @@ Table VmTable(const ReportModel& m, const TableOptions&) {
     t.rows.push_back({{r.pid, r.comm, Cell::TextOrNull(r.name), r.vcpus, r.count, r.percent,
                        r.name.empty() ? r.comm : r.name + " (" + r.comm + ")"}});
   }
+  t.why_empty = ExitsWhy(m);
   return t;
 }
 
@@ -71,6 +84,7 @@ Table VcpuTable(const ReportModel& m, const TableOptions&) {
   Table t = ThreadTable(m.by_vcpu, true);
   t.name = "vcpu";
   t.title = "Exits by vCPU";
+  t.why_empty = ExitsWhy(m);
   return t;
 }
 
@@ -88,6 +102,7 @@ Table CpuTable(const ReportModel& m, const TableOptions&) {
   t.Add(Share());
   t.text_order = {1, 2, 0};
   for (const auto& r : m.by_cpu) t.rows.push_back({{r.cpu, r.count, r.percent}});
+  t.why_empty = ExitsWhy(m);
   return t;
 }
 
@@ -129,6 +144,7 @@ Table RipTable(const ReportModel& m, const TableOptions& o) {
     }
     t.rows.push_back(std::move(row));
   }
+  t.why_empty = ExitsWhy(m);
   return t;
 }
 
@@ -175,6 +191,7 @@ Table UserspaceTable(const ReportModel& m, const TableOptions&) {
   for (const auto& r : m.userspace_exits) {
     t.rows.push_back({{r.name, r.count, total ? 100.0 * r.count / total : 0.0, m.span_s > 0 ? r.count / m.span_s : 0.0}});
   }
+  t.why_empty = EventWhy(m, "kvm:kvm_userspace_exit");
   return t;
 }
 
@@ -188,7 +205,7 @@ Table TimelineTable(const ReportModel& m, const TableOptions&) {
       t.rows.push_back({{fmt::format("{}.{:09}", ns / 1000000000, ns % 1000000000), s.name, s.counts[i]}});
     }
   }
-  t.why_empty = "needs --timeline";
+  t.why_empty = "needs --timeline";  // text draws the compact model; this is for CSV
   return t;
 }
 

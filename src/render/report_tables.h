@@ -29,6 +29,12 @@ std::vector<std::string> ReportTableNames();
 // false for an unknown name.
 bool BuildReportTable(const analysis::ReportModel& m, const std::string& name, const TableOptions& o, Table* out);
 
+// Why a table fed by `event` ("kvm:kvm_msr") has no row: it was not recorded, or none of it fired
+// or passed the filters.
+std::string EventWhy(const analysis::ReportModel& m, const std::string& event);
+// Why the exit tables have no row (kvm_exit not recorded or silent, or the filters matched nothing).
+std::string ExitsWhy(const analysis::ReportModel& m);
+
 // One function per table.
 Table ReasonTable(const analysis::ReportModel& m, const TableOptions& o);
 Table VmTable(const analysis::ReportModel& m, const TableOptions& o);

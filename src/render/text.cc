@@ -79,6 +79,16 @@ void Header(std::string& out, const ReportModel& m) {
   out += "\n#\n";
 }
 
+bool Asked(const TextOptions& o, const std::string& name) {
+  return std::find(o.sections.begin(), o.sections.end(), name) != o.sections.end();
+}
+
+// A table; one asked for by name (--by) that has no row says why instead of showing nothing.
+std::string Section(const Table& t, const TextOptions& o) {
+  if (!t.rows.empty() || !Asked(o, t.name) || t.why_empty.empty()) return TableText(t);
+  return "# " + t.title.substr(0, t.title.find('\n')) + "\n#   no rows: " + t.why_empty + "\n\n";
+}
+
 }  // namespace
 
 std::string Hex(uint64_t value) { return fmt::format("{:#x}", value); }
@@ -88,13 +98,14 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
   std::string out;
   Header(out, m);
   if (m.has_kvm_exit) {
-    if (Want(o, "reason")) out += TableText(ReasonTable(m, table));
+    if (Want(o, "reason")) out += Section(ReasonTable(m, table), o);
     if (m.has_latency && Want(o, "latency")) out += RenderLatencyText(m, o.histograms, o.latency_event);
-    if (Want(o, "cpu") && !o.sections.empty()) out += TableText(CpuTable(m, table));
-    if (Want(o, "vm")) out += TableText(VmTable(m, table));
-    if (Want(o, "vcpu")) out += TableText(VcpuTable(m, table));
-    if (Want(o, "rip")) out += TableText(RipTable(m, table));
-    if (Want(o, "sym")) out += TableText(SymbolTable(m, table));
+    if (!m.has_latency && Asked(o, "latency")) out += "# Exit cost\n#   no rows: needs --latency\n\n";
+    if (Want(o, "cpu") && !o.sections.empty()) out += Section(CpuTable(m, table), o);
+    if (Want(o, "vm")) out += Section(VmTable(m, table), o);
+    if (Want(o, "vcpu")) out += Section(VcpuTable(m, table), o);
+    if (Want(o, "rip")) out += Section(RipTable(m, table), o);
+    if (Want(o, "sym")) out += Section(SymbolTable(m, table), o);
   } else if (m.has_other_kvm) {
     out += "# This recording has no kvm:kvm_exit events (not recorded, or this host's KVM does not\n"
            "# emit them, e.g. a PVM backend): showing userspace exits, port IO and MMIO instead.\n#\n";
@@ -105,20 +116,21 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
     out += "# This recording has no kvm events. Record some with:\n"
            "#   perf record -e 'kvm:*' -a -- sleep 1   (or: exitprof record)\n";
   }
-  if (!m.userspace_exits.empty() && Want(o, "userspace")) {
-    out += TableText(UserspaceTable(m, table));
-    if (!m.has_kvm_exit && Want(o, "vcpu")) out += TableText(UserspaceThreadTable(m, table));
+  if (Want(o, "userspace")) out += Section(UserspaceTable(m, table), o);
+  if (!m.userspace_exits.empty() && Want(o, "userspace") && !m.has_kvm_exit && Want(o, "vcpu")) {
+    out += TableText(UserspaceThreadTable(m, table));
   }
-  if (Want(o, "pio")) out += TableText(PioTable(m, table));
-  if (Want(o, "mmio")) out += TableText(MmioTable(m, table));
+  if (Want(o, "pio")) out += Section(PioTable(m, table), o);
+  if (Want(o, "mmio")) out += Section(MmioTable(m, table), o);
   if (std::find(o.sections.begin(), o.sections.end(), "device") != o.sections.end() ||
       (o.sections.empty() && !m.device_map_source.empty())) {
-    out += TableText(DeviceTable(m, table));
+    out += Section(DeviceTable(m, table), o);
   }
   if (Want(o, "pio") || Want(o, "mmio")) RenderUnattributedText(out, m);
-  if (Want(o, "mmio")) out += TableText(MmioPageTable(m, table));
-  if (Want(o, "injected")) out += TableText(InjectedTable(m, table));
-  if (Want(o, "msr")) out += TableText(MsrTable(m, table));
+  if (Want(o, "mmio")) out += Section(MmioPageTable(m, table), o);
+  if (Want(o, "injected")) out += Section(InjectedTable(m, table), o);
+  if (Want(o, "msr")) out += Section(MsrTable(m, table), o);
+  if (!m.has_timeline && Asked(o, "timeline")) out += "# Timeline\n#   no rows: needs --timeline (a bucket width, or auto)\n\n";
   if (m.has_timeline && Want(o, "timeline")) {
     const auto& t = m.timeline_compact;
     static const char* const kBars[] = {" ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};

@@ -70,5 +70,19 @@ TEST(ReportTables, ByListAndHelpComeFromTheRegistry) {
   EXPECT_NE(bad.err.find(joined), std::string::npos) << bad.err;
 }
 
+// A table asked for by name that has no row says why: not recorded, not asked for, filtered out.
+TEST(ReportTables, EmptyTableSaysWhy) {
+  ReportModel m = WithAccesses();
+  m.events = {{"kvm:kvm_exit", 0}, {"kvm:kvm_msr", 0}};
+  const std::string text = render::RenderText(m, {{"reason", "latency", "msr", "injected", "timeline"}, 10});
+  EXPECT_NE(text.find("# Exits by reason: 0 exits\n#   no rows: no exit passed the filters"), std::string::npos) << text;
+  EXPECT_NE(text.find("#   no rows: needs --latency\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# MSR accesses (kvm_msr)\n#   no rows: kvm:kvm_msr was recorded, but none fired"), std::string::npos) << text;
+  EXPECT_NE(text.find("#   no rows: needs --timeline"), std::string::npos) << text;
+  EXPECT_NE(text.find("# Injected interrupts (kvm_inj_virq)\n"), std::string::npos) << text;  // it has rows
+  // Not asked for by name: an empty table is left out, as before.
+  EXPECT_EQ(render::RenderText(m, {{}, 10}).find("no rows"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace exitprof::testing
