@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 
 namespace exitprof::render {
@@ -105,16 +106,16 @@ std::string TableText(const Table& t) {
     start = end + 1;
   }
   const auto cols = TextColumns(t);
-  // Columns without a header (a RIP's symbol) have none in the header line either.
+  // The header line ends at the last column with a header (a RIP's symbol has none).
   std::vector<size_t> headed;
-  for (size_t i : cols) {
-    if (!t.columns[i].header.empty()) headed.push_back(i);
+  for (size_t k = 0; k < cols.size(); ++k) {
+    if (!t.columns[cols[k]].header.empty()) headed.assign(cols.begin(), cols.begin() + static_cast<long>(k) + 1);
   }
   const auto header = [&] {
     return TextLine(t, headed, "# ", [&](const Column& c, size_t) { return c.pad_header ? Pad(c.header, c) : c.header; },
                     nullptr);
   };
-  if (t.group < 0) out += "#\n" + header();
+  if (t.group < 0) out += (t.spaced ? "#\n" : "") + header();
   std::string group;
   bool first = true;
   for (const auto& row : t.rows) {
@@ -125,12 +126,14 @@ std::string TableText(const Table& t) {
       first = false;
     }
     out += TextLine(t, cols, "  ", [&](const Column& c, size_t i) {
-      std::string s = Plain(row.cells[i], c.digits, "-");
+      const Cell& cell = row.cells[i];
+      std::string s = c.plus && cell.kind == Cell::Kind::kDouble ? fmt::format("{:+.{}f}", cell.d, std::max(c.digits, 0))
+                                                                   : Plain(cell, c.digits, "-");
       return c.percent ? s + "%" : s;
     }, &row);
     for (const auto& line : row.text_after) out += line + "\n";
   }
-  return out + "\n";
+  return t.spaced ? out + "\n" : out;
 }
 
 std::string TableCsv(const Table& t) {

@@ -48,6 +48,7 @@ struct Column {
   int digits = -1;      // doubles in text: places after the point
   int csv_digits = -1;  // doubles in CSV: places after the point (-1: as JSON would)
   bool percent = false; // text: a "%" after the number
+  bool plus = false;    // text: a sign on positive numbers too ("+12.5": a change)
   int gap = 2;          // text: spaces before the column
   bool skip_null = false;  // a null cell: JSON leaves the key out, text prints nothing (last column)
   bool pad_header = true;  // text: the header padded to the width, as the values are
@@ -66,13 +67,15 @@ struct Table {
   std::vector<size_t> text_order{};  // text: columns in this order (default: declared order)
   int group = -1;                  // text: a new sub-heading where this column's value changes
   bool text_when_empty = true;     // text: the heading and header even without rows
+  bool spaced = true;              // text: a "#" line under the heading and a blank line after the rows
   std::string why_empty{};           // what an empty table means ("kvm:kvm_msr was not recorded")
 
   Column& Add(Column c);
   size_t Index(const std::string& key, unsigned show = kAll) const;
 };
 
-// "# title\n#\n# header\n  row\n...\n" (grouped: a "# group" heading and header per group).
+// "# title\n#\n# header\n  row\n...\n" (grouped: a "# group" heading and header per group;
+// not spaced: "# title\n# header\n  row\n").
 std::string TableText(const Table& t);
 // A header row of keys, then one line per row (RFC 4180 quoting).
 std::string TableCsv(const Table& t);
