@@ -177,7 +177,8 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  exitprof report -i probe.data --flamegraph f.svg     interactive flame graph; --format folded for FlameGraph\n"
       "  trace-cmd record -e kvm:kvm_exit -e kvm:kvm_entry && exitprof report -i trace.dat --by reason,vcpu\n"
       "  perf script -i perf.data > exits.txt && exitprof report -i exits.txt     text captures (also trace-cmd report, trace_pipe)\n"
-      "  exitprof report --text mail-excerpt.txt --by reason,vcpu\n");
+      "  exitprof report --text mail-excerpt.txt --by reason,vcpu\n" +
+      render::ReportTablesHelp());
   AddCallgraphOptions(*cmd, o->callgraph);
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;

@@ -242,6 +242,12 @@ std::vector<std::string> ReportTableNames() {
   return names;
 }
 
+std::string ReportTablesHelp() {
+  std::string out = "\nTables (--by NAME; text shows those with data, cpu only when asked; CSV shows one):\n";
+  for (const auto& t : ReportTables()) out += fmt::format("  {:<10} {}\n", t.name, t.what);
+  return out;
+}
+
 bool BuildReportTable(const ReportModel& m, const std::string& name, const TableOptions& o, Table* out) {
   if (name == "ioport" || name == "mmio-cost") {
     TableOptions latency = o;

@@ -25,6 +25,8 @@ struct TableSpec {
 const std::vector<TableSpec>& ReportTables();
 // "reason,latency,vm,...": the names --by accepts.
 std::vector<std::string> ReportTableNames();
+// "\nTables (--by NAME):\n  reason     exits by reason\n...": for --help.
+std::string ReportTablesHelp();
 // One table by name (also "ioport" and "mmio-cost": the latency table of that event);
 // false for an unknown name.
 bool BuildReportTable(const analysis::ReportModel& m, const std::string& name, const TableOptions& o, Table* out);

@@ -63,6 +63,7 @@ TEST(ReportTables, ByListAndHelpComeFromTheRegistry) {
     render::Table t;
     EXPECT_TRUE(render::BuildReportTable(WithAccesses(), name, {}, &t)) << name;
     EXPECT_EQ(t.name, name);
+    EXPECT_NE(help.out.find("\n  " + name + " "), std::string::npos) << name << " has no line in --help";
   }
   EXPECT_NE(help.out.find(joined), std::string::npos) << help.out;
   auto bad = RunCommand(Exitprof() + " report -i " + SourceDir() + "/data/demo-vmx.perf.data --by nonsense");
