@@ -46,7 +46,7 @@ Table RipTable(const analysis::ReportModel& m, const TableOptions& o);
 Table SymbolTable(const analysis::ReportModel& m, const TableOptions& o);
 Table UserspaceTable(const analysis::ReportModel& m, const TableOptions& o);
 Table UserspaceThreadTable(const analysis::ReportModel& m, const TableOptions& o);
-// Port IO: kvm_pio's counts, else those decoded from IO exits (`from_exits` picks one).
+// Port IO: kvm_pio's counts, else those decoded from IO exits; PioRowsTable: either list (JSON).
 Table PioTable(const analysis::ReportModel& m, const TableOptions& o);
 Table PioRowsTable(const std::vector<analysis::PioRow>& rows, const std::string& title, size_t top);
 Table PioThreadTable(const analysis::ReportModel& m, const TableOptions& o);
