@@ -18,7 +18,7 @@
 #include <chrono>
 #include <thread>
 
-#include "cli/stat_view.h"
+#include "render/stat_render.h"
 #include "kvm/event_counters.h"
 #include "kvm/stat_sampler.h"
 #include "kvm/vm_discovery.h"
@@ -75,14 +75,14 @@ BENCHMARK(RescanAndRefresh)->Unit(benchmark::kMicrosecond);
 
 void RefreshAndRender(benchmark::State& state) {
   auto& sampler = Sampler();
-  cli::StatHistory history(false);
-  cli::StatViewOptions options;
+  analysis::StatHistory history(false);
+  analysis::StatViewOptions options;
   history.Push(sampler.Refresh());
   std::vector<kvm::VmSnapshot> vms;
   for (auto _ : state) {
     vms = sampler.Refresh();
     history.Push(vms);
-    std::string text = cli::RenderTable(vms, history, options, 1.0);
+    std::string text = render::RenderStatTable(vms, history, options, 1.0);
     benchmark::DoNotOptimize(text.data());
   }
   Counters(state, vms);

@@ -9,12 +9,14 @@
 #include "cli/report_callgraph.h"
 #include "report/pipeline.h"
 #include "render/report_render.h"
+#include "render/report_tables.h"
 
 namespace exitprof::cli {
 
 namespace {
 
-const std::vector<std::string> kSections = {"reason", "latency", "vm", "vcpu", "cpu", "rip", "pio", "mmio", "msr", "userspace", "timeline", "injected", "device", "sym"};
+// The tables --by names: the render registry's (render/report_tables.h).
+const std::vector<std::string> kSections = render::ReportTableNames();
 
 std::string JoinedSections() {
   std::string out;
@@ -224,7 +226,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
                   "Only the VM with this name: QEMU's -name kept in INPUT.devices.json, else its process name (the VM table's Command)");
   cmd->add_option("-k,--key", o->key, "Order of the latency tables, as perf kvm stat -k: sample (count), time (mean, as perf), total, max, min, mean")
       ->capture_default_str();
-    cmd->add_option("--top", o->top, "Guest RIPs shown per reason (0 = all)")->capture_default_str()->check(NonNegative());
+    cmd->add_option("--top", o->top, "Rows shown: guest RIPs and functions per reason, ports, MMIO addresses (0 = all)")->capture_default_str()->check(NonNegative());
   cmd->add_flag("--latency", o->latency, "Exit cost: kvm_exit -> kvm_entry per reason, percentiles and histograms");
   cmd->add_flag("--explain", o->explain, "What the top exit sources are and what usually removes them");
   cmd->add_option("--timeline", o->timeline, "Exits per reason per time bucket: a width like 10ms, 1s, or auto")
@@ -266,7 +268,8 @@ std::function<int()> AddReportCommand(CLI::App& app) {
       "  exitprof report -i probe.data --flamegraph f.svg     interactive flame graph; --format folded for FlameGraph\n"
       "  trace-cmd record -e kvm:kvm_exit -e kvm:kvm_entry && exitprof report -i trace.dat --by reason,vcpu\n"
       "  perf script -i perf.data > exits.txt && exitprof report -i exits.txt     text captures (also trace-cmd report, trace_pipe)\n"
-      "  exitprof report --text mail-excerpt.txt --by reason,vcpu\n");
+      "  exitprof report --text mail-excerpt.txt --by reason,vcpu\n" +
+      render::ReportTablesHelp());
   AddCallgraphOptions(*cmd, o->callgraph);
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
@@ -283,7 +286,7 @@ std::function<int()> AddReportCommand(CLI::App& app) {
     if (o->format == "json") out = render::RenderJson(built->model);
     else if (o->format == "csv") {
       if (!built->empty_why.empty()) std::fprintf(stderr, "exitprof: note: %s\n", built->empty_why.c_str());
-      out = render::RenderCsv(built->model, CsvTable(*o));
+      out = render::RenderCsv(built->model, CsvTable(*o), o->top);
     }
     else {
       render::TextOptions text{SplitCommas(o->by), o->top};

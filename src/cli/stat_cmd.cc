@@ -16,12 +16,17 @@
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "cli/stat_tui.h"
-#include "cli/stat_view.h"
 #include "kvm/event_counters.h"
 #include "kvm/stat_sampler.h"
 #include "kvm/vm_discovery.h"
+#include "render/stat_render.h"
 
 namespace exitprof::cli {
+
+using analysis::LogFields;
+using analysis::StatHistory;
+using analysis::StatViewOptions;
+
 namespace {
 
 struct StatOptions {
@@ -243,19 +248,19 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::string text;
       if (o->json) {
-        text = RenderJson(sample, history, view, seconds);
+        text = render::RenderStatJson(sample, history, view, seconds);
       } else if (logging) {
         auto now_fields = LogFields(sample, view);
-        std::string line = RenderLogLine(sample, history, view, now_fields, o->csv);
+        std::string line = render::RenderStatLogLine(sample, history, view, now_fields, o->csv);
         if (line.empty()) continue;  // -z and nothing happened
         // kvm_stat repeats the header every 20 lines, and we also when the fields change.
-        if (now_fields != fields || (!o->csv && lines % 20 == 0)) text = RenderLogHeader(now_fields, o->csv);
+        if (now_fields != fields || (!o->csv && lines % 20 == 0)) text = render::RenderStatLogHeader(now_fields, o->csv);
         fields = std::move(now_fields);
         text += line;
         ++lines;
       } else {
         if (!single && ::isatty(STDOUT_FILENO)) text = "\033[H\033[2J";
-        text += RenderTable(sample, history, view, seconds);
+        text += render::RenderStatTable(sample, history, view, seconds);
       }
       std::fwrite(text.data(), 1, text.size(), out);
       std::fflush(out);

@@ -13,6 +13,13 @@
 #include "cli/curses_ui.h"
 
 namespace exitprof::cli {
+
+using analysis::Aggregate;
+using analysis::StatHistory;
+using analysis::StatRow;
+using analysis::StatViewOptions;
+using analysis::VmSelected;
+
 namespace {
 
 constexpr const char* kHelp[] = {

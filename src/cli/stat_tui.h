@@ -4,14 +4,14 @@
 #include <functional>
 #include <vector>
 
-#include "cli/stat_view.h"
+#include "analysis/stat_view.h"
 #include "kvm/stat_sampler.h"
 
 namespace exitprof::cli {
 
 // Runs until 'q' or Ctrl-C; returns the exit status.
 // `sample` takes a fresh sample (rescanning for VMs).
-int RunStatTui(const std::function<std::vector<kvm::VmSnapshot>()>& sample, StatHistory& history,
-               StatViewOptions options, double delay);
+int RunStatTui(const std::function<std::vector<kvm::VmSnapshot>()>& sample, analysis::StatHistory& history,
+               analysis::StatViewOptions options, double delay);
 
 }  // namespace exitprof::cli

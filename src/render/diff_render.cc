@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 #include "render/diff_render.h"
@@ -28,6 +29,36 @@ std::string Change(const analysis::DiffRow& r) {
 
 }  // namespace
 
+Table DiffTable(const analysis::DiffModel& d, const std::string& kind, size_t top) {
+  // Exit cost rows compare nanoseconds: no rates, no per-vCPU columns.
+  const bool cost = kind.rfind("latency", 0) == 0;
+  const unsigned rates = cost ? 0u : unsigned{kAll};
+  Table t{.name = kind, .title = Title(kind), .spaced = false};
+  t.Add({.key = "kind", .show = kJson});
+  t.Add({.key = "key", .width = 40, .left = true});
+  t.Add({.key = "a", .header = "A", .width = 12, .digits = 0, .gap = 1});
+  t.Add({.key = "b", .header = "B", .width = 12, .digits = 0, .gap = 1});
+  t.Add({.key = "change", .header = "B-A", .width = 12, .digits = cost ? 0 : 1, .plus = true, .gap = 1});
+  t.Add({.key = "change_percent", .show = kJson});
+  t.Add({.key = "added", .show = kJson});
+  t.Add({.key = "removed", .show = kJson});
+  for (const char* key : {"a_per_s", "b_per_s", "a_per_vcpu", "b_per_vcpu"}) t.Add({.key = key, .show = rates & kJson, .skip_null = true});
+  t.Add({.key = "change_text", .header = "Change", .show = kText, .width = 9, .gap = 1});
+  for (const char* h : {"A/s", "B/s", "A/vCPU", "B/vCPU"}) t.Add({.key = h, .header = h, .show = rates & kText, .width = 11, .digits = 1, .gap = 1});
+  t.text_order = {1, 2, 3, 4, 12, 13, 14, 15, 16};
+  size_t shown = 0;
+  for (const auto& r : d.rows) {
+    if (!kind.empty() && r.kind != kind) continue;
+    if (top && shown++ >= top) continue;
+    const bool counts = r.kind.rfind("latency", 0) != 0;
+    auto rate = [&](double v) { return counts ? Cell(v) : Cell(); };
+    t.rows.push_back({{r.kind, r.key, r.a, r.b, r.change, std::isfinite(r.change_percent) ? Cell(r.change_percent) : Cell(), r.added,
+                       r.removed, rate(r.a_rate), rate(r.b_rate), rate(r.a_per_vcpu), rate(r.b_per_vcpu), Change(r), r.a_rate, r.b_rate,
+                       r.a_per_vcpu, r.b_per_vcpu}});
+  }
+  return t;
+}
+
 std::string RenderDiffText(const analysis::DiffModel& d, size_t top) {
   std::string out = fmt::format("# exitprof diff\n#   A: {} ({:.3f} s, {} vCPUs, {} exits)\n#   B: {} ({:.3f} s, {} vCPUs, {} exits)\n",
                                 d.a_path, d.a_span_s, d.a_vcpus, d.a_exits, d.b_path, d.b_span_s, d.b_vcpus, d.b_exits);
@@ -37,24 +68,12 @@ std::string RenderDiffText(const analysis::DiffModel& d, size_t top) {
   }
   out += d.by_rate ? "#   B-A and Change: of the rates per second (exit cost rows: of the nanoseconds)\n"
                    : "#   B-A and Change: of the counts (a span is unknown)\n";
-  std::string kind;
-  size_t shown = 0;
+  // One table per kind, in the model's order.
+  std::vector<std::string> kinds;
   for (const auto& r : d.rows) {
-    if (r.kind != kind) {
-      kind = r.kind;
-      shown = 0;
-      bool counts = kind.rfind("latency", 0) != 0;
-      out += fmt::format("\n# {}\n# {:<40} {:>12} {:>12} {:>12} {:>9}{}\n", Title(kind), "", "A", "B", "B-A", "Change",
-                         counts ? fmt::format(" {:>11} {:>11} {:>11} {:>11}", "A/s", "B/s", "A/vCPU", "B/vCPU") : "");
-    }
-    if (top && shown++ >= top) continue;
-    if (r.kind.rfind("latency", 0) == 0) {
-      out += fmt::format("  {:<40} {:>12.0f} {:>12.0f} {:>+12.0f} {:>9}\n", r.key, r.a, r.b, r.change, Change(r));
-    } else {
-      out += fmt::format("  {:<40} {:>12.0f} {:>12.0f} {:>+12.1f} {:>9} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f}\n", r.key, r.a, r.b,
-                         r.change, Change(r), r.a_rate, r.b_rate, r.a_per_vcpu, r.b_per_vcpu);
-    }
+    if (std::find(kinds.begin(), kinds.end(), r.kind) == kinds.end()) kinds.push_back(r.kind);
   }
+  for (const auto& kind : kinds) out += "\n" + TableText(DiffTable(d, kind, top));
   return out;
 }
 
@@ -64,21 +83,7 @@ std::string RenderDiffJson(const analysis::DiffModel& d) {
   j["b"] = {{"path", d.b_path}, {"span_s", d.b_span_s}, {"vcpus", d.b_vcpus}, {"exits", d.b_exits}};
   j["change_of"] = d.by_rate ? "rate" : "count";
   j["span_ratio"] = d.span_ratio;
-  j["rows"] = nlohmann::ordered_json::array();
-  for (const auto& r : d.rows) {
-    nlohmann::ordered_json row = {{"kind", r.kind}, {"key", r.key}, {"a", r.a}, {"b", r.b}, {"change", r.change}};
-    if (std::isfinite(r.change_percent)) row["change_percent"] = r.change_percent;
-    else row["change_percent"] = nullptr;
-    row["added"] = r.added;
-    row["removed"] = r.removed;
-    if (r.kind.rfind("latency", 0) != 0) {
-      row["a_per_s"] = r.a_rate;
-      row["b_per_s"] = r.b_rate;
-      row["a_per_vcpu"] = r.a_per_vcpu;
-      row["b_per_vcpu"] = r.b_per_vcpu;
-    }
-    j["rows"].push_back(row);
-  }
+  j["rows"] = TableJson(DiffTable(d, "", 0));
   return j.dump(1) + "\n";
 }
 

@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 
 #include "render/report_render.h"
+#include "render/report_tables.h"
 
 namespace exitprof::render {
 
@@ -39,65 +40,20 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
   ordered_json exits;
   exits["total"] = m.exits_total;
   exits["isa"] = m.isa;
-  exits["by_reason"] = ordered_json::array();
-  for (const auto& r : m.by_reason)
-    exits["by_reason"].push_back({{"reason", r.reason}, {"count", r.count}, {"percent", r.percent}, {"rate_per_s", r.rate_per_s}});
-  exits["by_rip"] = ordered_json::array();
-  for (const auto& r : m.by_rip) {
-    ordered_json row = {{"reason", r.reason}, {"rip", Hex(r.rip)}, {"count", r.count}};
-    if (!r.symbol.empty()) {
-      row["symbol"] = r.symbol;
-      row["offset"] = Hex(r.symbol_offset);
-      if (!r.module.empty()) row["module"] = r.module;
-      if (!r.srcline.empty()) row["srcline"] = r.srcline;
-      if (!r.inline_chain.empty()) row["inline_chain"] = r.inline_chain;
-    }
-    exits["by_rip"].push_back(row);
-  }
+  const TableOptions all;  // JSON holds every row the model has
+  exits["by_reason"] = TableJson(ReasonTable(m, all));
+  exits["by_rip"] = TableJson(RipTable(m, all));
   if (!m.guest_symbols.empty()) {
     exits["guest_symbols"] = m.guest_symbols;
-    exits["by_sym"] = ordered_json::array();
-    for (const auto& r : m.by_sym) {
-      ordered_json row = {{"reason", r.reason}, {"symbol", r.symbol}, {"count", r.count}, {"percent", r.percent_of_reason}, {"rips", r.rips}};
-      if (!r.module.empty()) row["module"] = r.module;
-      exits["by_sym"].push_back(row);
-    }
+    exits["by_sym"] = TableJson(SymbolTable(m, all));
   }
-  exits["by_vcpu"] = ordered_json::array();
-  for (const auto& r : m.by_vcpu) {
-    ordered_json row = {{"pid", r.pid}, {"vcpu", r.vcpu}, {"tid", r.tid}, {"comm", r.comm}, {"count", r.count}};
-    if (r.vcpu < 0) row["vcpu"] = nullptr;
-    exits["by_vcpu"].push_back(row);
-  }
-  exits["by_cpu"] = ordered_json::array();
-  for (const auto& r : m.by_cpu) exits["by_cpu"].push_back({{"cpu", r.cpu}, {"count", r.count}});
-  exits["by_vm"] = ordered_json::array();
-  for (const auto& r : m.by_vm)
-    exits["by_vm"].push_back({{"pid", r.pid}, {"comm", r.comm}, {"name", r.name.empty() ? ordered_json(nullptr) : ordered_json(r.name)},
-                              {"vcpus", r.vcpus}, {"count", r.count}});
+  exits["by_vcpu"] = TableJson(VcpuTable(m, all));
+  exits["by_cpu"] = TableJson(CpuTable(m, all));
+  exits["by_vm"] = TableJson(VmTable(m, all));
   if (m.has_latency) {
-    auto latency_rows = [](const std::vector<analysis::LatencyRow>& rows, const char* label) {
-      ordered_json lat = ordered_json::array();
-      for (const auto& r : rows) {
-        const auto& s = r.summary;
-        ordered_json hist = ordered_json::array();
-        for (int b = 0; b < 64; ++b) {
-          if (s.log2_histogram[b]) hist.push_back({{"from_ns", b == 0 ? 0 : (1ULL << b)}, {"count", s.log2_histogram[b]}});
-        }
-        ordered_json row = {{label, r.reason}};
-        if (std::string(label) == "reason") row["idle"] = r.idle;
-        row.update(ordered_json{{"count", s.count}, {"total_ns", s.total_ns}, {"time_percent", r.time_percent},
-                                {"min_ns", s.min_ns}, {"max_ns", s.max_ns}, {"mean_ns", s.mean_ns},
-                                {"stddev_ns", s.stddev_ns}, {"rel_stderr_percent", s.rel_stderr_percent()},
-                                {"p50_ns", s.p50_ns}, {"p90_ns", s.p90_ns}, {"p99_ns", s.p99_ns}, {"p999_ns", s.p999_ns},
-                                {"percentiles", s.exact ? "exact" : "approximate"}, {"histogram_log2", hist}});
-        lat.push_back(row);
-      }
-      return lat;
-    };
-    ordered_json lat = latency_rows(m.latency, "reason");
-    exits["latency_ioport"] = latency_rows(m.latency_ioport, "key");
-    exits["latency_mmio"] = latency_rows(m.latency_mmio, "key");
+    ordered_json lat = TableJson(LatencyTable(m, all));
+    exits["latency_ioport"] = TableJson(LatencyTable(m, {.latency_event = "ioport"}));
+    exits["latency_mmio"] = TableJson(LatencyTable(m, {.latency_event = "mmio"}));
     exits["latency"] = lat;
     exits["latency_summary"] = {{"total_ns", m.latency_total_ns}, {"idle_ns", m.latency_idle_ns},
                                 {"overhead_ns", m.latency_total_ns - m.latency_idle_ns},
@@ -107,54 +63,23 @@ std::string RenderJson(const analysis::ReportModel& m, bool compact) {
     j["latency"] = lat;  // also at the top level: the key scripts look for
   }
   j["exits"] = exits;
-  j["userspace_exits"] = ordered_json::array();
-  for (const auto& r : m.userspace_exits) j["userspace_exits"].push_back({{"reason", r.name}, {"count", r.count}});
-  j["userspace_exits_by_thread"] = ordered_json::array();
-  for (const auto& r : m.userspace_exits_by_thread)
-    j["userspace_exits_by_thread"].push_back({{"pid", r.pid}, {"tid", r.tid}, {"comm", r.comm}, {"count", r.count}});
-  j["pio"] = ordered_json::array();
-  for (const auto& r : m.pio)
-    j["pio"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}, {"name", r.name}, {"device", DeviceJson(r.device)}});
-  j["pio_from_exits"] = ordered_json::array();
-  for (const auto& r : m.pio_from_exits)
-    j["pio_from_exits"].push_back({{"port", Hex(r.port)}, {"direction", r.write ? "write" : "read"}, {"size", r.size}, {"count", r.count}, {"name", r.name}, {"device", DeviceJson(r.device)}});
-  j["pio_by_thread"] = ordered_json::array();
-  for (const auto& r : m.pio_by_thread)
-    j["pio_by_thread"].push_back({{"pid", r.pid}, {"tid", r.tid}, {"comm", r.comm}, {"port", Hex(r.access.port)},
-                                  {"direction", r.access.write ? "write" : "read"}, {"size", r.access.size}, {"count", r.access.count},
-                                  {"device", DeviceJson(r.access.device)}});
-  j["mmio"] = ordered_json::array();
-  for (const auto& r : m.mmio) {
-    // kvm_mmio's types: read, write and unsatisfied-read (the exit half of a read).
-    std::string direction = r.type == "write" ? "write" : "read";
-    j["mmio"].push_back({{"gpa", Hex(r.gpa)}, {"direction", direction}, {"type", r.type}, {"len", r.len}, {"count", r.count}, {"name", r.name},
-                          {"device", DeviceJson(r.device)}});
-  }
-  j["mmio_by_pid"] = ordered_json::array();
-  for (const auto& r : m.mmio_by_pid) {
-    const auto& a = r.access;
-    j["mmio_by_pid"].push_back({{"pid", r.pid}, {"gpa", Hex(a.gpa)}, {"direction", a.type == "write" ? "write" : "read"}, {"type", a.type},
-                                {"len", a.len}, {"count", a.count}, {"device", DeviceJson(a.device)}});
-  }
-  j["mmio_pages"] = ordered_json::array();
-  for (const auto& r : m.mmio_pages)
-    j["mmio_pages"].push_back({{"page", Hex(r.page)}, {"reads", r.reads}, {"writes", r.writes}, {"name", r.name}});
-  j["injected"] = ordered_json::array();
-  for (const auto& r : m.injected) j["injected"].push_back({{"vector", r.vector}, {"soft", r.soft}, {"count", r.count}});
-  j["msr"] = ordered_json::array();
-  for (const auto& r : m.msr)
-    j["msr"].push_back({{"index", Hex(r.index)}, {"direction", r.write ? "write" : "read"}, {"count", r.count}, {"name", r.name}});
+  j["userspace_exits"] = TableJson(UserspaceTable(m, all));
+  j["userspace_exits_by_thread"] = TableJson(UserspaceThreadTable(m, all));
+  j["pio"] = TableJson(PioRowsTable(m.pio, "", 0));
+  j["pio_from_exits"] = TableJson(PioRowsTable(m.pio_from_exits, "", 0));
+  j["pio_by_thread"] = TableJson(PioThreadTable(m, all));
+  j["mmio"] = TableJson(MmioTable(m, all));
+  j["mmio_by_pid"] = TableJson(MmioPidTable(m, all));
+  j["mmio_pages"] = TableJson(MmioPageTable(m, all));
+  j["injected"] = TableJson(InjectedTable(m, all));
+  j["msr"] = TableJson(MsrTable(m, all));
   AddDeviceJson(j, m);
   if (m.has_timeline) {
     ordered_json series = ordered_json::object();
     for (const auto& s : m.timeline.series) series[s.name] = s.counts;
     j["timeline"] = {{"of", m.timeline.of}, {"bucket_ns", m.timeline.bucket_ns}, {"first_ns", m.timeline.first_ns}, {"series", series}};
   }
-  if (!m.explain.empty()) {
-    j["explain"] = ordered_json::array();
-    for (const auto& e : m.explain)
-      j["explain"].push_back({{"source", e.source}, {"count", e.count}, {"percent", e.percent}, {"what", e.what}, {"remedy", e.remedy}});
-  }
+  if (!m.explain.empty()) j["explain"] = TableJson(ExplainTable(m, all));
   return j.dump(compact ? -1 : 1) + "\n";
 }
 

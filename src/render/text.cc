@@ -4,6 +4,7 @@
 #include <set>
 
 #include "render/report_render.h"
+#include "render/report_tables.h"
 
 namespace exitprof::render {
 
@@ -78,81 +79,33 @@ void Header(std::string& out, const ReportModel& m) {
   out += "\n#\n";
 }
 
+bool Asked(const TextOptions& o, const std::string& name) {
+  return std::find(o.sections.begin(), o.sections.end(), name) != o.sections.end();
+}
+
+// A table; one asked for by name (--by) that has no row says why instead of showing nothing.
+std::string Section(const Table& t, const TextOptions& o) {
+  if (!t.rows.empty() || !Asked(o, t.name) || t.why_empty.empty()) return TableText(t);
+  return "# " + t.title.substr(0, t.title.find('\n')) + "\n#   no rows: " + t.why_empty + "\n\n";
+}
+
 }  // namespace
 
 std::string Hex(uint64_t value) { return fmt::format("{:#x}", value); }
 
 std::string RenderText(const ReportModel& m, const TextOptions& o) {
+  const TableOptions table{.top = o.top, .inline_chain = o.inline_chain, .latency_event = o.latency_event};
   std::string out;
   Header(out, m);
   if (m.has_kvm_exit) {
-    if (Want(o, "reason")) {
-      out += fmt::format("# Exits by reason{}: {} exits\n#\n", m.isa.empty() ? "" : " (" + m.isa + ")", m.exits_total);
-      out += fmt::format("# {:>10}  {:>7}  {:>10}  {}\n", "Count", "Share", "Rate/s", "Reason");
-      for (const auto& r : m.by_reason)
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:>10.1f}  {}\n", r.count, r.percent, r.rate_per_s, r.reason);
-      out += "\n";
-    }
+    if (Want(o, "reason")) out += Section(ReasonTable(m, table), o);
     if (m.has_latency && Want(o, "latency")) out += RenderLatencyText(m, o.histograms, o.latency_event);
-    if (Want(o, "cpu") && !o.sections.empty()) {
-      out += "# Exits by host CPU\n#\n";
-      out += fmt::format("# {:>10}  {:>7}  {:>5}\n", "Count", "Share", "CPU");
-      for (const auto& r : m.by_cpu) out += fmt::format("  {:>10}  {:>6.2f}%  {:>5}\n", r.count, r.percent, r.cpu);
-      out += "\n";
-    }
-    if (Want(o, "vm")) {
-      out += "# Exits by VM\n#\n";
-      out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>5}  {}\n", "Count", "Share", "PID", "vCPUs", "VM (process)");
-      for (const auto& r : m.by_vm)
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:>8}  {:>5}  {}\n", r.count, r.percent, r.pid, r.vcpus,
-                           r.name.empty() ? r.comm : r.name + " (" + r.comm + ")");
-      out += "\n";
-    }
-    if (Want(o, "vcpu")) {
-      out += "# Exits by vCPU\n#\n";
-      out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>5}  {:>8}  {}\n", "Count", "Share", "PID", "vCPU", "TID", "Thread");
-      for (const auto& r : m.by_vcpu)
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:>8}  {:>5}  {:>8}  {}\n", r.count, r.percent, r.pid,
-                           r.vcpu < 0 ? std::string("-") : std::to_string(r.vcpu), r.tid, r.comm);
-      out += "\n";
-    }
-    if (Want(o, "rip")) {
-      out += o.top ? fmt::format("# Top {} guest RIPs per reason\n", o.top) : std::string("# Guest RIPs per reason\n");
-      std::string current;
-      for (const auto& r : m.by_rip) {
-        if (r.reason != current) {
-          current = r.reason;
-          out += fmt::format("#\n# {}\n# {:>10}  {:>7}  {}\n", current, "Count", "Share", "Guest RIP");
-        }
-        // The RIP as perf script prints it (and as JSON and CSV give it), right-aligned.
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:>18}", r.count, r.percent_of_reason, Hex(r.rip));
-        if (!r.symbol.empty()) {
-          out += fmt::format("  {}+{:#x}", r.symbol, r.symbol_offset);
-          if (!r.module.empty()) out += " [" + r.module + "]";
-          if (!r.srcline.empty()) out += "  " + r.srcline;
-        }
-        out += "\n";
-        if (o.inline_chain) {
-          for (size_t i = 0; i < r.inline_chain.size(); ++i)
-            out += fmt::format("  {:>10}   {:>6}   {:>18}  {} {}\n", "", "", "", i == 0 ? "inlined:" : "     by:", r.inline_chain[i]);
-        }
-      }
-      out += "\n";
-    }
-    if (Want(o, "sym") && !m.by_sym.empty()) {
-      out += "# Exits by guest function\n";
-      std::string current;
-      for (const auto& r : m.by_sym) {
-        if (r.reason != current) {
-          current = r.reason;
-          out += fmt::format("#\n# {}\n# {:>10}  {:>7}  {:>6}  {}\n", current, "Count", "Share", "RIPs", "Function");
-        }
-        std::string name = r.symbol.empty() ? std::string("[unknown]") : r.symbol;
-        if (!r.module.empty()) name += " [" + r.module + "]";
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:>6}  {}\n", r.count, r.percent_of_reason, r.rips, name);
-      }
-      out += "\n";
-    }
+    if (!m.has_latency && Asked(o, "latency")) out += "# Exit cost\n#   no rows: needs --latency\n\n";
+    if (Want(o, "cpu") && !o.sections.empty()) out += Section(CpuTable(m, table), o);
+    if (Want(o, "vm")) out += Section(VmTable(m, table), o);
+    if (Want(o, "vcpu")) out += Section(VcpuTable(m, table), o);
+    if (Want(o, "rip")) out += Section(RipTable(m, table), o);
+    if (Want(o, "sym")) out += Section(SymbolTable(m, table), o);
   } else if (m.has_other_kvm) {
     out += "# This recording has no kvm:kvm_exit events (not recorded, or this host's KVM does not\n"
            "# emit them, e.g. a PVM backend): showing userspace exits, port IO and MMIO instead.\n#\n";
@@ -163,63 +116,21 @@ std::string RenderText(const ReportModel& m, const TextOptions& o) {
     out += "# This recording has no kvm events. Record some with:\n"
            "#   perf record -e 'kvm:*' -a -- sleep 1   (or: exitprof record)\n";
   }
-  if (!m.userspace_exits.empty() && Want(o, "userspace")) {
-    uint64_t total = 0;
-    for (const auto& r : m.userspace_exits) total += r.count;
-    out += fmt::format("# Exits to userspace (kvm_userspace_exit): {}\n#\n", total);
-    out += fmt::format("# {:>10}  {:>7}  {:>10}  {}\n", "Count", "Share", "Rate/s", "Reason");
-    for (const auto& r : m.userspace_exits)
-      out += fmt::format("  {:>10}  {:>6.2f}%  {:>10.1f}  {}\n", r.count, total ? 100.0 * r.count / total : 0.0,
-                         m.span_s > 0 ? r.count / m.span_s : 0.0, r.name);
-    out += "\n";
-    if (!m.has_kvm_exit && Want(o, "vcpu")) {
-      out += "# Exits to userspace by vCPU thread\n#\n";
-      out += fmt::format("# {:>10}  {:>7}  {:>8}  {:>8}  {}\n", "Count", "Share", "PID", "TID", "Thread");
-      for (const auto& r : m.userspace_exits_by_thread)
-        out += fmt::format("  {:>10}  {:>6.2f}%  {:>8}  {:>8}  {}\n", r.count, r.percent, r.pid, r.tid, r.comm);
-      out += "\n";
-    }
+  if (Want(o, "userspace")) out += Section(UserspaceTable(m, table), o);
+  if (!m.userspace_exits.empty() && Want(o, "userspace") && !m.has_kvm_exit && Want(o, "vcpu")) {
+    out += TableText(UserspaceThreadTable(m, table));
   }
-  auto pio_table = [&](const std::vector<analysis::PioRow>& rows, const char* title) {
-    out += title;
-    out += fmt::format("#\n# {:>10}  {:>6}  {:>5}  {:>4}  {}\n", "Count", "Port", "Dir", "Size", "Device");
-    for (const auto& r : rows)
-      out += fmt::format("  {:>10}  {:>#6x}  {:>5}  {:>4}  {}\n", r.count, r.port, r.write ? "write" : "read", r.size,
-                         DeviceText(r.device, r.name));
-    out += "\n";
-  };
-  if (!m.pio.empty() && Want(o, "pio")) pio_table(m.pio, "# Port IO (kvm_pio)\n");
-  if (m.pio.empty() && !m.pio_from_exits.empty() && Want(o, "pio"))
-    pio_table(m.pio_from_exits, "# Port IO (decoded from kvm_exit IO exit qualifications)\n");
-  if (!m.mmio.empty() && Want(o, "mmio")) {
-    out += "# MMIO (kvm_mmio)\n#\n";
-    out += fmt::format("# {:>10}  {:>18}  {:>16}  {:>4}  {}\n", "Count", "GPA", "Type", "Len", "Region");
-    for (const auto& r : m.mmio)
-      out += fmt::format("  {:>10}  {:>#18x}  {:>16}  {:>4}  {}\n", r.count, r.gpa, r.type, r.len, DeviceText(r.device, r.name));
-    out += "\n";
+  if (Want(o, "pio")) out += Section(PioTable(m, table), o);
+  if (Want(o, "mmio")) out += Section(MmioTable(m, table), o);
+  if (std::find(o.sections.begin(), o.sections.end(), "device") != o.sections.end() ||
+      (o.sections.empty() && !m.device_map_source.empty())) {
+    out += Section(DeviceTable(m, table), o);
   }
-  RenderDeviceText(out, m, Want(o, "pio") || Want(o, "mmio"),
-                   std::find(o.sections.begin(), o.sections.end(), "device") != o.sections.end() ||
-                       (o.sections.empty() && !m.device_map_source.empty()));
-  if (!m.mmio_pages.empty() && Want(o, "mmio")) {
-    out += "# MMIO by 4 KiB page\n#\n";
-    out += fmt::format("# {:>10}  {:>10}  {:>18}  {}\n", "Reads", "Writes", "Page", "Region");
-    for (const auto& r : m.mmio_pages) out += fmt::format("  {:>10}  {:>10}  {:>#18x}  {}\n", r.reads, r.writes, r.page, r.name);
-    out += "\n";
-  }
-  if (!m.injected.empty() && Want(o, "injected")) {
-    out += "# Injected interrupts (kvm_inj_virq)\n#\n";
-    out += fmt::format("# {:>10}  {:>6}  {}\n", "Count", "Vector", "Kind");
-    for (const auto& r : m.injected) out += fmt::format("  {:>10}  {:>#6x}  {}\n", r.count, r.vector, r.soft ? "soft (INTn)" : "IRQ");
-    out += "\n";
-  }
-  if (!m.msr.empty() && Want(o, "msr")) {
-    out += "# MSR accesses (kvm_msr)\n#\n";
-    out += fmt::format("# {:>10}  {:>10}  {:>5}  {}\n", "Count", "MSR", "Dir", "Name");
-    for (const auto& r : m.msr)
-      out += fmt::format("  {:>10}  {:>#10x}  {:>5}  {}\n", r.count, r.index, r.write ? "write" : "read", r.name);
-    out += "\n";
-  }
+  if (Want(o, "pio") || Want(o, "mmio")) RenderUnattributedText(out, m);
+  if (Want(o, "mmio")) out += Section(MmioPageTable(m, table), o);
+  if (Want(o, "injected")) out += Section(InjectedTable(m, table), o);
+  if (Want(o, "msr")) out += Section(MsrTable(m, table), o);
+  if (!m.has_timeline && Asked(o, "timeline")) out += "# Timeline\n#   no rows: needs --timeline (a bucket width, or auto)\n\n";
   if (m.has_timeline && Want(o, "timeline")) {
     const auto& t = m.timeline_compact;
     static const char* const kBars[] = {" ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};

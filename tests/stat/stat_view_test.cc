@@ -2,7 +2,8 @@
 // instant and peak values, per-reason rows, -f and -g, from hand-made samples.
 #include <gtest/gtest.h>
 
-#include "cli/stat_view.h"
+#include "analysis/stat_view.h"
+#include "render/stat_render.h"
 
 namespace exitprof::testing {
 namespace {
@@ -30,7 +31,7 @@ kvm::VmSnapshot Vm(pid_t pid, const std::string& name, std::vector<std::vector<u
   return vm;
 }
 
-uint64_t Total(const std::vector<cli::StatRow>& rows, const std::string& name, bool delta = false) {
+uint64_t Total(const std::vector<analysis::StatRow>& rows, const std::string& name, bool delta = false) {
   for (const auto& r : rows) {
     if (r.name == name) return delta ? r.delta : r.total;
   }
@@ -38,34 +39,34 @@ uint64_t Total(const std::vector<cli::StatRow>& rows, const std::string& name, b
 }
 
 TEST(StatView, DeltasTotalsInstantAndPeak) {
-  cli::StatViewOptions options;
-  cli::StatHistory since_stat(false), since_vm(true);
+  analysis::StatViewOptions options;
+  analysis::StatHistory since_stat(false), since_vm(true);
   std::vector<kvm::VmSnapshot> first = {Vm(10, "a", {{100, 7, 3, 1, 1}, {50, 7, 9, 0, 0}}), Vm(20, "b", {{5, 1, 1, 0, 0}})};
   std::vector<kvm::VmSnapshot> second = {Vm(10, "a", {{130, 8, 4, 2, 1}, {60, 6, 9, 0, 0}}), Vm(20, "b", {{6, 1, 2, 0, 0}})};
   for (auto* h : {&since_stat, &since_vm}) {
     h->Push(first);
     h->Push(second);
   }
-  auto rows = cli::Aggregate(second, since_stat, options);
+  auto rows = analysis::Aggregate(second, since_stat, options);
   EXPECT_EQ(Total(rows, "exits"), 41u) << "30 + 10 + 1 since stat started";
   EXPECT_EQ(Total(rows, "exits", true), 41u);
   EXPECT_EQ(Total(rows, "pages_4k"), 15u) << "instant values are summed as they are now";
   EXPECT_EQ(Total(rows, "max_rmap"), 9u) << "a peak of peaks";
   EXPECT_EQ(Total(rows, "halt_wait_hist"), UINT64_MAX) << "histograms are not table rows";
-  auto past = cli::Aggregate(second, since_vm, options);
+  auto past = analysis::Aggregate(second, since_vm, options);
   EXPECT_EQ(Total(past, "exits"), 196u) << "-i: 130 + 60 + 6 since each VM started";
-  auto one_cpu = cli::Aggregate({second[0]}, since_vm, options, 1);
+  auto one_cpu = analysis::Aggregate({second[0]}, since_vm, options, 1);
   EXPECT_EQ(Total(one_cpu, "exits"), 60u);
 
   options.guest = "b";
-  EXPECT_EQ(Total(cli::Aggregate(second, since_vm, options), "exits"), 6u);
+  EXPECT_EQ(Total(analysis::Aggregate(second, since_vm, options), "exits"), 6u);
   options.guest.clear();
   options.fields.emplace("^ex", std::regex::extended);
-  auto filtered = cli::Aggregate(second, since_vm, options);
+  auto filtered = analysis::Aggregate(second, since_vm, options);
   ASSERT_EQ(filtered.size(), 1u);
   EXPECT_EQ(filtered[0].name, "exits");
 
-  std::string json = cli::RenderJson(second, since_stat, {}, 1.0);
+  std::string json = render::RenderStatJson(second, since_stat, {}, 1.0);
   EXPECT_NE(json.find(R"("stats":{"exits":130,"pages_4k":8,"max_rmap":4,"halt_wait_hist":[2,1]},"delta":{"exits":30,"pages_4k":8,"max_rmap":4,"halt_wait_hist":[1,0]})"),
             std::string::npos)
       << json;
@@ -73,18 +74,18 @@ TEST(StatView, DeltasTotalsInstantAndPeak) {
 }
 
 TEST(StatView, NewVmHasNoDeltaYetAndLogSkipsZeroLines) {
-  cli::StatHistory history(false);
-  cli::StatViewOptions options;
+  analysis::StatHistory history(false);
+  analysis::StatViewOptions options;
   history.Push({Vm(10, "a", {{100, 0, 0, 0, 0}})});
   std::vector<kvm::VmSnapshot> now = {Vm(10, "a", {{100, 0, 0, 0, 0}}), Vm(30, "c", {{999, 0, 0, 0, 0}})};
   history.Push(now);
-  auto rows = cli::Aggregate(now, history, options);
+  auto rows = analysis::Aggregate(now, history, options);
   EXPECT_EQ(Total(rows, "exits"), 0u) << "c counts from its first sample";
   options.skip_zero = true;
-  auto fields = cli::LogFields(now, options);
+  auto fields = analysis::LogFields(now, options);
   EXPECT_EQ(fields, std::vector<std::string>{"exits"});
-  EXPECT_EQ(cli::RenderLogLine(now, history, options, fields, true), "");
-  EXPECT_EQ(cli::RenderLogHeader(fields, true), "timestamp,exits\n");
+  EXPECT_EQ(render::RenderStatLogLine(now, history, options, fields, true), "");
+  EXPECT_EQ(render::RenderStatLogHeader(fields, true), "timestamp,exits\n");
 }
 
 }  // namespace

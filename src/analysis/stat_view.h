@@ -1,6 +1,6 @@
 // The numbers `exitprof stat` prints, from two successive samples: per VM and per vCPU, each
 // statistic's total (since the VM started, or since stat started as kvm_stat shows it) and its
-// change in the interval; and the renderings: kvm_stat's table, its log and CSV lines, JSON.
+// change in the interval. render/stat_render.h prints them (kvm_stat's table, log, CSV, JSON).
 #pragma once
 
 #include <map>
@@ -12,7 +12,7 @@
 
 #include "kvm/stat_model.h"
 
-namespace exitprof::cli {
+namespace exitprof::analysis {
 
 struct StatViewOptions {
   std::optional<std::regex> fields;  // -f REGEX: names searched as kvm_stat does (re.search)
@@ -52,6 +52,18 @@ class StatHistory {
   std::map<Key, kvm::StatTable> previous_, current_, first_;
 };
 
+// A statistic with one value (not a histogram): what tables sum.
+inline bool Summable(const kvm::StatMeta& m) { return m.size == 1; }
+
+// The tables of one VM a row set covers: VM-wide (vcpu -1) and each vCPU (only `only_vcpu` if >= 0).
+template <typename F>
+void ForEachTable(const kvm::VmSnapshot& vm, int only_vcpu, F&& f) {
+  if (only_vcpu < 0) f(-1, vm.stats);
+  for (const auto& c : vm.vcpus) {
+    if (only_vcpu < 0 || c.vcpu == only_vcpu) f(c.vcpu, c.stats);
+  }
+}
+
 // Whether the VM passes -g; whether a statistic passes -f.
 bool VmSelected(const kvm::VmSnapshot& vm, const StatViewOptions& options);
 bool FieldSelected(const std::string& name, const StatViewOptions& options);
@@ -61,16 +73,7 @@ bool FieldSelected(const std::string& name, const StatViewOptions& options);
 std::vector<StatRow> Aggregate(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
                                const StatViewOptions& options, int only_vcpu = -1);
 
-// kvm_stat's table, sorted by CurAvg/s then Total (what the TUI and -1/-b print).
-std::string RenderTable(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
-                        const StatViewOptions& options, double seconds);
-// One JSON object (one line): time, interval_s, units, vms[] {pid, name, ..., stats, delta, vcpus[]}.
-std::string RenderJson(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
-                       const StatViewOptions& options, double seconds);
-// kvm_stat -l: a header of the selected names, then one line of deltas per interval; -c: CSV.
+// kvm_stat -l's fields: the cumulative statistics selected, in the order first seen.
 std::vector<std::string> LogFields(const std::vector<kvm::VmSnapshot>& vms, const StatViewOptions& options);
-std::string RenderLogHeader(const std::vector<std::string>& fields, bool csv);
-std::string RenderLogLine(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
-                          const StatViewOptions& options, const std::vector<std::string>& fields, bool csv);
 
-}  // namespace exitprof::cli
+}  // namespace exitprof::analysis

@@ -1,4 +1,4 @@
-#include "cli/stat_view.h"
+#include "render/stat_render.h"
 
 #include <fmt/format.h>
 
@@ -7,31 +7,27 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <unordered_map>
 
-namespace exitprof::cli {
+namespace exitprof::render {
 namespace {
 
+using analysis::Aggregate;
+using analysis::FieldSelected;
+using analysis::ForEachTable;
+using analysis::StatRow;
+using analysis::Summable;
+using analysis::VmSelected;
 using kvm::StatMeta;
 using kvm::StatTable;
 using kvm::StatType;
 using kvm::VmSnapshot;
 using Json = nlohmann::ordered_json;
 
-bool Summable(const StatMeta& m) { return m.size == 1; }
-
 std::string VmLabel(const VmSnapshot& vm) {
   if (vm.vms_in_process > 1) return fmt::format("{}[{}]", vm.name, vm.index);
   return vm.name;
-}
-
-// The tables of one VM that a row set covers: VM-wide (vcpu -1) and each vCPU.
-template <typename F>
-void ForEachTable(const VmSnapshot& vm, int only_vcpu, F&& f) {
-  if (only_vcpu < 0) f(-1, vm.stats);
-  for (const auto& c : vm.vcpus) {
-    if (only_vcpu < 0 || c.vcpu == only_vcpu) f(c.vcpu, c.stats);
-  }
 }
 
 std::string Histogram(const std::string& name, const StatMeta& m, const std::vector<uint64_t>& buckets) {
@@ -58,84 +54,8 @@ std::string Histogram(const std::string& name, const StatMeta& m, const std::vec
 
 }  // namespace
 
-void StatHistory::Push(const std::vector<VmSnapshot>& vms) {
-  previous_ = std::move(current_);
-  current_.clear();
-  for (const auto& vm : vms) {
-    ForEachTable(vm, -1, [&](int vcpu, const StatTable& t) {
-      if (t.empty()) return;
-      Key key{vm.pid, vm.index, vcpu};
-      current_[key] = t;
-      first_.try_emplace(key, t);
-    });
-  }
-}
-
-const StatTable* StatHistory::Find(const std::map<Key, StatTable>& from, const VmSnapshot& vm, int vcpu,
-                                   const StatTable& t) const {
-  auto it = from.find(Key{vm.pid, vm.index, vcpu});
-  if (it == from.end() || it->second.empty() || t.empty()) return nullptr;
-  const StatTable& old = it->second;
-  // Same source layout: binary stats share one meta; QMP answers list names in a fixed order.
-  if (old.meta != t.meta && (old.meta->size() != t.meta->size() || old.values.size() != t.values.size())) return nullptr;
-  return &old;
-}
-
-uint64_t StatHistory::Delta(const VmSnapshot& vm, int vcpu, const StatTable& t, const StatMeta& m, uint32_t k) const {
-  const uint64_t now = t.values[m.first + k];
-  if (m.type == StatType::kInstant || m.type == StatType::kPeak) return now;
-  const StatTable* old = Find(previous_, vm, vcpu, t);
-  if (old == nullptr) return 0;
-  const uint64_t before = old->values[m.first + k];
-  return now >= before ? now - before : 0;
-}
-
-uint64_t StatHistory::SinceStart(const VmSnapshot& vm, int vcpu, const StatTable& t, const StatMeta& m, uint32_t k) const {
-  const uint64_t now = t.values[m.first + k];
-  if (include_past_ || m.type == StatType::kInstant || m.type == StatType::kPeak) return now;
-  const StatTable* first = Find(first_, vm, vcpu, t);
-  if (first == nullptr) return 0;
-  const uint64_t before = first->values[m.first + k];
-  return now >= before ? now - before : 0;
-}
-
-bool VmSelected(const VmSnapshot& vm, const StatViewOptions& options) {
-  return (options.guest.empty() || vm.name == options.guest) && (options.pid == 0 || vm.pid == options.pid);
-}
-
-bool FieldSelected(const std::string& name, const StatViewOptions& options) {
-  return !options.fields || std::regex_search(name, *options.fields);
-}
-
-std::vector<StatRow> Aggregate(const std::vector<VmSnapshot>& vms, const StatHistory& history,
-                               const StatViewOptions& options, int only_vcpu) {
-  std::vector<StatRow> rows;
-  std::unordered_map<std::string, size_t> index;
-  for (const auto& vm : vms) {
-    if (!VmSelected(vm, options)) continue;
-    ForEachTable(vm, only_vcpu, [&](int vcpu, const StatTable& t) {
-      if (t.empty()) return;
-      for (const auto& m : *t.meta) {
-        if (!Summable(m) || !FieldSelected(m.name, options)) continue;
-        auto [it, added] = index.try_emplace(m.name, rows.size());
-        if (added) rows.push_back(StatRow{.name = m.name, .unit = m.unit, .type = m.type});
-        StatRow& row = rows[it->second];
-        const uint64_t total = history.SinceStart(vm, vcpu, t, m, 0), delta = history.Delta(vm, vcpu, t, m, 0);
-        if (m.type == StatType::kPeak) {  // a peak of peaks, not a sum
-          row.total = std::max(row.total, total);
-          row.delta = std::max(row.delta, delta);
-        } else {
-          row.total += total;
-          row.delta += delta;
-        }
-      }
-    });
-  }
-  return rows;
-}
-
-std::string RenderTable(const std::vector<VmSnapshot>& vms, const StatHistory& history,
-                        const StatViewOptions& options, double seconds) {
+std::string RenderStatTable(const std::vector<VmSnapshot>& vms, const analysis::StatHistory& history,
+                        const analysis::StatViewOptions& options, double seconds) {
   auto table = [&](std::vector<StatRow> rows) {
     if (options.skip_zero) std::erase_if(rows, [](const StatRow& r) { return r.total == 0 && r.delta == 0; });
     // Plain counts first (kvm_stat's order: CurAvg/s, then Total); nanoseconds, pages and
@@ -207,8 +127,8 @@ std::string RenderTable(const std::vector<VmSnapshot>& vms, const StatHistory& h
   return out;
 }
 
-std::string RenderJson(const std::vector<VmSnapshot>& vms, const StatHistory& history,
-                       const StatViewOptions& options, double seconds) {
+std::string RenderStatJson(const std::vector<VmSnapshot>& vms, const analysis::StatHistory& history,
+                       const analysis::StatViewOptions& options, double seconds) {
   Json units = Json::object();
   auto tables = [&](const VmSnapshot& vm, int vcpu, const StatTable& t, Json& stats, Json& delta) {
     stats = Json::object();
@@ -259,23 +179,14 @@ std::string RenderJson(const std::vector<VmSnapshot>& vms, const StatHistory& hi
   return out.dump() + "\n";
 }
 
-std::vector<std::string> LogFields(const std::vector<VmSnapshot>& vms, const StatViewOptions& options) {
-  StatHistory none(true);
-  std::vector<std::string> fields;
-  for (const auto& r : Aggregate(vms, none, options)) {
-    if (r.type == StatType::kCumulative) fields.push_back(r.name);
-  }
-  return fields;
-}
-
-std::string RenderLogHeader(const std::vector<std::string>& fields, bool csv) {
+std::string RenderStatLogHeader(const std::vector<std::string>& fields, bool csv) {
   std::string out = csv ? "timestamp" : fmt::format("{:<20}", "timestamp");
   for (const auto& f : fields) out += csv ? "," + f : fmt::format(" {:>{}}", f, std::max<size_t>(10, f.size()));
   return out + "\n";
 }
 
-std::string RenderLogLine(const std::vector<VmSnapshot>& vms, const StatHistory& history,
-                          const StatViewOptions& options, const std::vector<std::string>& fields, bool csv) {
+std::string RenderStatLogLine(const std::vector<VmSnapshot>& vms, const analysis::StatHistory& history,
+                          const analysis::StatViewOptions& options, const std::vector<std::string>& fields, bool csv) {
   auto rows = Aggregate(vms, history, options);
   std::unordered_map<std::string, uint64_t> delta;
   for (const auto& r : rows) delta[r.name] = r.delta;
@@ -296,4 +207,4 @@ std::string RenderLogLine(const std::vector<VmSnapshot>& vms, const StatHistory&
   return out + "\n";
 }
 
-}  // namespace exitprof::cli
+}  // namespace exitprof::render
