@@ -123,9 +123,8 @@ void ExitStats::AddPio(uint32_t pid, uint32_t tid, uint16_t port, uint8_t size, 
   pio_by_thread_.Add((uint64_t{pid} << 32) | tid, (uint64_t{port} << 16) | (uint64_t{write} << 8) | size, n);
 }
 
-void ExitStats::AddMmio(uint32_t pid, uint64_t gpa, uint32_t len, uint32_t type, const std::string& type_name, uint64_t n) {
-  if (!mmio_type_names_.count(type)) mmio_type_names_[type] = type_name;
-  mmio_[{pid, gpa, len, type}] += n;
+void ExitStats::NameMmioType(uint32_t type, const std::string& name) {
+  if (!mmio_type_names_.count(type)) mmio_type_names_[type] = name;
 }
 
 void ExitStats::AddUserspaceExits(uint32_t pid, uint32_t tid, const std::string& reason, uint64_t n) {
@@ -134,12 +133,11 @@ void ExitStats::AddUserspaceExits(uint32_t pid, uint32_t tid, const std::string&
 }
 
 void ExitStats::OnEvent(const Event& e) {
-  if (is_part_ && perfdata::ThreadTable::IsThreadRecord(e.type)) {
-    thread_events_.push_back(perfdata::ThreadTable::Copy(e));
+  if (e.type != perfdata::kRecordSample) {
+    if (is_part_ && perfdata::ThreadTable::IsThreadRecord(e.type)) thread_events_.push_back(perfdata::ThreadTable::Copy(e));
+    else if (!is_part_) threads_.Apply(e);
     return;
   }
-  if (threads_.Apply(e)) return;
-  if (e.type != perfdata::kRecordSample) return;
   if (!Keep(e.pid, e.time)) return;
   CountSample(e.attr_index, e.time);
   const auto raw = e.raw;
@@ -203,8 +201,9 @@ void ExitStats::OnEvent(const Event& e) {
     case KvmEvent::kMmio: {
       const auto& f = kvm_.mmio();
       uint32_t type = static_cast<uint32_t>(f.type.Read(raw));
+      if (!mmio_type_names_.count(type)) mmio_type_names_[type] = kvm_.MmioTypeName(raw, e.cpu);
       const uint64_t gpa = f.gpa.Read(raw);
-      AddMmio(e.pid, gpa, static_cast<uint32_t>(f.len.Read(raw)), type, kvm_.MmioTypeName(raw, e.cpu), 1);
+      AddMmio(e.pid, gpa, static_cast<uint32_t>(f.len.Read(raw)), type, 1);
       if (filter_.latency) access_latency_.OnMmio(e.tid, e.time, gpa, type);
       return;
     }

@@ -86,8 +86,9 @@ class ExitStats : public perfdata::EventSink {
   void AddExits(uint32_t pid, uint32_t tid, uint64_t vcpu, uint32_t reason_id, uint64_t n);
   void AddExitRip(uint32_t reason_id, uint64_t rip, uint64_t n) { exits_.by_reason_rip.Add(reason_id, rip, n); }
   void AddPio(uint32_t pid, uint32_t tid, uint16_t port, uint8_t size, bool write, uint64_t n);
-  // type as kvm_mmio's (0 unsatisfied-read, 1 read, 2 write), named by `type_name` if new.
-  void AddMmio(uint32_t pid, uint64_t gpa, uint32_t len, uint32_t type, const std::string& type_name, uint64_t n);
+  // type as kvm_mmio's (0 unsatisfied-read, 1 read, 2 write); NameMmioType names a new one.
+  void AddMmio(uint32_t pid, uint64_t gpa, uint32_t len, uint32_t type, uint64_t n) { mmio_[{pid, gpa, len, type}] += n; }
+  void NameMmioType(uint32_t type, const std::string& name);
   void AddUserspaceExits(uint32_t pid, uint32_t tid, const std::string& reason, uint64_t n);
   // Exit cost summarized elsewhere; shown when the filter asked for latency.
   void AddLatency(uint32_t reason_id, const LatencySummary& summary) { latency_.AddSummary(reason_id, summary); }

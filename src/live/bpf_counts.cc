@@ -67,7 +67,10 @@ void AddSnapshot(const bpf::Snapshot& s, const bpf::ExitReasonNames& names, anal
     for (const auto& h : s.Latency()) stats.AddLatency(kvm.ReasonIdByName(names.Name(h.isa, h.reason)), Summary(h));
   }
   for (const auto& p : s.Pio()) stats.AddPio(p.pid, p.tid, p.port, p.size, p.write, p.count);
-  for (const auto& a : s.Mmio()) stats.AddMmio(a.pid, a.gpa, a.len, a.type, MmioType(a.type), a.count);
+  for (const auto& a : s.Mmio()) {
+    stats.NameMmioType(a.type, MmioType(a.type));
+    stats.AddMmio(a.pid, a.gpa, a.len, a.type, a.count);
+  }
   for (const auto& u : s.UserspaceExits()) stats.AddUserspaceExits(u.pid, u.tid, bpf::UserspaceExitName(u.reason), u.count);
 }
 

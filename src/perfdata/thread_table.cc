@@ -4,16 +4,6 @@
 
 namespace exitprof::perfdata {
 
-bool ThreadTable::IsThreadRecord(uint32_t type) {
-  return type == kRecordComm || type == kRecordFork || type == kRecordExit;
-}
-
-bool ThreadTable::Apply(const Event& e) {
-  if (!IsThreadRecord(e.type)) return false;
-  Apply(e.type, e.pid, e.tid, e.ptid, e.time, e.comm);
-  return true;
-}
-
 void ThreadTable::Apply(uint32_t type, uint32_t pid, uint32_t tid, uint32_t ptid, uint64_t time, std::string_view comm) {
   if (type == kRecordComm) {
     // The newest name wins, as in perf (exec renames the thread).

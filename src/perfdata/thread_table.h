@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "perfdata/abi.h"
 #include "perfdata/event.h"
 
 namespace exitprof::perfdata {
@@ -31,9 +32,13 @@ class ThreadTable {
     std::string comm;
   };
 
-  static bool IsThreadRecord(uint32_t type);
+  static bool IsThreadRecord(uint32_t type) { return type == kRecordComm || type == kRecordExit || type == kRecordFork; }
   // Applies a COMM, FORK or EXIT; false (nothing changed) for other records.
-  bool Apply(const Event& e);
+  bool Apply(const Event& e) {
+    if (!IsThreadRecord(e.type)) return false;  // inline: every record passes here
+    Apply(e.type, e.pid, e.tid, e.ptid, e.time, e.comm);
+    return true;
+  }
   void Apply(const Record& r) { Apply(r.type, r.pid, r.tid, r.ptid, r.time, r.comm); }
   static Record Copy(const Event& e) { return {e.type, e.pid, e.tid, e.ptid, e.time, std::string(e.comm)}; }
 
