@@ -4,6 +4,7 @@
 //
 //   Report/ordered:0   Reader (file order, as `exitprof report` runs it) + ExitStats
 //   Report/ordered:1   the same with time-order delivery (the ordered queue)
+//   Pipeline/threads:N report::Run, the whole of `exitprof report -j N` but rendering (model built)
 //   ReaderOnly/...     the Reader with a sink that does nothing: the reader's own cost
 //   ReportStream       a pipe-mode recording read through a descriptor (read() + arena path)
 //   Script             ScriptPrinter (perf script lines) written to /dev/null, time ordered
@@ -29,6 +30,7 @@
 #include "cli/script_printer.h"
 #include "perfdata/reader.h"
 #include "recording_gen.h"
+#include "report/pipeline.h"
 
 namespace {
 
@@ -93,6 +95,26 @@ void BM_Report(benchmark::State& state) {
   Finish(state, records, FileSize(g_files.file_mode) * state.iterations());
 }
 BENCHMARK(BM_Report)->ArgName("ordered")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_Pipeline(benchmark::State& state) {
+  uint64_t records = 0, exits = 0;
+  for (auto _ : state) {
+    exitprof::report::Options run;
+    run.input.path = g_files.file_mode;
+    run.threads = static_cast<unsigned>(state.range(0));
+    auto built = exitprof::report::Run(run);
+    if (!built) {
+      state.SkipWithError(built.error().message.c_str());
+      return;
+    }
+    records += built->stats.records;
+    exits = built->model.exits_total;
+    benchmark::DoNotOptimize(exits);
+  }
+  if (exits != g_files.exits) state.SkipWithError("the pipeline counted a wrong number of exits");
+  Finish(state, records, FileSize(g_files.file_mode) * state.iterations());
+}
+BENCHMARK(BM_Pipeline)->ArgName("threads")->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 void BM_ReaderOnly(benchmark::State& state) {
   const bool ordered = state.range(0) != 0;

@@ -1,7 +1,7 @@
 // libFuzzer target for `exitprof stat`'s parsers of outside bytes. The first byte picks one:
 //   0: a KVM binary stats fd's contents (header, id, descriptors) -> ParseStatsLayout
 //   1: a QMP answer (JSON text) -> ParseQmpSchemas, then ParseQmpStats of each entry's "stats"
-//   2: a tracepoint print fmt -> SymbolicValues for kvm_exit's and kvm_userspace_exit's fields
+//   2: a tracepoint print fmt -> its __print_symbolic tables (kvm/print_symbolic.h)
 // Each must return a value or an error, never crash, hang or read out of bounds.
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kvm/binary_stats.h"
-#include "kvm/event_counters.h"
+#include "kvm/print_symbolic.h"
 #include "kvm/qmp_stats.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -44,10 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 2: {
-      std::string text(rest.begin(), rest.end());
-      (void)exitprof::kvm::SymbolicValues(text, "exit_reason", 0);
-      (void)exitprof::kvm::SymbolicValues(text, "exit_reason", 1);
-      (void)exitprof::kvm::SymbolicValues(text, "reason");
+      const std::string text(rest.begin(), rest.end());
+      (void)exitprof::kvm::ParsePrintSymbolic(text);
       break;
     }
   }

@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include "report/pipeline.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -62,16 +64,13 @@ CommandResult RunCommand(const std::string& command) {
 }
 
 Result<Report> ReadReport(const std::string& path, analysis::ExitFilter filter, size_t top) {
-  auto reader = perfdata::Reader::Open(path);
-  if (!reader) return tl::unexpected(reader.error());
-  analysis::ExitStats stats(std::move(filter));
-  auto read = (*reader)->Run(stats);
-  if (!read) return tl::unexpected(read.error());
-  Report r;
-  r.info = (*reader)->info();
-  r.stats = *read;
-  r.model = analysis::BuildReportModel(r.info, *read, stats, top);
-  return r;
+  report::Options run;
+  run.input.path = path;
+  run.filter = std::move(filter);
+  run.top = top;
+  auto built = report::Run(run);
+  if (!built) return tl::unexpected(built.error());
+  return Report{std::move(built->info), built->stats, std::move(built->model)};
 }
 
 ::testing::AssertionResult SameLines(const std::string& expected, const std::string& actual) {

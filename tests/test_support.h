@@ -61,6 +61,7 @@ struct Report {
   perfdata::ReadStats stats;
   analysis::ReportModel model;
 };
+// The report pipeline of `exitprof report` (report/pipeline.h), without device attribution.
 Result<Report> ReadReport(const std::string& path, analysis::ExitFilter filter = {}, size_t top = 0);
 
 // Our guests (exitprof-guest, exitprof demo) under nested SVM, as in the lab, now and then see a

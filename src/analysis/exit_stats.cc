@@ -158,8 +158,9 @@ void ExitStats::OnEvent(const Event& e) {
       if (filter_.timeline) exit_timeline_.Add(e.time, reason);
       if (reason >= io_reason_.size()) io_reason_.resize(reason + 1, -1);
       if (io_reason_[reason] < 0) {
-        const std::string& name = kvm_.ReasonById(reason);
-        io_reason_[reason] = name == "IO_INSTRUCTION" ? 1 : name == "io" ? 2 : 0;
+        const auto m = kvm_.reasons().Lookup(kvm_.ReasonById(reason));
+        const kvm::ReasonInfo* io = m.vmx && m.vmx->cls == kvm::ReasonClass::kIo ? m.vmx : m.svm && m.svm->cls == kvm::ReasonClass::kIo ? m.svm : nullptr;
+        io_reason_[reason] = !io ? 0 : io->isa == kvm::Isa::kVmx ? 1 : 2;
       }
       if (io_reason_[reason] > 0 && f.info1.valid()) {
         const uint64_t q = f.info1.Read(raw);

@@ -17,16 +17,6 @@ namespace {
 
 double Percent(uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; }
 
-// Exits where the guest had nothing to do: their time is idle time, not virtualization overhead.
-bool IsIdleReason(const std::string& reason) {
-  static const char* const kIdle[] = {"HLT", "MWAIT_INSTRUCTION", "PAUSE_INSTRUCTION", "TPAUSE", "UMWAIT",
-                                      "hlt", "mwait", "mwait_cond", "pause", "idle-halt"};
-  for (const char* idle : kIdle) {
-    if (reason == idle) return true;
-  }
-  return false;
-}
-
 template <typename Row>
 void SortByCount(std::vector<Row>& rows, auto tie) {
   std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
@@ -162,7 +152,7 @@ ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::
       if (!exits.ReasonShown(id)) continue;
       LatencySummary s = lat.Summarize(id);
       if (s.count == 0) continue;
-      LatencyRow row{kvm.ReasonById(id), IsIdleReason(kvm.ReasonById(id)), 0, s};
+      LatencyRow row{kvm.ReasonById(id), kvm::IsIdle(kvm.ReasonById(id)), 0, s};
       m.latency_total_ns += s.total_ns;
       if (row.idle) m.latency_idle_ns += s.total_ns;
       m.latency.push_back(row);
@@ -343,10 +333,12 @@ void AddExplanations(ReportModel& m, size_t n) {
     break;
   }
   auto detail_for = [&](const std::string& reason) -> std::string {
-    if (reason == "IO_INSTRUCTION" || reason == "io" || reason == "KVM_EXIT_IO") return top_port_detail;
-    if (reason == "MSR_WRITE" || reason == "MSR_READ" || reason == "msr") return top_msr_detail;
-    if (reason == "EPT_MISCONFIG" || reason == "npf" || reason == "KVM_EXIT_MMIO") return top_mmio_detail;
-    return {};
+    switch (kvm::ClassOf(reason)) {
+      case kvm::ReasonClass::kIo: return top_port_detail;
+      case kvm::ReasonClass::kMsr: return top_msr_detail;
+      case kvm::ReasonClass::kMmio: return top_mmio_detail;
+      default: return {};
+    }
   };
   if (m.has_latency && !m.latency.empty()) {
     for (const auto& r : m.latency)

@@ -13,6 +13,7 @@
 #include "cli/validators.h"
 #include "guest/guest.h"
 #include "render/report_render.h"
+#include "report/pipeline.h"
 #include "seed/linux_demo.h"
 
 namespace exitprof::cli {
@@ -118,8 +119,12 @@ std::function<int()> AddDemoCommand(CLI::App& app) {
     const auto& accounts = std::get<std::vector<guest::VcpuAccount>>(result);
     if (std::string error = guest::FirstVcpuError(accounts); !error.empty()) return ReportError(Error{"guest: " + error, 1});
 
-    auto model = BuildReport(path, {}, 10);
-    if (!model) return ReportError(model.error());
+    report::Options pipeline;
+    pipeline.input.path = path;
+    auto built = report::Run(pipeline);
+    if (!built) return ReportError(built.error());
+    PrintWarnings(built->model.warnings);
+    const analysis::ReportModel* model = &built->model;
     std::string text = render::RenderText(*model, {});
     std::fwrite(text.data(), 1, text.size(), stdout);
 

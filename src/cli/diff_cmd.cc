@@ -3,7 +3,7 @@
 #include "analysis/diff_model.h"
 #include "cli/commands.h"
 #include "cli/validators.h"
-#include "cli/report_symbols.h"
+#include "report/pipeline.h"
 #include "render/diff_render.h"
 
 namespace exitprof::cli {
@@ -42,17 +42,21 @@ std::function<int()> AddDiffCommand(CLI::App& app) {
       "      guest RIPs of two boots (two KASLR offsets) compared by function+offset\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
-    analysis::ExitFilter filter;
-    filter.latency = true;
-    auto a = BuildReport(o->a, filter, 0);
-    if (!a) return ReportError(a.error());
-    auto b = BuildReport(o->b, filter, 0);
-    if (!b) return ReportError(b.error());
     if (o->kallsyms.size() > 2 || o->kaslr_offsets.size() > 2) {
       return ReportError(Error{"diff: --kallsyms and --kaslr-offset are given once (both recordings) or twice (A's, then B's)"});
     }
+    const bool with_symbols = !o->vmlinux.empty() || !o->system_map.empty() || !o->kallsyms.empty();
+    if (std::string given = FirstGiven(*cmd, {"--kaslr-offset", "--debug-dir"}); !given.empty() && !with_symbols) {
+      return ReportError(Error{given + " applies to guest symbols: give --vmlinux ELF, --system-map FILE or --kallsyms FILE"});
+    }
+    if (o->format == "json" && cmd->count("--top")) return Conflict("--top", "--format json", "JSON holds every row");
     // Side i of 0 (A) and 1 (B): the last value given applies when only one was.
-    auto symbols_for = [&](size_t side) -> Result<symbols::GuestSymbolOptions> {
+    auto options_for = [&](size_t side) -> Result<report::Options> {
+      report::Options run;
+      run.input.path = side == 0 ? o->a : o->b;
+      run.filter.latency = true;
+      run.top = 0;
+      if (!with_symbols) return run;
       symbols::GuestSymbolOptions g;
       g.vmlinux = o->vmlinux;
       g.system_map = o->system_map;
@@ -63,17 +67,19 @@ std::function<int()> AddDiffCommand(CLI::App& app) {
         if (!offset) return tl::unexpected(offset.error());
         g.kaslr_offset = *offset;
       }
-      return g;
+      run.guest_symbols = g;
+      return run;
     };
-    if (!o->vmlinux.empty() || !o->system_map.empty() || !o->kallsyms.empty()) {
-      size_t side = 0;
-      for (auto* model : {&*a, &*b}) {
-        auto g = symbols_for(side++);
-        if (!g) return ReportError(g.error());
-        if (auto added = AddGuestSymbols(*model, *g, 0); !added) return ReportError(added.error());
-      }
+    analysis::ReportModel models[2];
+    for (size_t side = 0; side < 2; ++side) {
+      auto run = options_for(side);
+      if (!run) return ReportError(run.error());
+      auto built = report::Run(*run);
+      if (!built) return ReportError(built.error());
+      PrintWarnings(built->model.warnings);
+      models[side] = std::move(built->model);
     }
-    auto diff = analysis::BuildDiff(*a, *b);
+    auto diff = analysis::BuildDiff(models[0], models[1]);
     std::string out = o->format == "json" ? render::RenderDiffJson(diff) : render::RenderDiffText(diff, o->top);
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;

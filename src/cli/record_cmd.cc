@@ -224,6 +224,8 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
       if (!o->events.empty() || !o->filter.empty() || o->callchain)
         return ReportError(Error{"--aggregate counts the kvm events it knows: -e, --filter and -g apply to recordings"});
       if (o->all && !o->pids.empty()) return ReportError(Error{"-a and -p exclude each other"});
+      std::string given = FirstGiven(*cmd, {"--call-graph", "--add-probe", "-x", "-m", "--qmp", "--device-map"});
+      if (!given.empty()) return Conflict(given, "--aggregate", "--aggregate counts kvm events in the kernel and writes JSON, not a recording");
       AggregateRecordOptions a;
       a.all = o->all;
       a.pids = o->pids;
@@ -238,6 +240,9 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     if (o->pages == 0 || (o->pages & (o->pages - 1)) != 0) return ReportError(Error{"-m " + std::to_string(o->pages) + ": expected a power of two"});
     if (!o->filter.empty() && o->events.empty()) return ReportError(Error{"--filter applies to the last -e EVENT: give one"});
     if (o->all && !o->pids.empty()) return ReportError(Error{"-a and -p exclude each other"});
+    if (!o->pids.empty() && !o->command.empty()) return Conflict("-p", "a command", "record either the processes given or the command run");
+    if (!o->probe_exec.empty() && o->add_probes.empty()) return ReportError(Error{"-x names the binary --add-probe probes: give --add-probe"});
+    if (o->callchain && !o->call_graph.empty()) return Conflict("-g", "--call-graph", "-g is --call-graph fp: give one");
     // Probes made for this recording go again when it ends, however it ends (also Ctrl-C:
     // the capture loop returns normally on SIGINT).
     TemporaryProbes probes;

@@ -27,24 +27,44 @@ void AddCallgraphOptions(CLI::App& cmd, CallgraphOptions& o) {
   cmd.add_option("--host-kallsyms", o.kallsyms, "Kernel symbols for host kernel frames (default /proc/kallsyms)");
 }
 
-int RunCallgraphReport(const std::string& input, const std::string& format, const CallgraphOptions& o) {
+callgraph::StackOptions StackOptionsOf(const CallgraphOptions& o, const std::string& format) {
   callgraph::StackOptions options;
   options.event = o.event;
   options.inlines = !o.no_inline;
   options.max_stack = o.max_stack;
   options.comm_root = format == "folded" || !o.flamegraph.empty();
-  auto reader = OpenRecording(input);
-  if (!reader) return ReportError(reader.error());
-  (*reader)->SetOrdered(true);  // maps must be known before the samples that use them
-  callgraph::StackSink sink(options, o.kallsyms);
-  auto read = (*reader)->Run(sink);
-  if (!read) return ReportError(read.error());
-  PrintWarnings((*reader)->info());
+  return options;
+}
+
+int CheckCallgraphOptions(const CLI::App& cmd, const CallgraphOptions& o, const std::string& format) {
+  if (!o.Wanted(format)) {
+    std::string given = FirstGiven(cmd, {"--children", "--no-children", "--caller", "--callee", "--percent-limit",
+                                         "--max-stack", "--no-inline", "--host-kallsyms"});
+    if (!given.empty()) return ReportError(Error{given + " applies to call graphs: add --callgraph (or --format folded, --flamegraph FILE)"});
+    return -1;
+  }
+  if (format == "json" || format == "csv") {
+    return Conflict("--format " + format, o.callgraph ? "--callgraph" : "--flamegraph",
+                    "call graphs print as text (perf report's layout) or --format folded");
+  }
+  if (!o.callgraph) {
+    std::string given = FirstGiven(cmd, {"--children", "--no-children", "--caller", "--callee", "--percent-limit"});
+    if (!given.empty()) {
+      return Conflict(given, format == "folded" ? "--format folded" : "--flamegraph",
+                      "it shapes the text of --callgraph only (add --callgraph)");
+    }
+  }
+  return -1;
+}
+
+int RenderCallgraph(const report::Report& report, const std::string& input, const std::string& format,
+                    const CallgraphOptions& o, bool filtered) {
+  const callgraph::StackSink& sink = *report.stacks;
   const auto& stats = sink.stats();
   for (const auto& w : sink.warnings()) std::fprintf(stderr, "exitprof report: %s\n", w.c_str());
   if (stats.samples == 0) {
-    std::fprintf(stderr, "exitprof report: %s has no samples%s\n", input.c_str(),
-                 o.event.empty() ? "" : (" of " + o.event).c_str());
+    std::fprintf(stderr, "exitprof report: %s has no samples%s%s\n", input.c_str(),
+                 o.event.empty() ? "" : (" of " + o.event).c_str(), filtered ? " that the filters keep" : "");
   }
   // Without stacks, a "stack" would be the sampled IP alone, named from this machine's symbols:
   // not what the recording's machine ran. --callgraph says so in its header; these refuse.

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "report/pipeline.h"
+
 namespace exitprof::cli {
 
 struct CallgraphOptions {
@@ -24,7 +26,14 @@ struct CallgraphOptions {
 
 // Adds the call-graph options to `report`.
 void AddCallgraphOptions(CLI::App& cmd, CallgraphOptions& options);
-// Runs the call-graph report of `input`; returns the exit status.
-int RunCallgraphReport(const std::string& input, const std::string& format, const CallgraphOptions& options);
+// The pipeline's stack options for these flags.
+callgraph::StackOptions StackOptionsOf(const CallgraphOptions& options, const std::string& format);
+// Refuses, in one line, a call-graph option that cannot apply to `format` (or without
+// --callgraph); returns the exit status, or -1 when the options fit together.
+int CheckCallgraphOptions(const CLI::App& cmd, const CallgraphOptions& options, const std::string& format);
+// Prints (or writes, --flamegraph) the call graph the pipeline built; returns the exit status.
+// `filtered`: -p, -g, --time, --reason or --vcpu kept only some samples.
+int RenderCallgraph(const report::Report& report, const std::string& input, const std::string& format,
+                    const CallgraphOptions& options, bool filtered);
 
 }  // namespace exitprof::cli

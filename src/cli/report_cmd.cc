@@ -1,16 +1,13 @@
-#include <unistd.h>
-
 #include <cstdio>
 #include <map>
 #include <sstream>
 
-#include "analysis/device_attribution.h"
 #include "analysis/exit_stats.h"
 #include "analysis/report_model.h"
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "cli/report_callgraph.h"
-#include "cli/report_symbols.h"
+#include "report/pipeline.h"
 #include "render/report_render.h"
 
 namespace exitprof::cli {
@@ -53,71 +50,165 @@ Result<uint64_t> ParseDuration(const std::string& text) {
   return v;
 }
 
+// The flags of `report`, as given.
+struct Flags {
+  std::string input = "perf.data";
+  std::vector<std::string> reasons;
+  std::optional<uint32_t> pid, vcpu;
+  std::string time;
+  size_t top = 10;
+  std::string format = "text";
+  std::vector<std::string> by;
+  bool latency = false;
+  bool explain = false;
+  std::string timeline;
+  std::string qmp;
+  std::string device_map;
+  std::string text;
+  symbols::GuestSymbolOptions guest;
+  std::string kaslr_offset;
+  bool inline_chain = false;
+  CallgraphOptions callgraph;
+  unsigned threads = 0;
+  std::string key = "total";
+  std::string vm_name;  // -g
+};
+
+std::string JoinedBy(const std::vector<std::string>& by) {
+  std::string out;
+  for (const auto& t : by) out += (out.empty() ? "" : ",") + t;
+  return out;
+}
+
+std::string Event(const Flags& o) { return o.callgraph.event.empty() ? std::string("vmexit") : o.callgraph.event; }
+
+bool Filtered(const analysis::ExitFilter& f) {
+  return f.pid || f.vcpu || !f.reasons.empty() || !f.guest.empty() || f.time_begin_ns || f.time_end_ns;
+}
+
+// --format csv prints one table: --by's, else the one the event calls for.
+std::string CsvTable(const Flags& o) {
+  auto by = SplitCommas(o.by);
+  const std::string event = Event(o);
+  std::string table = by.empty() ? (event == "vmexit" ? "reason" : "latency") : by[0];
+  if (table == "latency" && event != "vmexit") table = event == "ioport" ? "ioport" : "mmio-cost";
+  return table;
+}
+
+const char* const kExitTableFlags[] = {"--latency", "--explain", "--timeline", "--by", "-k", "--top", "-j", "--qmp",
+                                       "--device-map", "--vmlinux", "--kallsyms", "--system-map", "--kaslr-offset",
+                                       "--debug-dir", "--inline"};
+
+// Options that cannot apply together, refused in one line (exit status 2); -1 when they fit.
+int CheckTogether(const CLI::App& cmd, const Flags& o) {
+  if (!o.text.empty() && cmd.count("-i")) return Conflict("--text FILE", "-i FILE", "give the input once");
+  if (int status = CheckCallgraphOptions(cmd, o.callgraph, o.format); status >= 0) return status;
+  const std::string mode = o.callgraph.callgraph ? "--callgraph" : o.format == "folded" ? "--format folded" : "--flamegraph";
+  if (o.callgraph.Wanted(o.format)) {
+    for (const char* flag : kExitTableFlags) {
+      if (cmd.count(flag)) return Conflict(flag, mode, "it applies to the exit tables, not to call graphs");
+    }
+    return -1;
+  }
+  if (!o.qmp.empty() && !o.device_map.empty()) return Conflict("--qmp", "--device-map", "devices are attributed with one map");
+  const bool with_symbols = !o.guest.vmlinux.empty() || !o.guest.kallsyms.empty() || !o.guest.system_map.empty();
+  if (!with_symbols) {
+    std::string given = FirstGiven(cmd, {"--kaslr-offset", "--debug-dir"});
+    if (!given.empty()) return ReportError(Error{given + " applies to guest symbols: give --vmlinux ELF, --system-map FILE or --kallsyms FILE"});
+  }
+  if (o.inline_chain && o.guest.vmlinux.empty()) return ReportError(Error{"--inline needs --vmlinux ELF (with DWARF): inline chains come from its debug info"});
+  if (o.inline_chain && o.format == "csv") return Conflict("--inline", "--format csv", "CSV has no inline chains (text shows them with --inline; JSON always holds them)");
+  const auto by = SplitCommas(o.by);
+  auto asks = [&](const char* table) { return std::find(by.begin(), by.end(), table) != by.end(); };
+  if (asks("latency") && !o.latency && Event(o) == "vmexit") {
+    return ReportError(Error{"--by latency needs --latency: exit cost comes from pairing each kvm_exit with its kvm_entry"});
+  }
+  if (asks("timeline") && !cmd.count("--timeline")) {
+    return ReportError(Error{"--by timeline needs --timeline [WIDTH] (e.g. --timeline 10ms; auto without WIDTH)"});
+  }
+  if (o.format == "text" && !by.empty()) {
+    // A table computed but not in --by would be left out without a word.
+    if (cmd.count("--timeline") && !asks("timeline")) return Conflict("--timeline", "--by " + JoinedBy(by), "add timeline to --by");
+    if (o.latency && !o.explain && !asks("latency")) return Conflict("--latency", "--by " + JoinedBy(by), "add latency to --by");
+  }
+  if (cmd.count("-k") && !o.latency && Event(o) == "vmexit") {
+    return ReportError(Error{"-k orders the latency tables: add --latency (or --event ioport|mmio)"});
+  }
+  if (o.format == "csv") {
+    const std::string table = CsvTable(o);
+    if (o.explain) return Conflict("--explain", "--format csv", "CSV prints one table (--by); the explanations are in text and JSON");
+    if (cmd.count("--timeline") && table != "timeline") return Conflict("--timeline", "--format csv --by " + table, "add --by timeline for its CSV");
+  }
+  return -1;
+}
+
+// Flags -> pipeline options; returns an exit status when they are refused, else -1.
+int MakeOptions(const CLI::App& cmd, Flags& o, report::Options& run) {
+  if (int status = CheckTogether(cmd, o); status >= 0) return status;
+  run.input.path = o.text.empty() ? o.input : o.text;
+  run.input.force_text = !o.text.empty();
+  analysis::ExitFilter& filter = run.filter;
+  filter.reasons = SplitCommas(o.reasons);
+  filter.pid = o.pid;
+  filter.vcpu = o.vcpu;
+  filter.guest = o.vm_name;
+  if (!o.time.empty()) {
+    auto range = ParseTimeRange(o.time);
+    if (!range) return ReportError(range.error());
+    filter.time_begin_ns = range->first;
+    filter.time_end_ns = range->second;
+  }
+  if (o.callgraph.Wanted(o.format)) {
+    run.stacks = true;
+    run.stack = StackOptionsOf(o.callgraph, o.format);
+    run.host_kallsyms = o.callgraph.kallsyms;
+    return -1;
+  }
+  const std::string event = Event(o);
+  if (event != "vmexit" && event != "ioport" && event != "mmio") {
+    return ReportError(Error{"--event " + event + ": the exit report's tables are vmexit, ioport and mmio (as perf kvm stat's); other events need --callgraph"});
+  }
+  filter.latency = o.latency || event != "vmexit";
+  if (analysis::ReportModel probe; !analysis::SortLatency(probe, o.key)) {
+    return ReportError(Error{"-k " + o.key + ": expected sample (or count), time (mean), total, max, min or mean"});
+  }
+  run.latency_key = o.key;
+  if (cmd.count("--timeline")) {
+    filter.timeline = true;
+    auto width = ParseDuration(o.timeline.empty() ? "auto" : o.timeline);
+    if (!width) return ReportError(width.error());
+    filter.timeline_bucket_ns = *width;
+  }
+  auto by = SplitCommas(o.by);
+  for (const auto& section : by) {
+    if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
+      return ReportError(Error{"--by " + section + ": unknown table; expected one of " + JoinedSections()});
+    }
+  }
+  if (o.format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});
+  const bool with_symbols = !o.guest.vmlinux.empty() || !o.guest.kallsyms.empty() || !o.guest.system_map.empty();
+  if (!o.kaslr_offset.empty()) {
+    auto offset = symbols::ParseKaslrOffset(o.kaslr_offset);
+    if (!offset) return ReportError(offset.error());
+    o.guest.kaslr_offset = *offset;
+  }
+  if (!with_symbols && std::find(by.begin(), by.end(), "sym") != by.end()) {
+    return ReportError(Error{"--by sym needs guest symbols: give --kallsyms FILE, --system-map FILE or --vmlinux ELF"});
+  }
+  if (with_symbols) run.guest_symbols = o.guest;
+  run.top = o.top;
+  run.threads = o.threads;
+  run.devices = true;
+  run.qmp = o.qmp;
+  run.device_map = o.device_map;
+  run.explain = o.explain ? 5 : 0;
+  return -1;
+}
+
 }  // namespace
 
-Result<void> AttributeReportDevices(analysis::ReportModel& model, const std::string& input, const std::string& qmp,
-                                    const std::string& device_map) {
-  if (!qmp.empty()) {
-    auto map = vmm::SnapshotDeviceMap(qmp);
-    if (!map) return tl::unexpected(map.error());
-    vmm::DeviceMapHistory history;
-    history.qmp_path = qmp;
-    history.Add(std::move(*map));
-    analysis::AttributeDevices(model, &history, "QMP " + qmp + " (now)", "");
-    return {};
-  }
-  std::string path = !device_map.empty() ? device_map : input == "-" ? "" : vmm::DeviceMapPathFor(input);
-  if (!path.empty() && (!device_map.empty() || ::access(path.c_str(), F_OK) == 0)) {
-    auto maps = vmm::LoadDeviceMapsFile(path);
-    if (!maps) return tl::unexpected(maps.error());
-    analysis::AttributeDevices(model, *maps, path, "");
-    return {};
-  }
-  analysis::AttributeDevices(
-      model, nullptr, "",
-      "no device map: " + (path.empty() ? std::string("a piped recording has no side file") : "no " + path) +
-          " (`exitprof record` keeps one when QEMU has a QMP socket, -qmp unix:PATH,server=on,wait=off), and no "
-          "--qmp PATH of the running VM was given; PCI BARs cannot be told apart");
-  return {};
-}
-
-Result<analysis::ReportModel> BuildReport(const std::string& path, const analysis::ExitFilter& filter, size_t top,
-                                          unsigned threads) {
-  auto reader = OpenRecording(path);
-  if (!reader) return tl::unexpected(reader.error());
-  (*reader)->SetOrdered(filter.latency);  // counting does not depend on order; pairing does
-  (*reader)->SetThreads(threads ? threads : AvailableCpus());
-  analysis::ExitStats stats(filter);
-  auto read = (*reader)->Run(stats);
-  if (!read) return tl::unexpected(read.error());
-  PrintWarnings((*reader)->info());
-  return analysis::BuildReportModel((*reader)->info(), *read, stats, top);
-}
-
 std::function<int()> AddReportCommand(CLI::App& app) {
-  struct Options {
-    std::string input = "perf.data";
-    std::vector<std::string> reasons;
-    std::optional<uint32_t> pid, vcpu;
-    std::string time;
-    size_t top = 10;
-    std::string format = "text";
-    std::vector<std::string> by;
-    bool latency = false;
-    bool explain = false;
-    std::string timeline;
-    std::string qmp;
-    std::string device_map;
-    std::string text;
-    symbols::GuestSymbolOptions guest;
-    std::string kaslr_offset;
-    bool inline_chain = false;
-    CallgraphOptions callgraph;
-    unsigned threads = 0;
-    std::string key = "total";
-    std::string vm_name;  // -g
-  };
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("report", "Why do my VMs exit: exits by reason, VM, vCPU and guest RIP");
   cmd->add_option("-i,--input", o->input, "perf.data, trace.dat (trace-cmd) or text capture (perf script, trace-cmd report, ftrace) to read; - reads a perf pipe-mode stream")
       ->capture_default_str();
@@ -179,89 +270,26 @@ std::function<int()> AddReportCommand(CLI::App& app) {
   AddCallgraphOptions(*cmd, o->callgraph);
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
-    if (!o->text.empty()) {
-      o->input = o->text;
-      ForceTextCapture(true);
-    }
-    if (o->callgraph.Wanted(o->format)) return RunCallgraphReport(o->input, o->format, o->callgraph);
-    analysis::ExitFilter filter;
-    filter.reasons = SplitCommas(o->reasons);
-    filter.pid = o->pid;
-    filter.vcpu = o->vcpu;
-    const std::string& event = o->callgraph.event.empty() ? std::string("vmexit") : o->callgraph.event;
-    if (event != "vmexit" && event != "ioport" && event != "mmio") {
-      return ReportError(Error{"--event " + event + ": the exit report's tables are vmexit, ioport and mmio (as perf kvm stat's); other events need --callgraph"});
-    }
-    filter.latency = o->latency || event != "vmexit";
-    if (analysis::ReportModel probe; !analysis::SortLatency(probe, o->key)) {
-      return ReportError(Error{"-k " + o->key + ": expected sample (or count), time (mean), total, max, min or mean"});
-    }
-    if (!o->vm_name.empty()) {
-      filter.guest = o->vm_name;
-      // QEMU's -name, kept by `exitprof record` beside the recording, names the VM's process.
-      std::string side = o->device_map.empty() ? (o->input == "-" ? "" : vmm::DeviceMapPathFor(o->input)) : o->device_map;
-      if (!side.empty() && ::access(side.c_str(), F_OK) == 0) {
-        if (auto history = vmm::LoadDeviceMapFile(side); history && history->vm_name == o->vm_name) {
-          filter.guest_pids.push_back(static_cast<uint32_t>(history->pid));
-        }
-      }
-    }
-    if (cmd->count("--timeline")) {
-      filter.timeline = true;
-      auto width = ParseDuration(o->timeline.empty() ? "auto" : o->timeline);
-      if (!width) return ReportError(width.error());
-      filter.timeline_bucket_ns = *width;
-    }
-    if (!o->time.empty()) {
-      auto range = ParseTimeRange(o->time);
-      if (!range) return ReportError(range.error());
-      filter.time_begin_ns = range->first;
-      filter.time_end_ns = range->second;
-    }
-    auto by = SplitCommas(o->by);
-    for (const auto& section : by) {
-      if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
-        return ReportError(Error{"--by " + section + ": unknown table; expected one of " + JoinedSections()});
-      }
-    }
-    if (o->format == "csv" && by.size() > 1) return ReportError(Error{"--format csv prints one table: give one --by"});
-
-    bool with_symbols = !o->guest.vmlinux.empty() || !o->guest.kallsyms.empty() || !o->guest.system_map.empty();
-    if (!o->kaslr_offset.empty()) {
-      auto offset = symbols::ParseKaslrOffset(o->kaslr_offset);
-      if (!offset) return ReportError(offset.error());
-      o->guest.kaslr_offset = *offset;
-    }
-    if (!with_symbols && std::find(by.begin(), by.end(), "sym") != by.end()) {
-      return ReportError(Error{"--by sym needs guest symbols: give --kallsyms FILE, --system-map FILE or --vmlinux ELF"});
-    }
-    // With symbols, every RIP is read so that --by sym counts all of them; the top N are kept after.
-    auto built = BuildReport(o->input, filter, with_symbols ? 0 : o->top, o->threads);
+    report::Options run;
+    if (auto status = MakeOptions(*cmd, *o, run); status >= 0) return status;
+    auto built = report::Run(run);
     if (!built) return ReportError(built.error());
-    auto& model = *built;
-    if (auto r = AttributeReportDevices(model, o->input, o->qmp, o->device_map); !r) return ReportError(r.error());
-    if (with_symbols) {
-      auto added = AddGuestSymbols(model, o->guest, o->top);
-      if (!added) return ReportError(added.error());
+    if (run.stacks) {
+      PrintWarnings(built->info.warnings);
+      return RenderCallgraph(*built, run.input.path, o->format, o->callgraph, Filtered(run.filter));
     }
-    analysis::SortLatency(model, o->key);
-    if (!o->vm_name.empty() && model.samples == 0) {
-      return ReportError(Error{"-g " + o->vm_name + ": no VM of that name in " + o->input +
-                               " (a VM's name is QEMU's -name from " + o->input + ".devices.json, else its process name: see --by vm)"});
-    }
-    if (o->explain) analysis::AddExplanations(model, 5);
+    PrintWarnings(built->model.warnings);
     std::string out;
-    if (o->format == "json") out = render::RenderJson(model);
+    if (o->format == "json") out = render::RenderJson(built->model);
     else if (o->format == "csv") {
-      std::string table = by.empty() ? (event == "vmexit" ? "reason" : "latency") : by[0];
-      if (table == "latency" && event != "vmexit") table = event == "ioport" ? "ioport" : "mmio-cost";
-      out = render::RenderCsv(model, table);
+      if (!built->empty_why.empty()) std::fprintf(stderr, "exitprof: note: %s\n", built->empty_why.c_str());
+      out = render::RenderCsv(built->model, CsvTable(*o));
     }
     else {
-      render::TextOptions text{by, o->top};
+      render::TextOptions text{SplitCommas(o->by), o->top};
       text.inline_chain = o->inline_chain;
-      text.latency_event = event;
-      out = render::RenderText(model, text);
+      text.latency_event = Event(*o);
+      out = render::RenderText(built->model, text);
     }
     std::fwrite(out.data(), 1, out.size(), stdout);
     return 0;

@@ -5,6 +5,7 @@
 #include "cli/script_header.h"
 #include "cli/script_printer.h"
 #include "cli/tracecmd_printer.h"
+#include "report/input.h"
 #include "tracedat/reader.h"
 
 namespace exitprof::cli {
@@ -78,9 +79,13 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
     }
     auto filter = MakeFilter(*options);
     if (!filter) return ReportError(filter.error());
-    KeepTextPayloads(true);
-    auto reader = OpenRecording(options->input);
+    auto reader = report::OpenRecording({.path = options->input, .keep_text_payloads = true});
     if (!reader) return ReportError(reader.error());
+    auto* trace_dat = dynamic_cast<tracedat::Reader*>(reader->get());
+    if (options->perf_layout && !trace_dat) {
+      return ReportError(Error{"--perf-layout applies to a trace.dat: " + options->input +
+                               " is not one, and prints perf script's lines already"});
+    }
     // perf script's flags ask for perf script's lines, also from a trace.dat.
     const bool perf_flags = !options->fields.empty() || !options->time.empty() || !options->cpus.empty() ||
                             !options->pids.empty() || !options->tids.empty() || !options->comms.empty() ||
@@ -93,18 +98,18 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
     std::unique_ptr<TraceCmdPrinter> tracecmd_printer;
     perfdata::EventSink* printer = &perf_printer;
     // A trace.dat prints as `trace-cmd report` does; --perf-layout keeps perf script's lines.
-    if (auto* tracedat = dynamic_cast<tracedat::Reader*>(reader->get()); tracedat && !options->perf_layout && !perf_flags) {
+    if (trace_dat && !options->perf_layout && !perf_flags) {
       std::vector<std::string> buffers;
-      for (const auto& b : tracedat->file().buffers) buffers.push_back(b.name);
-      tracecmd_printer = std::make_unique<TraceCmdPrinter>(stdout, std::move(buffers), tracedat->read_info().in_ticks,
-                                                           tracedat->file().cpu_count, tracedat->file().meta.kallsyms,
+      for (const auto& b : trace_dat->file().buffers) buffers.push_back(b.name);
+      tracecmd_printer = std::make_unique<TraceCmdPrinter>(stdout, std::move(buffers), trace_dat->read_info().in_ticks,
+                                                           trace_dat->file().cpu_count, trace_dat->file().meta.kallsyms,
                                                            options->ns);
       printer = tracecmd_printer.get();
     }
     auto stats = (*reader)->Run(*printer);
     std::fflush(stdout);
     if (!stats) return ReportError(stats.error());
-    PrintWarnings((*reader)->info());
+    PrintWarnings((*reader)->info().warnings);
     if (stats->lost_events || stats->damaged_records) {
       std::fprintf(stderr, "exitprof: %llu events lost while recording, %llu damaged records skipped\n",
                    static_cast<unsigned long long>(stats->lost_events),

@@ -54,6 +54,21 @@ std::string NoVmsMessage(const kvm::StatSampler& sampler, const StatOptions& o) 
   return text;
 }
 
+// Options that cannot apply together, refused in one line (exit status 2); -1 when they fit.
+int CheckTogether(const CLI::App& cmd, const StatOptions& o) {
+  const bool logging = o.log || !o.log_file.empty();
+  const std::string log_flag = o.log ? "-l" : "-L";
+  if (o.json && logging) return Conflict("--json", log_flag, "one output format at a time");
+  if (o.csv && !logging) return ReportError(Error{"-c writes log lines as CSV: add -l (or -L FILE)"});
+  if ((o.once || o.batch) && cmd.count("-n")) return Conflict(o.once ? "--once" : "-b", "-n", "it stops after one refresh");
+  if (o.debugfs && cmd.count("--source") && o.source != "debugfs") return Conflict("-d", "--source " + o.source, "-d reads debugfs only");
+  if (o.tracepoints) {
+    std::string given = FirstGiven(cmd, {"-d", "--source", "--qmp", "-i"});
+    if (!given.empty()) return Conflict(given, "-t", "-t counts kvm tracepoints, not the VMs' statistics");
+  }
+  return -1;
+}
+
 }  // namespace
 
 std::function<int()> AddStatCommand(CLI::App& app) {
@@ -102,6 +117,7 @@ std::function<int()> AddStatCommand(CLI::App& app) {
     if (o->bpf && !o->tracepoints) {
       return ReportError(Error{"--bpf counts kvm tracepoints in the kernel: use it with -t (exitprof stat -t --bpf)", 2});
     }
+    if (int status = CheckTogether(*cmd, *o); status >= 0) return status;
     StatViewOptions view;
     view.guest = o->guest;
     view.include_past = o->include_past;

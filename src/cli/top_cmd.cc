@@ -64,6 +64,7 @@ std::function<int()> AddTopCommand(CLI::App& app) {
       "  exitprof top -p $(pidof qemu-system-x86_64) --qmp /run/vm.sock   ports and MMIO by device\n");
   return [cmd, o]() -> int {
     if (!cmd->parsed()) return -1;
+    if (o->once && cmd->count("-n")) return Conflict("--once", "-n", "--once is -n 1");
     if (o->once) o->iterations = 1;
     if (o->bpf && !o->events.empty()) return ReportError(Error{"--bpf counts the kvm events it knows: -e applies without --bpf"});
     LiveOptions live;

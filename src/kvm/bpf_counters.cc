@@ -42,7 +42,6 @@ Result<BpfPlan> PlanRows(const capture::Tracefs& tracefs, const TracepointOption
   BpfPlan plan;
   plan.totals.fill(kNoRow);
   auto wanted = [&](const std::string& name) { return !options.fields || std::regex_search(name, *options.fields); };
-  const bool amd = HostIsAmd();
   for (const auto& full : tracefs.ListEvents("kvm")) {
     const std::string name = full.substr(full.find(':') + 1);
     const int event = EventIndex(name);
@@ -54,13 +53,12 @@ Result<BpfPlan> PlanRows(const capture::Tracefs& tracefs, const TracepointOption
     if (event != AGG_EV_EXIT && event != AGG_EV_UEXIT) continue;
     auto format = tracefs.EventFormat("kvm", name);
     if (!format) continue;
-    const std::string field = event == AGG_EV_EXIT ? "exit_reason" : "reason";
-    for (const auto& [value, reason] : SymbolicValues(*format, field, event == AGG_EV_EXIT && amd ? 1 : 0)) {
-      std::string row = fmt::format("{}({})", name, reason);
+    for (const auto& reason : CountedReasons(name, *format)) {
+      std::string row = fmt::format("{}({})", name, reason.name);
       if (!wanted(row)) continue;
       const auto index = static_cast<uint32_t>(plan.names.size());
-      if (event == AGG_EV_EXIT) plan.exit_rows[static_cast<uint32_t>(value)] = index;
-      else plan.uexit_rows[static_cast<uint32_t>(value)] = index;
+      if (event == AGG_EV_EXIT) plan.exit_rows[reason.code] = index;
+      else plan.uexit_rows[reason.code] = index;
       plan.names.push_back(std::move(row));
     }
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "kvm/reason_table.h"
 #include "kvm/stat_model.h"
 
 namespace exitprof::kvm {
@@ -34,10 +35,9 @@ struct TracepointOptions {
 // Opens and enables the counters; fails with a clear line when tracefs or perf_event_open refuse.
 Result<std::unique_ptr<EventCounters>> OpenTracepointCounters(const TracepointOptions& options);
 
-// The {value, name} pairs of `__print_symbolic(REC->FIELD, ...)` in a print fmt, in order; the
-// n-th such table for FIELD (kvm_exit has one for VMX, one for SVM).
-std::vector<std::pair<uint64_t, std::string>> SymbolicValues(const std::string& print_fmt, const std::string& field,
-                                                            size_t nth = 0);
+// The reasons counted one by one for a kvm event, from its own format (the reason table's
+// entries in print fmt order): kvm_exit's of this host's ISA, kvm_userspace_exit's; none for others.
+std::vector<ReasonInfo> CountedReasons(const std::string& event, const std::string& format);
 
 // Whether kvm_exit reasons here are SVM's (the second table of its print fmt) rather than VMX's.
 bool HostIsAmd();

@@ -63,6 +63,7 @@ void KvmEvents::Bind(const perfdata::SessionInfo& info, const trace::TraceEvents
       uexit_ = {TraceEvents::Field(event, "reason"), TraceEvents::Field(event, "errno")};
     }
   }
+  if (events && (exit_event_ || uexit_event_)) reasons_ = ReasonTable::FromFormats(events->PrintFmt(exit_event_), events->PrintFmt(uexit_event_));
 }
 
 const std::string& KvmEvents::NameOf(int attr_index) const {
@@ -103,7 +104,13 @@ uint32_t KvmEvents::ExitReasonId(std::span<const uint8_t> raw, uint32_t cpu) {
   uint64_t key = reason | (isa << 32);
   auto it = reason_ids_.find(key);
   if (it != reason_ids_.end()) return it->second;
-  std::string name = Between(Render(exit_event_, raw, cpu), "reason ", " rip ");
+  std::string name;
+  // The table's name, unless VMX flag bits (FAILED_VMENTRY) are set: the format prints those too.
+  const Isa table = ExitIsa(isa);
+  if (exit_.isa.valid() && (table != Isa::kVmx || (reason & ~0xffffULL) == 0)) {
+    if (const ReasonInfo* e = reasons_.Find(table, reason)) name = e->name;
+  }
+  if (name.empty()) name = Between(Render(exit_event_, raw, cpu), "reason ", " rip ");
   if (name.empty()) name = "reason_" + std::to_string(reason);
   if (isa_name_.empty() && exit_.isa.valid()) isa_name_ = isa == 1 ? "VMX" : isa == 2 ? "SVM" : "";
   // Two raw values can render the same name (flag bits): they share one id.
@@ -147,7 +154,11 @@ const std::string& KvmEvents::UserspaceExitName(std::span<const uint8_t> raw, ui
   uint64_t key = (uexit_.reason.Read(raw) & 0xffffffff) | (uexit_.errno_.Read(raw) << 32);
   auto it = uexit_names_.find(key);
   if (it != uexit_names_.end()) return it->second;
-  std::string name = Between(Render(uexit_event_, raw, cpu), "reason ", " (");
+  std::string name;
+  if (static_cast<int64_t>(uexit_.errno_.Read(raw)) >= 0) {
+    if (const ReasonInfo* e = reasons_.Find(Isa::kUserspace, uexit_.reason.Read(raw) & 0xffffffff)) name = e->name;
+  }
+  if (name.empty()) name = Between(Render(uexit_event_, raw, cpu), "reason ", " (");
   if (name.empty()) name = "reason_" + std::to_string(uexit_.reason.Read(raw));
   return uexit_names_.emplace(key, name).first->second;
 }

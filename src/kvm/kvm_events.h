@@ -1,7 +1,8 @@
 // Knows the kvm tracepoints: which attrs of a recording are kvm_exit, kvm_entry, kvm_pio,
 // kvm_mmio, kvm_msr, kvm_userspace_exit; where their fields are; and what the recording
-// kernel calls each exit reason. Names come from the format's own print fmt (rendered by
-// libtraceevent once per distinct value), so no table of ours can go stale.
+// kernel calls each exit reason. Names come from the recording's own print fmt (its reason
+// table, kvm/reason_table.h, once per distinct value), so no table of ours can go stale; values
+// the table lacks, and VMX flag bits, are rendered by libtraceevent as perf prints them.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kvm/reason_table.h"
 #include "perfdata/session_info.h"
 #include "trace/trace_events.h"
 
@@ -73,6 +75,8 @@ class KvmEvents {
   // (merged in file order, so ids come out as one pass assigns them). Returns the copy's id ->
   // this object's id.
   std::vector<uint32_t> AdoptReasons(const KvmEvents& part);
+  // The recording's reason table (the built-in one when it has no kvm_exit format).
+  const ReasonTable& reasons() const { return reasons_; }
   // "VMX", "SVM" or "" from the isa field of the first exit seen.
   const std::string& isa_name() const { return isa_name_; }
 
@@ -102,6 +106,7 @@ class KvmEvents {
   std::unordered_map<uint64_t, std::string> mmio_names_;
   std::string isa_name_;
   std::string scratch_;
+  ReasonTable reasons_ = ReasonTable::Builtin();
 };
 
 }  // namespace exitprof::kvm

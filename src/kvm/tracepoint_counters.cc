@@ -30,21 +30,13 @@ Result<std::vector<Counter>> PlanCounters(const capture::Tracefs& tracefs, const
     auto id = tracefs.EventId("kvm", name);
     if (!id) continue;
     if (wanted(name)) plan.push_back({name, *id, ""});
-    std::string field;
-    size_t nth = 0;
-    if (name == "kvm_exit") {
-      field = "exit_reason";
-      nth = HostIsAmd() ? 1 : 0;
-    } else if (name == "kvm_userspace_exit") {
-      field = "reason";
-    } else {
-      continue;
-    }
+    if (name != "kvm_exit" && name != "kvm_userspace_exit") continue;
+    const char* field = name == "kvm_exit" ? "exit_reason" : "reason";
     auto format = tracefs.EventFormat("kvm", name);
     if (!format) continue;
-    for (const auto& [value, reason] : SymbolicValues(*format, field, nth)) {
-      std::string sub = fmt::format("{}({})", name, reason);
-      if (wanted(sub)) plan.push_back({sub, *id, fmt::format("{} == {}", field, value)});
+    for (const auto& reason : CountedReasons(name, *format)) {
+      std::string sub = fmt::format("{}({})", name, reason.name);
+      if (wanted(sub)) plan.push_back({sub, *id, fmt::format("{} == {}", field, reason.code)});
     }
   }
   if (plan.empty()) return Fail("no kvm tracepoint matches the -f filter (see: exitprof stat -t -f help)", 2);
@@ -119,6 +111,12 @@ bool HostIsAmd() {
     if (line.rfind("flags", 0) == 0) return line.find(" svm") != std::string::npos && line.find(" vmx") == std::string::npos;
   }
   return false;
+}
+
+std::vector<ReasonInfo> CountedReasons(const std::string& event, const std::string& format) {
+  if (event == "kvm_exit") return ReasonTable::FromFormats(format).Entries(HostIsAmd() ? Isa::kSvm : Isa::kVmx);
+  if (event == "kvm_userspace_exit") return ReasonTable::FromFormats({}, format).Entries(Isa::kUserspace);
+  return {};
 }
 
 Result<std::unique_ptr<EventCounters>> OpenTracepointCounters(const TracepointOptions& options) {

@@ -49,7 +49,7 @@ const char* MmioType(uint32_t type) {
 
 }  // namespace
 
-void AddSnapshot(const bpf::Snapshot& s, const bpf::ExitReasonNames& names, analysis::ExitStats& stats) {
+void AddSnapshot(const bpf::Snapshot& s, const kvm::ReasonTable& names, analysis::ExitStats& stats) {
   for (const auto& [tid, t] : s.threads) {
     perfdata::Event comm;  // as a COMM record would name it: the one thread table
     comm.type = perfdata::kRecordComm;
@@ -60,11 +60,11 @@ void AddSnapshot(const bpf::Snapshot& s, const bpf::ExitReasonNames& names, anal
   }
   auto& kvm = stats.kvm();
   for (const auto& e : s.Exits()) {
-    stats.AddExits(e.pid, e.tid, e.vcpu == ~0u ? ~0ULL : e.vcpu, kvm.ReasonIdByName(names.Name(e.isa, e.reason)), e.count);
+    stats.AddExits(e.pid, e.tid, e.vcpu == ~0u ? ~0ULL : e.vcpu, kvm.ReasonIdByName(names.NameOf(kvm::ExitIsa(e.isa), e.reason)), e.count);
   }
-  for (const auto& r : s.Rips()) stats.AddExitRip(kvm.ReasonIdByName(names.Name(r.isa, r.reason)), r.rip, r.count);
+  for (const auto& r : s.Rips()) stats.AddExitRip(kvm.ReasonIdByName(names.NameOf(kvm::ExitIsa(r.isa), r.reason)), r.rip, r.count);
   if (stats.latency_enabled()) {
-    for (const auto& h : s.Latency()) stats.AddLatency(kvm.ReasonIdByName(names.Name(h.isa, h.reason)), Summary(h));
+    for (const auto& h : s.Latency()) stats.AddLatency(kvm.ReasonIdByName(names.NameOf(kvm::ExitIsa(h.isa), h.reason)), Summary(h));
   }
   for (const auto& p : s.Pio()) stats.AddPio(p.pid, p.tid, p.port, p.size, p.write, p.count);
   for (const auto& a : s.Mmio()) {
@@ -79,8 +79,7 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
   analysis::ExitFilter filter;
   filter.latency = agg && agg->entry_attached() && agg->exit_attached();
   analysis::ExitStats stats(filter);
-  const bpf::ExitReasonNames fallback;
-  AddSnapshot(s, ctx.reasons ? *ctx.reasons : fallback, stats);
+  AddSnapshot(s, ctx.reasons ? *ctx.reasons : kvm::ReasonTable::Builtin(), stats);
 
   perfdata::SessionInfo info;
   info.path = std::string("bpf:") + (agg ? bpf::AttachModeName(agg->mode()) : "?");
@@ -112,7 +111,7 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
   m.has_other_kvm = true;
   m.isa.clear();
   for (const auto& e : s.Exits()) {
-    if (m.isa.empty()) m.isa = bpf::ExitReasonNames::IsaName(e.isa);
+    if (m.isa.empty()) m.isa = kvm::IsaName(kvm::ExitIsa(e.isa));
   }
   analysis::SetInterval(m, seconds);
   return m;

@@ -9,7 +9,6 @@
 #include <cerrno>
 
 #include "analysis/exit_stats.h"
-#include "capture/bpf/exit_reason_names.h"
 #include "capture/capture_loop.h"
 #include "capture/live_decoder.h"
 #include "capture/recorder.h"
@@ -101,7 +100,7 @@ Result<void> RunBpfIntervals(const capture::bpf::KvmAggregator& aggregator, cons
                              const StopWhen& stop, const std::function<Result<void>()>& started) {
   perfdata::SessionInfo info;
   capture::FillSystemInfo(info, {});
-  const auto reasons = capture::bpf::ExitReasonNames::FromTracefs();
+  const auto reasons = kvm::ReasonTable::FromTracefs();
   BpfModelContext ctx{&aggregator, &reasons, info.hostname, info.os_release, info.cpu_id, o.top};
   auto before = aggregator.Read();
   if (!before) return tl::unexpected(before.error());

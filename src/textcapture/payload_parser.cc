@@ -2,12 +2,11 @@
 
 #include <charconv>
 
-#include "textcapture/reason_names.h"
+#include "kvm/reason_table.h"
 
 namespace exitprof::textcapture {
 
 namespace {
-#include "textcapture_formats.inc"
 
 // Whitespace-separated tokens (payloads have a few dozen at most; the rest are ignored).
 struct Tokens {
@@ -26,30 +25,6 @@ struct Tokens {
   std::string_view operator[](size_t i) const { return t[i]; }
   size_t size() const { return n; }
 };
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
-
-// "12", "0x40" or "0x040 + 1" (the kernel's format files print SVM's exception codes so).
-bool Number(std::string_view s, uint64_t& v) {
-  s = Trim(s);
-  if (auto plus = s.find('+'); plus != std::string_view::npos) {
-    uint64_t a = 0, b = 0;
-    if (!Number(s.substr(0, plus), a) || !Number(s.substr(plus + 1), b)) return false;
-    v = a + b;
-    return true;
-  }
-  if (s.size() > 1 && s[0] == '-') {  // { -1, "invalid_guest_state" }: an unsigned int's -1
-    uint64_t m = 0;
-    if (!ParseDec(s.substr(1), m)) return false;
-    v = static_cast<uint32_t>(-static_cast<int64_t>(m));
-    return true;
-  }
-  return ParseDec(s, v) || ParseHex(s, v);
-}
 
 // Reason names as text: letters, digits, '_', '-', '.', and the space of "DB excp".
 bool NameLike(std::string_view s) {
@@ -74,23 +49,24 @@ bool ReadReason(const Tokens& t, size_t from, size_t rip, Record& r, PayloadCont
     return ParseDec(num, f[0]);
   }
   // Two-word names ("DB excp") first, then the name alone (" FAILED_VMENTRY" may follow).
-  std::optional<ReasonValue> v;
+  const kvm::ReasonTable& reasons = kvm::ReasonTable::Builtin();
+  kvm::ReasonTable::Match v;
   std::string_view name = t[from];
   std::string two;
   if (from + 2 <= rip && from + 1 < rip) {
     two.assign(t[from]).append(" ").append(t[from + 1]);
-    v = LookupReason(two);
-    if (v) name = two;
+    v = reasons.Lookup(two);
+    if (v.vmx || v.svm) name = two;
   }
-  if (!v) v = LookupReason(name);
-  if (v && v->vmx && v->svm && *v->vmx < Record::kNoAlt) {
-    f[0] = *v->svm, f[2] = 0, r.vmx_alt = static_cast<uint16_t>(*v->vmx);
+  if (!v.vmx && !v.svm) v = reasons.Lookup(name);
+  if (v.vmx && v.svm && v.vmx->code < Record::kNoAlt) {
+    f[0] = v.svm->code, f[2] = 0, r.vmx_alt = static_cast<uint16_t>(v.vmx->code);
     return true;
   }
-  if (v) {
-    f[0] = v->vmx ? *v->vmx : *v->svm;
-    f[2] = v->vmx ? 1 : 2;
-    ctx.isa_seen = v->vmx ? "VMX" : "SVM";
+  if (v.vmx || v.svm) {
+    f[0] = v.vmx ? v.vmx->code : v.svm->code;
+    f[2] = v.vmx ? 1 : 2;
+    ctx.isa_seen = v.vmx ? "VMX" : "SVM";
     return true;
   }
   if (ParseDec(t[from], f[0]) || ParseHex(t[from], f[0])) {
@@ -120,47 +96,6 @@ bool ParseDec(std::string_view s, uint64_t& v) {
   if (s.empty()) return false;
   auto r = std::from_chars(s.data(), s.data() + s.size(), v, 10);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-SymbolTable Symbolic(std::string_view fmt, int nth) {
-  SymbolTable out;
-  size_t at = 0;
-  for (int i = 0; i <= nth; ++i) {
-    at = fmt.find("__print_symbolic(", at);
-    if (at == std::string_view::npos) return out;
-    at += 17;
-  }
-  size_t end = fmt.find("})", at);
-  if (end == std::string_view::npos) end = fmt.size();
-  while ((at = fmt.find('{', at)) < end) {
-    size_t close = fmt.find('}', at);
-    std::string_view entry = fmt.substr(at + 1, close - at - 1);
-    at = close;
-    size_t comma = entry.find(',');
-    if (comma == std::string_view::npos) continue;
-    uint64_t v = 0;
-    if (!Number(entry.substr(0, comma), v)) continue;
-    std::string name;
-    for (size_t q = entry.find('"', comma); q != std::string_view::npos; q = entry.find('"', q + 1)) {
-      size_t q2 = entry.find('"', q + 1);
-      if (q2 == std::string_view::npos) break;
-      name.append(entry.substr(q + 1, q2 - q - 1));
-      q = q2;
-    }
-    if (!name.empty()) out.emplace(std::move(name), v);
-  }
-  return out;
-}
-
-const ReasonTables& ExitReasonTables() {
-  static const ReasonTables t = [] {
-    ReasonTables t;
-    t.vmx = Symbolic(kFormat_kvm_exit, 0);
-    t.svm = Symbolic(kFormat_kvm_exit, 1);
-    t.userspace = Symbolic(kFormat_kvm_userspace_exit, 0);
-    return t;
-  }();
-  return t;
 }
 
 bool ParsePayload(uint8_t kind, std::string_view payload, Record& r, PayloadContext& ctx) {
@@ -247,9 +182,8 @@ bool ParsePayload(uint8_t kind, std::string_view payload, Record& r, PayloadCont
         f[1] = static_cast<uint64_t>(-static_cast<int64_t>(num));  // errno < 0: the number is -errno
         return true;
       }
-      const auto& tb = ExitReasonTables().userspace;
-      if (auto v = tb.find(t[1]); v != tb.end()) {
-        f[0] = v->second;
+      if (const auto* v = kvm::ReasonTable::Builtin().Lookup(t[1]).userspace) {
+        f[0] = v->code;
         return true;
       }
       f[0] = num;  // a reason this kernel's table lacks: its number is printed anyway

@@ -38,17 +38,6 @@ struct Record {
   std::array<uint64_t, kMaxFields> f{};
 };
 
-using SymbolTable = std::map<std::string, uint64_t, std::less<>>;
-// The { value, "NAME" } pairs of the nth __print_symbolic of a format ("A" "B" strings joined,
-// "0x040 + 1" summed).
-SymbolTable Symbolic(std::string_view fmt, int nth);
-
-struct ReasonTables {
-  SymbolTable vmx, svm, userspace;
-};
-// From the built-in kvm_exit and kvm_userspace_exit formats.
-const ReasonTables& ExitReasonTables();
-
 // Reason names no table knows are still counted, under their own name: each gets a value of
 // its own, from kUnknownReasonBase up, which the reader adds to the format it encodes with.
 inline constexpr uint32_t kUnknownReasonBase = 0xf000, kMaxUnknownReasons = 0x0fff;

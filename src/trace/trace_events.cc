@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_set>
 #include <string_view>
@@ -132,7 +133,13 @@ Result<std::unique_ptr<TraceEvents>> TraceEvents::Create(const TracingData& data
   }
   int parsed = 0;
   for (const FormatFile* f : usable) {
-    if (tep_parse_event(tep, f->text.data(), f->text.size(), f->system.c_str()) == 0) ++parsed;
+    if (tep_parse_event(tep, f->text.data(), f->text.size(), f->system.c_str()) != 0) continue;
+    ++parsed;
+    const std::string_view text(f->text);
+    const size_t id_at = text.find("\nID: "), fmt_at = text.find("print fmt:");
+    if (id_at != std::string_view::npos && fmt_at != std::string_view::npos) {
+      events->print_fmts_[std::atoi(f->text.c_str() + id_at + 5)] = std::string(text.substr(fmt_at));
+    }
   }
   if (!data.formats.empty() && parsed == 0) {
     return Fail(where + ": none of the " + std::to_string(data.formats.size()) +
@@ -175,6 +182,12 @@ TraceEvents::~TraceEvents() {
     delete seq_;
   }
   if (tep_) tep_free(tep_);
+}
+
+std::string_view TraceEvents::PrintFmt(const tep_event* event) const {
+  if (!event) return {};
+  auto it = print_fmts_.find(event->id);
+  return it == print_fmts_.end() ? std::string_view() : std::string_view(it->second);
 }
 
 tep_event* TraceEvents::FindById(uint64_t id) const {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -70,6 +71,10 @@ class TraceEvents {
   void FormatPayload(tep_event* event, std::span<const uint8_t> raw, uint32_t cpu, uint64_t time,
                      std::string& out) const;
 
+  // The event's print fmt as the recording wrote it ("" when unknown): for readers of its
+  // __print_symbolic tables (kvm/reason_table.h), which need the text, not libtraceevent's tree.
+  std::string_view PrintFmt(const tep_event* event) const;
+
   tep_handle* handle() const { return tep_; }
   // Formats skipped because libtraceevent crashes on them (damaged or hostile input).
   size_t unparseable_formats() const { return unparseable_; }
@@ -80,6 +85,7 @@ class TraceEvents {
   size_t unparseable_ = 0;
   trace_seq* seq_ = nullptr;
   size_t fixed_end_ = 0;                  // the furthest any event's fixed fields reach
+  std::unordered_map<int, std::string> print_fmts_;  // by event id
   mutable std::vector<uint8_t> scratch_;  // FormatPayload: the record, then zeros
 };
 

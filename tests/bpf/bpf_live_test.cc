@@ -13,7 +13,7 @@
 #include <map>
 #include <thread>
 
-#include "capture/bpf/exit_reason_names.h"
+#include "kvm/reason_table.h"
 #include "capture/bpf/kvm_aggregator.h"
 #include "capture/workload.h"
 #include "test_support.h"
@@ -128,9 +128,9 @@ class BpfLive : public ::testing::Test {
 
 // The BPF exit counts by reason name (as report names them), summed over our threads.
 std::map<std::string, uint64_t> ExitsByName(const bpf::Snapshot& s) {
-  static const auto names = bpf::ExitReasonNames::FromTracefs();
+  static const auto names = kvm::ReasonTable::FromTracefs();
   std::map<std::string, uint64_t> out;
-  for (const auto& e : s.Exits()) out[names.Name(e.isa, e.reason)] += e.count;
+  for (const auto& e : s.Exits()) out[names.NameOf(kvm::ExitIsa(e.isa), e.reason)] += e.count;
   return out;
 }
 
@@ -260,9 +260,9 @@ TEST_F(BpfLive, ExitAndEntryProgramsCountAsTheAccountSays) {
   EXPECT_TRUE(ExitsMatchGuestWork(bpf_exits, ReadGuestWork(account)));
   // Exit->entry latency: every exit is paired with the entry after it, reason by reason, but
   // the vCPU's last (its done write, an io exit: the VMM never enters again).
-  static const auto names = bpf::ExitReasonNames::FromTracefs();
+  static const auto names = kvm::ReasonTable::FromTracefs();
   std::map<std::string, uint64_t> paired;
-  for (const auto& h : s.Latency()) paired[names.Name(h.isa, h.reason)] += h.count;
+  for (const auto& h : s.Latency()) paired[names.NameOf(kvm::ExitIsa(h.isa), h.reason)] += h.count;
   auto want = bpf_exits;
   --want[want.count("io") ? "io" : "IO_INSTRUCTION"];
   EXPECT_EQ(paired, want);

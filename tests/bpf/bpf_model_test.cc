@@ -117,7 +117,7 @@ TEST_P(BpfModelTest, SameCountsGiveReportsRowsInReportsOrder) {
   ASSERT_GT(report.by_rip.size(), 10u);
   ASSERT_GT(report.by_vcpu.size(), 3u);
 
-  const auto names = bpf::ExitReasonNames::FromPrintFmt(PrintFmt(stats));
+  const auto names = kvm::ReasonTable::FromFormats(PrintFmt(stats));
   live::BpfModelContext ctx;
   ctx.reasons = &names;
   ctx.top = 5;

@@ -1,11 +1,10 @@
-// Pieces of the BPF path that need no kernel: exit reason names from a print fmt, intervals
-// as differences of snapshots, per-process counts for `stat`.
+// Pieces of the BPF path that need no kernel: intervals as differences of snapshots,
+// per-process counts for `stat` (exit reason names: tests/kvm/reason_table_test.cc).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "capture/bpf/exit_reason_names.h"
 #include "capture/bpf/kvm_aggregator.h"
 
 namespace exitprof::capture::bpf {
@@ -14,21 +13,6 @@ namespace {
 template <typename Key>
 std::string Bytes(const Key& k) {
   return std::string(reinterpret_cast<const char*>(&k), sizeof k);
-}
-
-TEST(ExitReasonNames, VmxThenSvmTablesFromThePrintFmt) {
-  auto names = ExitReasonNames::FromPrintFmt(
-      "print fmt: \"vcpu %u reason %s%s%s rip 0x%lx\", REC->vcpu_id, (REC->isa == 1) ? "
-      "__print_symbolic(REC->exit_reason & 0xffff, { 0, \"EXCEPTION_NMI\" }, { 30, \"IO_INSTRUCTION\" }) : "
-      "__print_symbolic(REC->exit_reason, { 0x078, \"hlt\" }, { 0x400, \"npf\" }), (REC->isa == 1 && "
-      "REC->exit_reason & ~0xffff) ? \" \" : \"\", (REC->isa == 1) ? __print_flags(REC->exit_reason & ~0xffff, \" \", "
-      "{ 0x80000000, \"FAILED_VMENTRY\" }) : \"\", REC->guest_rip");
-  EXPECT_EQ(names.Name(1, 30), "IO_INSTRUCTION");
-  EXPECT_EQ(names.Name(1, 0x80000000u | 30), "IO_INSTRUCTION");
-  EXPECT_EQ(names.Name(2, 0x400), "npf");
-  EXPECT_EQ(names.Name(2, 0x78), "hlt");
-  EXPECT_EQ(names.Name(2, 30), "reason 30");
-  EXPECT_EQ(ExitReasonNames::FromPrintFmt("garbage { x, \"y\" } {").Name(1, 1), "reason 1");
 }
 
 TEST(Snapshot, DeltaKeepsOnlyWhatHappenedInTheInterval) {

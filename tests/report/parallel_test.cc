@@ -11,6 +11,7 @@
 
 #include "perfdata/parallel_scan.h"
 #include "render/report_render.h"
+#include "report/pipeline.h"
 #include "test_support.h"
 
 namespace exitprof::testing {
@@ -92,23 +93,21 @@ struct Rendered {
 
 Rendered ReadWith(const std::string& path, unsigned threads, uint64_t chunk_bytes, analysis::ExitFilter filter = {}) {
   Rendered out;
-  auto reader = perfdata::Reader::Open(path);
-  if (!reader) {
-    out.error = reader.error().message;
+  report::Options run;  // the pipeline of `exitprof report`
+  run.input.path = path;
+  run.filter = std::move(filter);
+  run.top = 0;
+  run.threads = threads;
+  run.chunk_bytes = chunk_bytes;
+  auto built = report::Run(run);
+  if (!built) {
+    out.error = built.error().message;
     return out;
   }
-  (*reader)->SetOrdered(filter.latency);  // as BuildReport reads
-  (*reader)->SetThreads(threads, chunk_bytes);
-  analysis::ExitStats stats(std::move(filter));
-  auto read = (*reader)->Run(stats);
-  if (!read) {
-    out.error = read.error().message;
-    return out;
-  }
-  auto model = analysis::BuildReportModel((*reader)->info(), *read, stats, 0);
+  const analysis::ReportModel& model = built->model;
   out.text = render::RenderText(model, {{}, 0});
   out.json = render::RenderJson(model);
-  out.chunks = read->parallel_chunks;
+  out.chunks = built->stats.parallel_chunks;
   return out;
 }
 

@@ -123,22 +123,5 @@ TEST(QmpStats, ParsesValuesHistogramsAndUnits) {
   EXPECT_FALSE(kvm::ParseQmpStats(nlohmann::json::parse(R"({"name":"x"})"), {}));
 }
 
-TEST(SymbolicValues, ReadsReasonTablesFromPrintFmt) {
-  const std::string userspace =
-      R"x("reason %s (%d)", REC->errno < 0 ? (REC->errno == -4 ? "restart" : "error") : __print_symbolic(REC->reason, )x"
-      R"x({ 0, "KVM_EXIT_" "UNKNOWN" }, { 2, "KVM_EXIT_" "IO" }, { 0x5, "KVM_EXIT_" "HLT" }), REC->errno < 0 ? -REC->errno : REC->reason)x";
-  EXPECT_EQ(kvm::SymbolicValues(userspace, "reason"),
-            (std::vector<std::pair<uint64_t, std::string>>{{0, "KVM_EXIT_UNKNOWN"}, {2, "KVM_EXIT_IO"}, {5, "KVM_EXIT_HLT"}}));
-  const std::string exit =
-      R"x("vcpu %u reason %s", REC->vcpu_id, (REC->isa == 1) ? __print_symbolic(REC->exit_reason & 0xffff, { 0, "EXCEPTION_NMI" }, )x"
-      R"x({ 12, "HLT" }) : __print_symbolic(REC->exit_reason, { 0x078, "hlt" }, { 0x07b, "io" }))x";
-  EXPECT_EQ(kvm::SymbolicValues(exit, "exit_reason", 0),
-            (std::vector<std::pair<uint64_t, std::string>>{{0, "EXCEPTION_NMI"}, {12, "HLT"}}));
-  EXPECT_EQ(kvm::SymbolicValues(exit, "exit_reason", 1),
-            (std::vector<std::pair<uint64_t, std::string>>{{0x78, "hlt"}, {0x7b, "io"}}));
-  EXPECT_TRUE(kvm::SymbolicValues(exit, "exit_reason", 2).empty());
-  EXPECT_TRUE(kvm::SymbolicValues("\"%d\", REC->x", "x").empty());
-}
-
 }  // namespace
 }  // namespace exitprof::testing

@@ -1,19 +1,15 @@
-#include "cli/report_symbols.h"
+#include "report/guest_symbols.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 
-namespace exitprof::cli {
+namespace exitprof::report {
 
 Result<void> AddGuestSymbols(analysis::ReportModel& m, const symbols::GuestSymbolOptions& options, size_t top) {
   auto opened = symbols::GuestSymbols::Open(options);
   if (!opened) return tl::unexpected(opened.error());
   auto& guest = **opened;
-  for (const auto& w : guest.warnings()) {
-    std::fprintf(stderr, "exitprof: warning: %s\n", w.c_str());
-    m.warnings.push_back(w);
-  }
+  for (const auto& w : guest.warnings()) m.warnings.push_back(w);
   m.guest_symbols = guest.description();
 
   // Reason -> (symbol, module) -> count, RIPs; reasons keep by_rip's order.
@@ -56,4 +52,4 @@ Result<void> AddGuestSymbols(analysis::ReportModel& m, const symbols::GuestSymbo
   return {};
 }
 
-}  // namespace exitprof::cli
+}  // namespace exitprof::report
