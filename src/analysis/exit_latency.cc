@@ -1,5 +1,7 @@
 #include "analysis/exit_latency.h"
 
+#include <algorithm>
+
 namespace exitprof::analysis {
 
 void ExitLatency::OnExit(uint32_t tid, uint64_t time, uint32_t reason_id) {
@@ -88,6 +90,18 @@ void ExitLatency::MergePart(const ExitLatency& part, const std::vector<uint32_t>
   durations_.Merge(part.durations_, reason_map);
 }
 
-LatencySummary ExitLatency::Summarize(uint32_t reason_id) const { return durations_.Summarize(reason_id); }
+void ExitLatency::AddSummary(uint32_t reason_id, const LatencySummary& summary) {
+  summarized_[reason_id] = summary;
+}
+
+LatencySummary ExitLatency::Summarize(uint32_t reason_id) const {
+  auto it = summarized_.find(reason_id);
+  return it != summarized_.end() ? it->second : durations_.Summarize(reason_id);
+}
+
+size_t ExitLatency::reason_slots() const {
+  const size_t summarized = summarized_.empty() ? 0 : summarized_.rbegin()->first + 1;
+  return std::max(durations_.key_slots(), summarized);
+}
 
 }  // namespace exitprof::analysis

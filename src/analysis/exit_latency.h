@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <unordered_map>
 #include <vector>
 
@@ -28,8 +29,11 @@ class ExitLatency {
   void MakePart() { part_ = true; }
   void MergePart(const ExitLatency& part, const std::vector<uint32_t>& reason_map);
 
+  // Durations summarized elsewhere (BPF log2 histograms): Summarize returns them as given.
+  void AddSummary(uint32_t reason_id, const LatencySummary& summary);
+
   LatencySummary Summarize(uint32_t reason_id) const;
-  size_t reason_slots() const { return durations_.key_slots(); }
+  size_t reason_slots() const;
   uint64_t unpaired_exits() const { return unpaired_exits_; }      // an exit followed by another exit
   uint64_t entries_without_exit() const { return entries_without_exit_; }
   uint64_t exits_before_first_entry() const { return untracked_exits_; }
@@ -57,6 +61,7 @@ class ExitLatency {
   std::vector<Prefix> prefixes_;                      // in order of first appearance
   std::unordered_map<uint32_t, size_t> prefix_index_;  // tid -> index into prefixes_
   DurationStats durations_;
+  std::map<uint32_t, LatencySummary> summarized_;
   std::unordered_map<uint32_t, ThreadState> threads_;
   uint64_t unpaired_exits_ = 0, entries_without_exit_ = 0, untracked_exits_ = 0;
 };

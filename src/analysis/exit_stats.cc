@@ -40,8 +40,8 @@ void ExitStats::ResetCounts() {
 }
 
 std::string ExitStats::CommOf(uint32_t tid) const {
-  auto it = threads_.find(tid);
-  return it == threads_.end() ? std::string(":") + std::to_string(tid) : it->second.comm;
+  const std::string* comm = threads_.table().CommOf(tid);
+  return comm ? *comm : ":" + std::to_string(tid);
 }
 
 const std::string& ExitStats::MmioTypeName(uint32_t type) const {
@@ -68,8 +68,8 @@ bool ExitStats::Keep(uint32_t pid, uint64_t time) const {
   if (filter_.pid && pid != *filter_.pid) return false;
   if (!filter_.guest.empty() &&
       std::find(filter_.guest_pids.begin(), filter_.guest_pids.end(), pid) == filter_.guest_pids.end()) {
-    auto it = threads_.find(pid);
-    if (it == threads_.end() || it->second.comm != filter_.guest) return false;
+    const std::string* comm = threads_.table().CommOf(pid);
+    if (!comm || *comm != filter_.guest) return false;
   }
   if (filter_.time_begin_ns && time < *filter_.time_begin_ns) return false;
   if (filter_.time_end_ns && time > *filter_.time_end_ns) return false;
@@ -111,26 +111,33 @@ bool ExitStats::ReasonSelected(uint32_t id) {
   return reason_selected_[id] == 1;
 }
 
-void ExitStats::ApplyThreadEvent(const ThreadEvent& t) {
-  if (t.type == perfdata::kRecordComm) {
-    // The newest name wins, as in perf (exec renames the thread).
-    threads_[t.tid] = ThreadName{t.pid, t.comm};
-    return;
-  }
-  // FORK: a new thread starts with its parent's name, as in perf's thread model. Only if it
-  // has none yet: in file order (report reads unordered) its own COMM may come first.
-  auto parent = threads_.find(t.ptid);
-  if (parent != threads_.end()) threads_.try_emplace(t.tid, ThreadName{t.pid, parent->second.comm});
+void ExitStats::AddExits(uint32_t pid, uint32_t tid, uint64_t vcpu, uint32_t reason, uint64_t n) {
+  exits_.total += n;
+  if (reason >= exits_.by_reason.size()) exits_.by_reason.resize(reason + 1, 0);
+  exits_.by_reason[reason] += n;
+  exits_.by_vcpu.Add((uint64_t{pid} << 32) | tid, vcpu, n);
+}
+
+void ExitStats::AddPio(uint32_t pid, uint32_t tid, uint16_t port, uint8_t size, bool write, uint64_t n) {
+  pio_[{port, {size, write}}] += n;
+  pio_by_thread_.Add((uint64_t{pid} << 32) | tid, (uint64_t{port} << 16) | (uint64_t{write} << 8) | size, n);
+}
+
+void ExitStats::NameMmioType(uint32_t type, const std::string& name) {
+  if (!mmio_type_names_.count(type)) mmio_type_names_[type] = name;
+}
+
+void ExitStats::AddUserspaceExits(uint32_t pid, uint32_t tid, const std::string& reason, uint64_t n) {
+  uexits_[reason] += n;
+  uexits_by_thread_[(uint64_t{pid} << 32) | tid] += n;
 }
 
 void ExitStats::OnEvent(const Event& e) {
-  if (e.type == perfdata::kRecordComm || e.type == perfdata::kRecordFork) {
-    ThreadEvent t{e.type, e.pid, e.tid, e.ptid, std::string(e.comm)};
-    if (is_part_) thread_events_.push_back(std::move(t));
-    else ApplyThreadEvent(t);
+  if (e.type != perfdata::kRecordSample) {
+    if (is_part_ && perfdata::ThreadTable::IsThreadRecord(e.type)) thread_events_.push_back(perfdata::ThreadTable::Copy(e));
+    else if (!is_part_) threads_.Apply(e);
     return;
   }
-  if (e.type != perfdata::kRecordSample) return;
   if (!Keep(e.pid, e.time)) return;
   CountSample(e.attr_index, e.time);
   const auto raw = e.raw;
@@ -146,11 +153,9 @@ void ExitStats::OnEvent(const Event& e) {
         access_latency_.OnExit(e.tid, e.time);
       }
       if (!ReasonSelected(reason)) return;
-      ++exits_.total;
+      AddExits(e.pid, e.tid, vcpu, reason, 1);
+      AddExitRip(reason, f.guest_rip.Read(raw), 1);
       if (filter_.timeline) exit_timeline_.Add(e.time, reason);
-      if (reason >= exits_.by_reason.size()) exits_.by_reason.resize(reason + 1, 0);
-      ++exits_.by_reason[reason];
-      exits_.by_reason_rip.Add(reason, f.guest_rip.Read(raw));
       if (reason >= io_reason_.size()) io_reason_.resize(reason + 1, -1);
       if (io_reason_[reason] < 0) {
         const auto m = kvm_.reasons().Lookup(kvm_.ReasonById(reason));
@@ -170,7 +175,6 @@ void ExitStats::OnEvent(const Event& e) {
         }
         ++pio_from_exits_[{static_cast<uint16_t>(q >> 16), {size, !in}}];
       }
-      exits_.by_vcpu.Add((uint64_t{e.pid} << 32) | e.tid, vcpu);
       // A damaged record's CPU must not grow the table without bound.
       if (e.cpu < kMaxCpus) {
         if (e.cpu >= exits_.by_cpu.size()) exits_.by_cpu.resize(e.cpu + 1, 0);
@@ -191,9 +195,8 @@ void ExitStats::OnEvent(const Event& e) {
       const auto port = static_cast<uint16_t>(f.port.Read(raw));
       const auto size = static_cast<uint8_t>(f.size.Read(raw));
       const bool write = f.rw.Read(raw) != 0;
-      ++pio_[{port, {size, write}}];
+      AddPio(e.pid, e.tid, port, size, write, 1);
       if (filter_.latency) access_latency_.OnPio(e.tid, e.time, port, write);
-      pio_by_thread_.Add((uint64_t{e.pid} << 32) | e.tid, (uint64_t{port} << 16) | (uint64_t{write} << 8) | size);
       return;
     }
     case KvmEvent::kMmio: {
@@ -201,7 +204,7 @@ void ExitStats::OnEvent(const Event& e) {
       uint32_t type = static_cast<uint32_t>(f.type.Read(raw));
       if (!mmio_type_names_.count(type)) mmio_type_names_[type] = kvm_.MmioTypeName(raw, e.cpu);
       const uint64_t gpa = f.gpa.Read(raw);
-      ++mmio_[{e.pid, gpa, static_cast<uint32_t>(f.len.Read(raw)), type}];
+      AddMmio(e.pid, gpa, static_cast<uint32_t>(f.len.Read(raw)), type, 1);
       if (filter_.latency) access_latency_.OnMmio(e.tid, e.time, gpa, type);
       return;
     }
@@ -217,13 +220,12 @@ void ExitStats::OnEvent(const Event& e) {
     }
     case KvmEvent::kUserspaceExit: {
       const std::string& name = kvm_.UserspaceExitName(raw, e.cpu);
-      ++uexits_[name];
+      AddUserspaceExits(e.pid, e.tid, name, 1);
       if (filter_.timeline) {
         auto [it, added] = userspace_series_ids_.try_emplace(name, static_cast<uint32_t>(userspace_series_.size()));
         if (added) userspace_series_.push_back(name);
         userspace_timeline_.Add(e.time, it->second);
       }
-      ++uexits_by_thread_[(uint64_t{e.pid} << 32) | e.tid];
       return;
     }
     default:

@@ -19,6 +19,7 @@
 #include "analysis/timeline.h"
 #include "kvm/kvm_events.h"
 #include "perfdata/reader.h"
+#include "perfdata/thread_table.h"
 #include "trace/trace_events.h"
 
 namespace exitprof::analysis {
@@ -35,11 +36,6 @@ struct ExitFilter {
   bool latency = false;  // pair exits with entries (needs time-ordered records)
   bool timeline = false;
   uint64_t timeline_bucket_ns = 0;  // 0 = automatic
-};
-
-struct ThreadName {
-  uint32_t pid = 0;
-  std::string comm;
 };
 
 inline constexpr uint32_t kMaxCpus = 1u << 16;
@@ -80,8 +76,22 @@ class ExitStats : public perfdata::EventSink {
   // pairing is stitched across them (ExitLatency::MergePart).
   std::unique_ptr<perfdata::EventSink> NewPart() const override;
   void MergePart(perfdata::EventSink& part) override;
+  void ShareThreads(const perfdata::ThreadTable* threads) override { threads_.Share(threads); }
   // Starts a new interval (live views): counts go, thread names and decoders stay.
   void ResetCounts();
+
+  // The counts every source fills: recordings and perf rings through OnEvent, counts that
+  // were aggregated elsewhere (BPF maps, live/bpf_counts.h) through these. Reason ids come from
+  // kvm().ReasonIdByName; vcpu ~0: the format has no vcpu_id. Filters are the source's job.
+  void AddExits(uint32_t pid, uint32_t tid, uint64_t vcpu, uint32_t reason_id, uint64_t n);
+  void AddExitRip(uint32_t reason_id, uint64_t rip, uint64_t n) { exits_.by_reason_rip.Add(reason_id, rip, n); }
+  void AddPio(uint32_t pid, uint32_t tid, uint16_t port, uint8_t size, bool write, uint64_t n);
+  // type as kvm_mmio's (0 unsatisfied-read, 1 read, 2 write); NameMmioType names a new one.
+  void AddMmio(uint32_t pid, uint64_t gpa, uint32_t len, uint32_t type, uint64_t n) { mmio_[{pid, gpa, len, type}] += n; }
+  void NameMmioType(uint32_t type, const std::string& name);
+  void AddUserspaceExits(uint32_t pid, uint32_t tid, const std::string& reason, uint64_t n);
+  // Exit cost summarized elsewhere; shown when the filter asked for latency.
+  void AddLatency(uint32_t reason_id, const LatencySummary& summary) { latency_.AddSummary(reason_id, summary); }
 
   const ExitCounts& exits() const { return exits_; }
   const kvm::KvmEvents& kvm() const { return kvm_; }
@@ -102,8 +112,8 @@ class ExitStats : public perfdata::EventSink {
   const std::map<std::pair<uint32_t, bool>, uint64_t>& injected() const { return injected_; }
   // Userspace exits per vCPU thread (pid << 32 | tid): who exits when kvm_exit is not recorded.
   const std::unordered_map<uint64_t, uint64_t>& userspace_exits_by_thread() const { return uexits_by_thread_; }
-  const std::unordered_map<uint32_t, ThreadName>& threads() const { return threads_; }
-  std::string CommOf(uint32_t tid) const;
+  const perfdata::ThreadTable& threads() const { return threads_.table(); }
+  std::string CommOf(uint32_t tid) const;  // ":TID" for a thread no record named
   uint64_t first_time() const { return first_time_; }
   uint64_t last_time() const { return last_time_; }
   uint64_t filtered_samples() const { return filtered_samples_; }
@@ -123,13 +133,6 @@ class ExitStats : public perfdata::EventSink {
   bool Keep(uint32_t pid, uint64_t time) const;  // the -p and --time filters
   void CountSample(int attr_index, uint64_t time);
   bool ReasonSelected(uint32_t reason_id);
-  // COMM and FORK change thread names; a part keeps them to replay at the merge, where the
-  // threads of earlier stretches are known.
-  struct ThreadEvent {
-    uint32_t type, pid, tid, ptid;
-    std::string comm;
-  };
-  void ApplyThreadEvent(const ThreadEvent& t);
 
   ExitFilter filter_;
   std::shared_ptr<const trace::TraceEvents> trace_;  // shared with parts
@@ -153,9 +156,11 @@ class ExitStats : public perfdata::EventSink {
   std::map<std::string, uint64_t> uexits_;
   std::map<std::pair<uint32_t, bool>, uint64_t> injected_;
   std::unordered_map<uint64_t, uint64_t> uexits_by_thread_;
-  std::unordered_map<uint32_t, ThreadName> threads_;
+  perfdata::SinkThreads threads_;
   bool is_part_ = false;
-  std::vector<ThreadEvent> thread_events_;  // a part's COMM/FORK, in file order
+  // A part's thread records, in file order, replayed at the merge where the threads of
+  // earlier stretches are known.
+  std::vector<perfdata::ThreadTable::Record> thread_events_;
   uint64_t first_time_ = 0, last_time_ = 0;
   bool zero_time_seen_ = false;  // a sample at time 0: first_time_ restarts after it
   uint64_t filtered_samples_ = 0;

@@ -87,7 +87,7 @@ void ExitStats::MergePart(perfdata::EventSink& sink) {
     thread_events_.insert(thread_events_.end(), std::make_move_iterator(part.thread_events_.begin()),
                           std::make_move_iterator(part.thread_events_.end()));
   } else {
-    for (const auto& t : part.thread_events_) ApplyThreadEvent(t);
+    for (const auto& t : part.thread_events_) threads_.own().Apply(t);
   }
 }
 

@@ -77,6 +77,7 @@ void StackSink::AddUserFrames(uint32_t pid, uint64_t ip, bool is_return_address,
 
 void StackSink::OnEvent(const perfdata::Event& e) {
   using namespace perfdata;
+  threads_.Apply(e);
   switch (e.type) {
     case kRecordMmap:
     case kRecordMmap2:
@@ -86,7 +87,6 @@ void StackSink::OnEvent(const perfdata::Event& e) {
       return;
     case kRecordComm:
       if (e.misc & kMiscCommExec) maps_.Exec(e.pid);
-      comms_[e.tid] = std::string(e.comm);
       return;
     case kRecordFork:
       if (e.pid != e.ppid) maps_.Fork(e.ppid, e.pid);
@@ -148,8 +148,7 @@ void StackSink::OnEvent(const perfdata::Event& e) {
     ++stats_.without_stack;
   }
   if (options_.comm_root) {
-    auto it = comms_.find(e.tid);
-    frames.push_back(it != comms_.end() ? it->second : std::to_string(e.tid));
+    frames.push_back(threads_.table().PerfComm(e.tid));  // as perf script names it, for stackcollapse
   }
   tree_.Add(frames, 1);
 }

@@ -12,6 +12,7 @@
 #include "callgraph/dwarf_unwinder.h"
 #include "callgraph/process_maps.h"
 #include "perfdata/reader.h"
+#include "perfdata/thread_table.h"
 #include "symbols/kallsyms.h"
 
 namespace exitprof::callgraph {
@@ -38,6 +39,7 @@ class StackSink : public perfdata::EventSink {
   StackSink(const StackOptions& options, std::string kallsyms);
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
+  void ShareThreads(const perfdata::ThreadTable* threads) override { threads_.Share(threads); }
 
   const CallTree& tree() const { return tree_; }
   const StackStats& stats() const { return stats_; }
@@ -60,7 +62,7 @@ class StackSink : public perfdata::EventSink {
   DwarfUnwinder unwinder_{maps_};
   CallTree tree_;
   StackStats stats_;
-  std::unordered_map<uint32_t, std::string> comms_;
+  perfdata::SinkThreads threads_;
 };
 
 }  // namespace exitprof::callgraph

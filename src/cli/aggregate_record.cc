@@ -14,10 +14,15 @@
 #include "capture/workload.h"
 #include "cli/aggregate_record.h"
 #include "cli/commands.h"
-#include "cli/live_intervals.h"
+#include "live/live_intervals.h"
 #include "render/report_render.h"
 
 namespace exitprof::cli {
+
+using live::LiveOptions;
+using live::OpenBpfOrSayWhy;
+using live::RunBpfIntervals;
+using live::RunPerfIntervals;
 
 namespace {
 

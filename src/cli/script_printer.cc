@@ -37,28 +37,13 @@ Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
 }
 
 const std::string& ScriptPrinter::CommOf(uint32_t tid) {
-  auto it = comms_.find(tid);
-  // perf names the idle thread "swapper" and an unknown thread ":TID".
-  if (it == comms_.end()) it = comms_.emplace(tid, tid == 0 ? "swapper" : ":" + std::to_string(tid)).first;
-  return it->second;
+  if (const std::string* comm = threads_.table().CommOf(tid)) return *comm;
+  unknown_comm_ = threads_.table().PerfComm(tid);  // ":TID", or "swapper" for the idle thread
+  return unknown_comm_;
 }
 
 void ScriptPrinter::OnEvent(const perfdata::Event& e) {
-  switch (e.type) {
-    case perfdata::kRecordComm:
-      comms_[e.tid] = std::string(e.comm);
-      return;
-    case perfdata::kRecordFork: {
-      // A new thread starts with its parent's name, as perf's thread model does.
-      auto parent = comms_.find(e.ptid);
-      if (parent != comms_.end()) comms_[e.tid] = parent->second;
-      return;
-    }
-    case perfdata::kRecordSample:
-      break;
-    default:
-      return;
-  }
+  if (threads_.Apply(e) || e.type != perfdata::kRecordSample) return;
   const size_t index = static_cast<size_t>(e.attr_index);
   const std::string& comm = CommOf(e.tid);
   if (!filter_.Keep(e.time, e.cpu, e.pid, e.tid, comm)) return;

@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "cli/script_options.h"
 #include "perfdata/reader.h"
+#include "perfdata/thread_table.h"
 #include "trace/trace_events.h"
 
 namespace exitprof::cli {
@@ -21,6 +21,7 @@ class ScriptPrinter : public perfdata::EventSink {
   ~ScriptPrinter() override;
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
+  void ShareThreads(const perfdata::ThreadTable* threads) override { threads_.Share(threads); }
 
  private:
   const std::string& CommOf(uint32_t tid);
@@ -37,7 +38,8 @@ class ScriptPrinter : public perfdata::EventSink {
   int name_width_ = 0;
   // Text captures: the columns their lines did not print are left out, not invented.
   bool is_text_ = false, lacks_tid_ = false, lacks_cpu_ = false, lacks_time_ = false;
-  std::unordered_map<uint32_t, std::string> comms_;
+  perfdata::SinkThreads threads_;
+  std::string unknown_comm_;
   std::string payload_, line_;
 };
 

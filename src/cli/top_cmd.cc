@@ -15,13 +15,19 @@
 #include "capture/capture_loop.h"
 #include "cli/commands.h"
 #include "cli/validators.h"
-#include "cli/live_intervals.h"
+#include "live/live_intervals.h"
 #include "cli/top_tui.h"
 #include "render/report_render.h"
 #include "vmm/device_map_poller.h"
 #include "vmm/qmp.h"
 
 namespace exitprof::cli {
+
+using live::LiveOptions;
+using live::EmitModel;
+using live::OpenBpfOrSayWhy;
+using live::RunBpfIntervals;
+using live::RunPerfIntervals;
 
 std::function<int()> AddTopCommand(CLI::App& app) {
   struct Options {

@@ -45,10 +45,7 @@ Result<void> TraceCmdPrinter::OnSessionReady(const perfdata::SessionInfo& info) 
 }
 
 void TraceCmdPrinter::OnEvent(const perfdata::Event& e) {
-  if (e.type == perfdata::kRecordComm) {
-    comms_[e.tid] = std::string(e.comm);
-    return;
-  }
+  if (threads_.Apply(e)) return;
   line_.clear();
   const std::string& prefix = e.stream_id < prefixes_.size() ? prefixes_[e.stream_id] : std::string();
   if (e.type == perfdata::kRecordLost) {
@@ -59,10 +56,10 @@ void TraceCmdPrinter::OnEvent(const perfdata::Event& e) {
   }
   if (e.type != perfdata::kRecordSample) return;
   const size_t index = static_cast<size_t>(e.attr_index);
-  auto comm = comms_.find(e.tid);
+  const std::string* comm = threads_.table().CommOf(e.tid);
   line_ += prefix;
-  line_ += fmt::format("{:>16}-{:<5} [{:03}] ", comm == comms_.end() ? (e.tid == 0 ? "<idle>" : "<...>") : comm->second,
-                       static_cast<int32_t>(e.tid), e.cpu);
+  // trace-cmd's names for threads its saved cmdlines do not hold.
+  line_ += fmt::format("{:>16}-{:<5} [{:03}] ", comm ? std::string_view(*comm) : e.tid == 0 ? "<idle>" : "<...>", static_cast<int32_t>(e.tid), e.cpu);
   if (ticks_) line_ += fmt::format("{:>11}: ", e.time);
   else if (ns_) line_ += fmt::format("{:>5}.{:09}: ", e.time / 1000000000ULL, e.time % 1000000000ULL);
   else {

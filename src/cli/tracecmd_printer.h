@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "perfdata/reader.h"
+#include "perfdata/thread_table.h"
 #include "trace/trace_events.h"
 
 struct tep_plugin_list;
@@ -27,6 +27,7 @@ class TraceCmdPrinter : public perfdata::EventSink {
   ~TraceCmdPrinter() override;
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
+  void ShareThreads(const perfdata::ThreadTable* threads) override { threads_.Share(threads); }
 
  private:
   std::FILE* out_;
@@ -39,7 +40,7 @@ class TraceCmdPrinter : public perfdata::EventSink {
   ::tep_plugin_list* plugins_ = nullptr;  // libtraceevent's plugins, as trace-cmd loads them
   std::vector<tep_event*> events_;
   std::vector<std::string> names_;
-  std::unordered_map<uint32_t, std::string> comms_;
+  perfdata::SinkThreads threads_;
   std::string payload_, line_;
 };
 

@@ -124,6 +124,13 @@ uint32_t KvmEvents::ExitReasonId(std::span<const uint8_t> raw, uint32_t cpu) {
   return id;
 }
 
+uint32_t KvmEvents::ReasonIdByName(const std::string& name) {
+  auto it = std::find(reason_names_.begin(), reason_names_.end(), name);
+  if (it != reason_names_.end()) return static_cast<uint32_t>(it - reason_names_.begin());
+  reason_names_.push_back(name);
+  return static_cast<uint32_t>(reason_names_.size() - 1);
+}
+
 std::vector<uint32_t> KvmEvents::AdoptReasons(const KvmEvents& part) {
   std::vector<uint32_t> ids(part.reason_names_.size());
   for (uint32_t i = 0; i < ids.size(); ++i) {

@@ -69,6 +69,8 @@ class KvmEvents {
   uint32_t ExitReasonId(std::span<const uint8_t> raw, uint32_t cpu);
   const std::string& ReasonById(uint32_t id) const { return reason_names_[id]; }
   size_t reason_count() const { return reason_names_.size(); }
+  // The id of a reason named elsewhere (counts aggregated in BPF maps), given one if new.
+  uint32_t ReasonIdByName(const std::string& name);
   // Parallel reads: takes in the reasons a copy of this object met on its stretch of the file
   // (merged in file order, so ids come out as one pass assigns them). Returns the copy's id ->
   // this object's id.

@@ -40,6 +40,8 @@ struct ReadStats {
   void Merge(const ReadStats& later);
 };
 
+class ThreadTable;
+
 class EventSink {
  public:
   virtual ~EventSink() = default;
@@ -57,6 +59,10 @@ class EventSink {
   // nullptr (the default): this sink reads in one piece.
   virtual std::unique_ptr<EventSink> NewPart() const { return nullptr; }
   virtual void MergePart(EventSink& part) {}
+  // Several sinks over one read (perfdata::Session): their thread names come from the
+  // session's one table, kept current before they see each record. Sinks that name threads
+  // take it instead of their own; the table outlives the read.
+  virtual void ShareThreads(const ThreadTable* threads) {}
 };
 
 class Reader : public RecordingSource {

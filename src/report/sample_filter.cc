@@ -24,8 +24,8 @@ bool SampleFilter::Keep(const perfdata::Event& e) {
   if (filter_.time_end_ns && e.time > *filter_.time_end_ns) return false;
   if (!filter_.guest.empty() &&
       std::find(filter_.guest_pids.begin(), filter_.guest_pids.end(), e.pid) == filter_.guest_pids.end()) {
-    auto it = comms_.find(e.pid);
-    if (it == comms_.end() || it->second != filter_.guest) return false;
+    const std::string* comm = threads_.table().CommOf(e.pid);
+    if (!comm || *comm != filter_.guest) return false;
   }
   if (filter_.reasons.empty() && !filter_.vcpu) return true;
   if (kvm_.KindOf(e.attr_index) != kvm::KvmEvent::kExit) return false;
@@ -38,7 +38,7 @@ bool SampleFilter::Keep(const perfdata::Event& e) {
 }
 
 void SampleFilter::OnEvent(const perfdata::Event& e) {
-  if (e.type == perfdata::kRecordComm) comms_[e.tid] = std::string(e.comm);
+  threads_.Apply(e);  // before the sink behind sees the record: it reads this table
   if (e.type == perfdata::kRecordSample && !Keep(e)) return;
   next_.OnEvent(e);
 }

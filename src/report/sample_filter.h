@@ -5,11 +5,11 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 
 #include "analysis/exit_stats.h"
 #include "kvm/kvm_events.h"
 #include "perfdata/reader.h"
+#include "perfdata/thread_table.h"
 #include "trace/trace_events.h"
 
 namespace exitprof::report {
@@ -17,9 +17,17 @@ namespace exitprof::report {
 class SampleFilter : public perfdata::EventSink {
  public:
   // --reason and --vcpu keep kvm_exit samples only (other events have neither).
-  SampleFilter(analysis::ExitFilter filter, perfdata::EventSink& next) : filter_(std::move(filter)), next_(next) {}
+  // The sink behind it reads thread names from this filter's table (-g needs them too).
+  SampleFilter(analysis::ExitFilter filter, perfdata::EventSink& next) : filter_(std::move(filter)), next_(next) {
+    next_.ShareThreads(&threads_.own());
+  }
+  ~SampleFilter() override { next_.ShareThreads(nullptr); }  // the sink keeps no pointer into this one
   Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
+  void ShareThreads(const perfdata::ThreadTable* threads) override {
+    threads_.Share(threads);
+    next_.ShareThreads(threads ? threads : &threads_.own());
+  }
 
  private:
   bool Keep(const perfdata::Event& e);
@@ -28,7 +36,7 @@ class SampleFilter : public perfdata::EventSink {
   perfdata::EventSink& next_;
   std::unique_ptr<trace::TraceEvents> events_;
   kvm::KvmEvents kvm_;
-  std::unordered_map<uint32_t, std::string> comms_;  // tid -> name, for -g
+  perfdata::SinkThreads threads_;
 };
 
 }  // namespace exitprof::report

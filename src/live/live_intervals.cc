@@ -1,4 +1,4 @@
-#include "cli/live_intervals.h"
+#include "live/live_intervals.h"
 
 #include <algorithm>
 #include <chrono>
@@ -13,10 +13,10 @@
 #include "capture/live_decoder.h"
 #include "capture/recorder.h"
 #include "capture/system_info.h"
-#include "cli/bpf_model.h"
+#include "live/bpf_counts.h"
 #include "perfdata/abi.h"
 
-namespace exitprof::cli {
+namespace exitprof::live {
 
 namespace {
 
@@ -156,4 +156,4 @@ std::unique_ptr<capture::bpf::KvmAggregator> OpenBpfOrSayWhy(const LiveOptions& 
   return std::move(*agg);
 }
 
-}  // namespace exitprof::cli
+}  // namespace exitprof::live

@@ -13,7 +13,7 @@
 #include "base/result.h"
 #include "capture/bpf/kvm_aggregator.h"
 
-namespace exitprof::cli {
+namespace exitprof::live {
 
 struct LiveOptions {
   std::vector<pid_t> pids;
@@ -39,4 +39,4 @@ Result<void> RunBpfIntervals(const capture::bpf::KvmAggregator& aggregator, cons
 // `command` counts with perf_event instead (returns nullptr then).
 std::unique_ptr<capture::bpf::KvmAggregator> OpenBpfOrSayWhy(const LiveOptions& options);
 
-}  // namespace exitprof::cli
+}  // namespace exitprof::live
