@@ -110,9 +110,24 @@ struct {
   __type(value, __u64);
 } drops SEC(".maps");
 
+/* Of those drops, the inserts the kernel refused although the map had room (-EBUSY: the
+ * bucket was locked on this CPU, an update nested in another). Told apart from a full map. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, AGG_MAP_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} busy SEC(".maps");
+
 static __always_inline void bump_array(void *map, __u32 index) {
   __u64 *v = bpf_map_lookup_elem(map, &index);
   if (v) *v += 1;
+}
+
+/* An insert into map `index` failed with `err` (not EEXIST): the event is not counted. */
+static __always_inline void note_drop(__u32 index, long err) {
+  bump_array(&drops, index);
+  if (err != -7 /* E2BIG */ && err != -12 /* ENOMEM */) bump_array(&busy, index);
 }
 
 /* Whether this event counts; also says which process and thread it belongs to. */
@@ -131,7 +146,7 @@ static __always_inline void note_thread(__u32 pid, __u32 tid) {
   struct agg_thread t = {.pid = pid};
   bpf_get_current_comm(t.comm, sizeof(t.comm));
   long err = bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST);
-  if (err && err != -17 /* EEXIST: another CPU was first */) bump_array(&drops, AGG_MAP_THREADS);
+  if (err && err != -17 /* EEXIST: another CPU was first */) note_drop(AGG_MAP_THREADS, err);
 }
 
 /* count[key] += 1 in a shared hash; a full map is counted, never silently wrong. */
@@ -147,7 +162,7 @@ static __always_inline void count_shared(void *map, const void *key, __u32 map_i
     v = bpf_map_lookup_elem(map, key);
     if (v) __sync_fetch_and_add(v, 1);
   } else if (err) {
-    bump_array(&drops, map_index);
+    note_drop(map_index, err);
     return;
   }
   note_thread(pid, tid);
@@ -166,7 +181,7 @@ static __always_inline void count_percpu(void *map, const void *key, __u32 map_i
     v = bpf_map_lookup_elem(map, key);
     if (v) *v += 1;
   } else if (err) {
-    bump_array(&drops, map_index);
+    note_drop(map_index, err);
   }
 }
 
@@ -290,7 +305,8 @@ int entry_tp(struct trace_event_raw_kvm_entry *ctx) {
   struct agg_pending *p = bpf_map_lookup_elem(&pending, &tid);
   if (!p) { /* first entry of this thread: track it from now on */
     struct agg_pending start = {};
-    if (bpf_map_update_elem(&pending, &tid, &start, BPF_NOEXIST) == -7 /* E2BIG */) bump_array(&drops, AGG_MAP_PENDING);
+    long err = bpf_map_update_elem(&pending, &tid, &start, BPF_NOEXIST);
+    if (err && err != -17) note_drop(AGG_MAP_PENDING, err);
     return 0;
   }
   if (!p->time_ns) return 0; /* an entry without an exit since the last one */
@@ -302,7 +318,7 @@ int entry_tp(struct trace_event_raw_kvm_entry *ctx) {
   if (!v) {
     long err = bpf_map_update_elem(&latency, &key, &lat_zero, BPF_NOEXIST);
     if (err && err != -17) {
-      bump_array(&drops, AGG_MAP_LAT);
+      note_drop(AGG_MAP_LAT, err);
       return 0;
     }
     v = bpf_map_lookup_elem(&latency, &key);

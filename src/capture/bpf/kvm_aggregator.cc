@@ -238,6 +238,9 @@ Result<Snapshot> KvmAggregator::Read() const {
   auto drops = ReadPercpuCounters(bpf_map__fd(s->maps.drops), AGG_MAP_COUNT);
   if (!drops) return tl::unexpected(drops.error());
   std::copy(drops->begin(), drops->end(), out.drops.begin());
+  auto busy = ReadPercpuCounters(bpf_map__fd(s->maps.busy), AGG_MAP_COUNT);
+  if (!busy) return tl::unexpected(busy.error());
+  std::copy(busy->begin(), busy->end(), out.busy.begin());
   // Thread names: a plain struct value, not counters: read key by key (few, bounded).
   int fd = bpf_map__fd(s->maps.threads);
   uint32_t key = 0, next = 0;

@@ -114,6 +114,7 @@ Snapshot Delta(const Snapshot& now, const Snapshot& before) {
   d.uexits = Subtract(now.uexits, before.uexits, 0);
   for (size_t i = 0; i < d.events.size(); ++i) d.events[i] = now.events[i] - std::min(now.events[i], before.events[i]);
   for (size_t i = 0; i < d.drops.size(); ++i) d.drops[i] = now.drops[i] - std::min(now.drops[i], before.drops[i]);
+  for (size_t i = 0; i < d.busy.size(); ++i) d.busy[i] = now.busy[i] - std::min(now.busy[i], before.busy[i]);
   d.threads = now.threads;
   return d;
 }
