@@ -130,6 +130,14 @@ static __always_inline void note_drop(__u32 index, long err) {
   if (err != -7 /* E2BIG */ && err != -12 /* ENOMEM */) bump_array(&busy, index);
 }
 
+/* Inserts `value` at `key` once; a failure that is not a full map (an LRU list without a free
+ * node at that instant, a bucket busy on this CPU) is tried once more before it counts as a drop. */
+static __always_inline long insert(void *map, const void *key, const void *value) {
+  long err = bpf_map_update_elem(map, key, value, BPF_NOEXIST);
+  if (err && err != -17 /* EEXIST */ && err != -7 /* E2BIG */) err = bpf_map_update_elem(map, key, value, BPF_NOEXIST);
+  return err;
+}
+
 /* Whether this event counts; also says which process and thread it belongs to. */
 static __always_inline bool wanted(__u32 event, __u32 *pid, __u32 *tid) {
   __u64 id = bpf_get_current_pid_tgid();
@@ -145,7 +153,7 @@ static __always_inline void note_thread(__u32 pid, __u32 tid) {
   if (bpf_map_lookup_elem(&threads, &tid)) return;
   struct agg_thread t = {.pid = pid};
   bpf_get_current_comm(t.comm, sizeof(t.comm));
-  long err = bpf_map_update_elem(&threads, &tid, &t, BPF_NOEXIST);
+  long err = insert(&threads, &tid, &t);
   if (err && err != -17 /* EEXIST: another CPU was first */) note_drop(AGG_MAP_THREADS, err);
 }
 
@@ -157,7 +165,7 @@ static __always_inline void count_shared(void *map, const void *key, __u32 map_i
     return;
   }
   __u64 one = 1;
-  long err = bpf_map_update_elem(map, key, &one, BPF_NOEXIST);
+  long err = insert(map, key, &one);
   if (err == -17) { /* EEXIST: inserted by another CPU meanwhile */
     v = bpf_map_lookup_elem(map, key);
     if (v) __sync_fetch_and_add(v, 1);
@@ -176,7 +184,7 @@ static __always_inline void count_percpu(void *map, const void *key, __u32 map_i
     return;
   }
   __u64 one = 1;
-  long err = bpf_map_update_elem(map, key, &one, BPF_NOEXIST);
+  long err = insert(map, key, &one);
   if (err == -17) {
     v = bpf_map_lookup_elem(map, key);
     if (v) *v += 1;
@@ -305,7 +313,7 @@ int entry_tp(struct trace_event_raw_kvm_entry *ctx) {
   struct agg_pending *p = bpf_map_lookup_elem(&pending, &tid);
   if (!p) { /* first entry of this thread: track it from now on */
     struct agg_pending start = {};
-    long err = bpf_map_update_elem(&pending, &tid, &start, BPF_NOEXIST);
+    long err = insert(&pending, &tid, &start);
     if (err && err != -17) note_drop(AGG_MAP_PENDING, err);
     return 0;
   }
@@ -316,7 +324,7 @@ int entry_tp(struct trace_event_raw_kvm_entry *ctx) {
   p->time_ns = 0;
   struct agg_lat_value *v = bpf_map_lookup_elem(&latency, &key);
   if (!v) {
-    long err = bpf_map_update_elem(&latency, &key, &lat_zero, BPF_NOEXIST);
+    long err = insert(&latency, &key, &lat_zero);
     if (err && err != -17) {
       note_drop(AGG_MAP_LAT, err);
       return 0;

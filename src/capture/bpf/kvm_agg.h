@@ -29,7 +29,8 @@ typedef __u64 agg_u64;
 
 /* Indexes of the per-CPU "events" counter: every firing that passed the pid filter. */
 enum agg_event { AGG_EV_EXIT, AGG_EV_ENTRY, AGG_EV_PIO, AGG_EV_MMIO, AGG_EV_UEXIT, AGG_EV_COUNT };
-/* Indexes of the per-CPU "drops" counter: events not counted because that map was full. */
+/* Indexes of the per-CPU "drops" counters (events not counted because an insert into that map
+ * failed) and "busy" counters (of those, the inserts refused with room left in the map). */
 enum agg_map { AGG_MAP_EXITS, AGG_MAP_RIPS, AGG_MAP_LAT, AGG_MAP_PENDING, AGG_MAP_PIO, AGG_MAP_MMIO,
                AGG_MAP_UEXIT, AGG_MAP_THREADS, AGG_MAP_COUNT };
 
