@@ -43,16 +43,18 @@ struct {
   __type(value, __u64);
 } exits SEC(".maps");
 
-/* Keyed across VMs and vCPUs (the same rip in every guest): per-CPU keeps them off one line. */
+/* Keyed across VMs and vCPUs (the same rip in every guest), and by CPU so that each entry has one
+ * writer. Not a per-CPU hash: in the lab (Debian 6.1) its inserts from kvm_exit/kvm_entry were
+ * now and then refused (-EBUSY) with room left, where the plain hashes' never were. */
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, AGG_MAX_RIP_KEYS);
   __type(key, struct agg_rip_key);
   __type(value, __u64);
 } rips SEC(".maps");
 
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, AGG_MAX_LAT_KEYS);
   __type(key, struct agg_lat_key);
   __type(value, struct agg_lat_value);
@@ -289,7 +291,7 @@ int exit_tp(struct trace_event_raw_kvm_exit *ctx) {
   if (bpf_core_field_exists(ctx->vcpu_id)) key.vcpu = BPF_CORE_READ(ctx, vcpu_id);
   count_shared(&exits, &key, AGG_MAP_EXITS, pid, tid);
   if (want_rips) {
-    struct agg_rip_key rk = {.reason = key.reason, .isa = key.isa, .rip = BPF_CORE_READ(ctx, guest_rip)};
+    struct agg_rip_key rk = {.reason = key.reason, .isa = key.isa, .rip = BPF_CORE_READ(ctx, guest_rip), .cpu = bpf_get_smp_processor_id()};
     count_percpu(&rips, &rk, AGG_MAP_RIPS);
   }
   if (want_latency) {
@@ -320,7 +322,7 @@ int entry_tp(struct trace_event_raw_kvm_entry *ctx) {
   if (!p->time_ns) return 0; /* an entry without an exit since the last one */
   __u64 now = bpf_ktime_get_ns();
   __u64 delta = now > p->time_ns ? now - p->time_ns : 0;
-  struct agg_lat_key key = {.reason = p->reason, .isa = p->isa};
+  struct agg_lat_key key = {.reason = p->reason, .isa = p->isa, .cpu = bpf_get_smp_processor_id()};
   p->time_ns = 0;
   struct agg_lat_value *v = bpf_map_lookup_elem(&latency, &key);
   if (!v) {

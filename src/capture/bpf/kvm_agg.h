@@ -41,14 +41,17 @@ struct agg_exit_key {
   agg_u32 isa;
   agg_u32 pad;
 };
+/* rips and latency are keyed by CPU too (one writer per entry, kvm_exit/kvm_entry run with
+ * interrupts off): user space sums the CPUs. */
 struct agg_rip_key {
   agg_u32 reason, isa;
   agg_u64 rip;
+  agg_u32 cpu, pad;
 };
 struct agg_lat_key {
-  agg_u32 reason, isa;
+  agg_u32 reason, isa, cpu;
 };
-/* Exit cost for one reason on one CPU (per-CPU map: summed when read). */
+/* Exit cost for one reason on one CPU (summed over CPUs when read). */
 struct agg_lat_value {
   agg_u64 count, total_ns, min_ns, max_ns;
   agg_u64 slots[AGG_LOG2_SLOTS]; /* slot k: [2^k, 2^(k+1)) ns; slot 0 also holds 0 */

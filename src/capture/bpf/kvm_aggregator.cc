@@ -221,8 +221,8 @@ Result<Snapshot> KvmAggregator::Read() const {
     bool wanted = true;
   };
   const Want wants[] = {
-      {s->maps.exits, false, &out.exits, SumWords}, {s->maps.rips, true, &out.rips, SumWords, read_rips_},
-      {s->maps.latency, true, &out.latency, CombineLatency, read_latency_}, {s->maps.pio, false, &out.pio, SumWords},
+      {s->maps.exits, false, &out.exits, SumWords}, {s->maps.rips, false, &out.rips, SumWords, read_rips_},
+      {s->maps.latency, false, &out.latency, CombineLatency, read_latency_}, {s->maps.pio, false, &out.pio, SumWords},
       {s->maps.mmio, false, &out.mmio, SumWords}, {s->maps.uexits, false, &out.uexits, SumWords},
   };
   for (const auto& w : wants) {
