@@ -21,13 +21,15 @@
 #   --timeout S    stop the lab after S seconds (default 1800); status 124 then
 #   --rw DIR       share DIR writable at the same path (repeatable); results written elsewhere vanish
 #   --console      show the whole serial console (kernel messages included), not just the command's
+#   --idle S       stop the lab when its console has been silent for S seconds (a wedged lab); 124
+#   --log FILE     keep the whole serial console (kernel warnings included) in FILE
 # Environment: EXITPROF_LAB_CACHE (default /var/cache/exitprof-lab) keeps the kernel and initrd.
 set -euo pipefail
 
 usage() { sed -n '/^# Usage:/,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 die() { echo "kvm-lab: $*" >&2; exit 2; }
 
-smp=${KVMLAB_SMP:-3} mem=${KVMLAB_MEM:-3072} limit=1800 console=0 mode="" rw=()
+smp=${KVMLAB_SMP:-3} mem=${KVMLAB_MEM:-3072} limit=1800 idle=0 conlog="" console=0 mode="" rw=()
 while (($#)); do
   case $1 in
     --smp) smp=${2:?}; shift 2 ;;
@@ -35,6 +37,8 @@ while (($#)); do
     --timeout) limit=${2:?}; shift 2 ;;
     --rw) rw+=("$(readlink -f "${2:?}")"); shift 2 ;;
     --console) console=1; shift ;;
+    --idle) idle=${2:?}; shift 2 ;;
+    --log) conlog=${2:?}; shift 2 ;;
     --) shift; mode=run; break ;;
     shell|prepare|check) mode=$1; shift; break ;;
     -h|--help) usage ;;
@@ -43,7 +47,7 @@ while (($#)); do
 done
 [[ -n $mode ]] || usage
 [[ $mode != run || $# -gt 0 ]] || die "no command after --"
-[[ $smp =~ ^[1-9][0-9]*$ && $mem =~ ^[1-9][0-9]*$ && $limit =~ ^[1-9][0-9]*$ ]] || die "--smp, --mem and --timeout take positive integers"
+[[ $smp =~ ^[1-9][0-9]*$ && $mem =~ ^[1-9][0-9]*$ && $limit =~ ^[1-9][0-9]*$ && $idle =~ ^[0-9]+$ ]] || die "--smp, --mem, --timeout and --idle take positive integers"
 
 cache=${EXITPROF_LAB_CACHE:-/var/cache/exitprof-lab}
 . "$(dirname "$0")/lib/debian-kernel.sh"
@@ -143,7 +147,7 @@ for d in "${rw[@]}"; do
   shares+=(-virtfs "local,path=$d,mount_tag=rw$i,security_model=none,multidevs=remap")
   rwlist+="${rwlist:+,}$d"; i=$((i + 1))
 done
-append="console=ttyS0 quiet loglevel=3 panic=-1 exitprof.cwd=$cwd exitprof.rw=$rwlist exitprof.mode=$mode"
+append="console=ttyS0 quiet loglevel=4 panic=-1 exitprof.cwd=$cwd exitprof.rw=$rwlist exitprof.mode=$mode"
 
 # The job: the command, quoted as given, with the caller's useful environment.
 if [[ $mode == run ]]; then
@@ -164,12 +168,29 @@ if [[ $mode == shell ]]; then
   exec timeout --foreground "$limit" "${qemu[@]}"
 fi
 
+# The whole console goes to the log (kernel lines included: "quiet loglevel=4" keeps warnings
+# and worse); the caller sees the command's output, or everything with --console.
+conlog=${conlog:-$ctl/console.log}
+: >"$conlog"
+show='/EXITPROF-LAB-READY$/,${/EXITPROF-LAB-READY$/d;/^\[ *[0-9.]*\] /d;p}'
+((console)) && show='p'
 status=0
-if ((console)); then
-  timeout "$limit" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' || status=$?
-else
-  timeout "$limit" "${qemu[@]}" </dev/null 2>&1 | sed -u 's/\r//g' | sed -u -n '/EXITPROF-LAB-READY$/,${/EXITPROF-LAB-READY$/d;/^\[ *[0-9.]*\] reboot: Power down$/d;p}' || status=$?
-fi
+{ timeout "$limit" "${qemu[@]}" </dev/null 2>&1 & echo $! >"$ctl/pid"; wait $!; echo $? >"$ctl/status"; } |
+  sed -u 's/\r//g' | tee -a "$conlog" | sed -u -n "$show" &
+pipe=$!
+while ((idle)) && kill -0 $pipe 2>/dev/null; do  # a wedged lab prints nothing: stop it
+  sleep 5
+  if (($(date +%s) - $(stat -c %Y "$conlog") > idle)); then
+    echo "kvm-lab: the lab printed nothing for ${idle}s (wedged?): stopping it; its last kernel lines:" >&2
+    grep -a '^\[ *[0-9.]*\] ' "$conlog" | tail -20 >&2 || true
+    kill "$(cat "$ctl/pid")" 2>/dev/null; touch "$ctl/idle"
+    break
+  fi
+done
+wait $pipe || true
+status=$(cat "$ctl/status" 2>/dev/null || echo 125)
+[[ -e $ctl/idle ]] && status=124
 if [[ -s $ctl/rc ]]; then exit "$(cat "$ctl/rc")"; fi
-echo "kvm-lab: the lab ended without the command's status (timeout after ${limit}s, or a crash; --console shows the kernel's messages)" >&2
+echo "kvm-lab: the lab ended without the command's status (timeout after ${limit}s, or a crash); its last kernel lines:" >&2
+grep -a '^\[ *[0-9.]*\] ' "$conlog" | tail -10 >&2 || true
 exit $((status ? status : 125))

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "live/bpf_counts.h"
 
 #include <cmath>
@@ -120,9 +121,13 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
 void WarnIfMapsFull(const char* command, const bpf::Snapshot& counts) {
   static const char* const kMaps[] = {"exits", "rips", "latency", "pending", "pio", "mmio", "uexits", "threads"};
   for (size_t i = 0; i < counts.drops.size(); ++i) {
-    if (!counts.drops[i]) continue;
-    std::fprintf(stderr, "%s: BPF map \"%s\" was full: %llu events not counted in it (too many distinct keys)\n", command,
-                 kMaps[i], static_cast<unsigned long long>(counts.drops[i]));
+    const uint64_t full = counts.drops[i] - std::min(counts.drops[i], counts.busy[i]);
+    if (full)
+      std::fprintf(stderr, "%s: BPF map \"%s\" was full: %llu events not counted in it (too many distinct keys)\n", command,
+                   kMaps[i], static_cast<unsigned long long>(full));
+    if (counts.busy[i])  // the kernel refused the insert twice with room left (its bucket lock busy)
+      std::fprintf(stderr, "%s: BPF map \"%s\" refused %llu inserts with room left (kernel busy): those events are not counted\n",
+                   command, kMaps[i], static_cast<unsigned long long>(counts.busy[i]));
   }
 }
 

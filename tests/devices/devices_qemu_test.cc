@@ -211,7 +211,10 @@ TEST_F(DevicesQemu, RecordAllKeepsAMapPerVmAlsoOfOneStartedDuringTheRecording) {
   // Its own stderr file: RunCommand's is shared with the commands this thread runs meanwhile.
   const std::string rec_err = TempPath("devices-all.err");
   std::thread recorder([&] {
-    rec = RunCommand("(" + Exitprof() + " record -a -e kvm:kvm_pio -e kvm:kvm_mmio --duration 6 -o " + data + " 2>" + rec_err + ")");
+    // The lab (a nested QEMU under TCG, on a shared machine) may take many seconds to boot VM b
+    // and run its guest: a longer window there, so that both guests end inside it.
+    const std::string duration = InLab() ? "20" : "6";
+    rec = RunCommand("(" + Exitprof() + " record -a -e kvm:kvm_pio -e kvm:kvm_mmio --duration " + duration + " -o " + data + " 2>" + rec_err + ")");
     std::ifstream in(rec_err);
     rec.err.assign(std::istreambuf_iterator<char>(in), {});
   });

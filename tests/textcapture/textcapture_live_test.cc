@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <iostream>
 
 #include <set>
 
@@ -41,7 +42,12 @@ class TextCaptureLive : public ::testing::Test {
     for (const char* e : kEvents) ok = ok && WriteSys(inst + "/events/kvm/" + e + "/enable", "1");
     dir_ = TempPath("textcapture-live");
     ::mkdir(dir_.c_str(), 0755);
-    if (ok) {
+    // In the lab, trace-cmd extract now and then leaves out one CPU's buffer (half the events,
+    // one vCPU thread's): the instance's own text (trace) has them all. Not our reader's doing:
+    // the capture is made again, at most 3 times, saying so.
+    for (int capture = 1; ok && capture <= 3; ++capture) {
+      if (capture > 1) std::cerr << "[ rerun    ] TextCaptureLive: trace-cmd extract missed events the instance's trace file has: capturing again\n";
+      skip_.clear();
       CommandResult guest;
       for (int attempt = 1;; ++attempt) {
         ::close(::open((inst + "/trace").c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));  // empties the buffer: a rerun starts clean
@@ -63,9 +69,11 @@ class TextCaptureLive : public ::testing::Test {
         RunCommand("trace-cmd report -i " + dir_ + "/v6.dat > " + dir_ + "/tracecmd.txt 2>/dev/null");
         RunCommand("trace-cmd report -l -i " + dir_ + "/v6.dat > " + dir_ + "/tracecmd-l.txt 2>/dev/null");
       }
-    } else {
-      skip_ = "cannot enable kvm events in a tracefs instance";
+      if (!skip_.empty() || !InLab()) break;
+      const std::string count = " | grep -c kvm_userspace_exit";
+      if (RunCommand("cat " + dir_ + "/ftrace.txt" + count).out == RunCommand("cat " + dir_ + "/tracecmd.txt" + count).out) break;
     }
+    if (!ok) skip_ = "cannot enable kvm events in a tracefs instance";
     WriteSys(inst + "/tracing_on", "0");
     for (const char* e : kEvents) WriteSys(inst + "/events/kvm/" + e + "/enable", "0");
     ::rmdir(inst.c_str());

@@ -29,7 +29,8 @@ typedef __u64 agg_u64;
 
 /* Indexes of the per-CPU "events" counter: every firing that passed the pid filter. */
 enum agg_event { AGG_EV_EXIT, AGG_EV_ENTRY, AGG_EV_PIO, AGG_EV_MMIO, AGG_EV_UEXIT, AGG_EV_COUNT };
-/* Indexes of the per-CPU "drops" counter: events not counted because that map was full. */
+/* Indexes of the per-CPU "drops" counters (events not counted because an insert into that map
+ * failed) and "busy" counters (of those, the inserts refused with room left in the map). */
 enum agg_map { AGG_MAP_EXITS, AGG_MAP_RIPS, AGG_MAP_LAT, AGG_MAP_PENDING, AGG_MAP_PIO, AGG_MAP_MMIO,
                AGG_MAP_UEXIT, AGG_MAP_THREADS, AGG_MAP_COUNT };
 
@@ -40,14 +41,17 @@ struct agg_exit_key {
   agg_u32 isa;
   agg_u32 pad;
 };
+/* rips and latency are keyed by CPU too (one writer per entry, kvm_exit/kvm_entry run with
+ * interrupts off): user space sums the CPUs. */
 struct agg_rip_key {
   agg_u32 reason, isa;
   agg_u64 rip;
+  agg_u32 cpu, pad;
 };
 struct agg_lat_key {
-  agg_u32 reason, isa;
+  agg_u32 reason, isa, cpu;
 };
-/* Exit cost for one reason on one CPU (per-CPU map: summed when read). */
+/* Exit cost for one reason on one CPU (summed over CPUs when read). */
 struct agg_lat_value {
   agg_u64 count, total_ns, min_ns, max_ns;
   agg_u64 slots[AGG_LOG2_SLOTS]; /* slot k: [2^k, 2^(k+1)) ns; slot 0 also holds 0 */

@@ -221,8 +221,8 @@ Result<Snapshot> KvmAggregator::Read() const {
     bool wanted = true;
   };
   const Want wants[] = {
-      {s->maps.exits, false, &out.exits, SumWords}, {s->maps.rips, true, &out.rips, SumWords, read_rips_},
-      {s->maps.latency, true, &out.latency, CombineLatency, read_latency_}, {s->maps.pio, false, &out.pio, SumWords},
+      {s->maps.exits, false, &out.exits, SumWords}, {s->maps.rips, false, &out.rips, SumWords, read_rips_},
+      {s->maps.latency, false, &out.latency, CombineLatency, read_latency_}, {s->maps.pio, false, &out.pio, SumWords},
       {s->maps.mmio, false, &out.mmio, SumWords}, {s->maps.uexits, false, &out.uexits, SumWords},
   };
   for (const auto& w : wants) {
@@ -238,6 +238,9 @@ Result<Snapshot> KvmAggregator::Read() const {
   auto drops = ReadPercpuCounters(bpf_map__fd(s->maps.drops), AGG_MAP_COUNT);
   if (!drops) return tl::unexpected(drops.error());
   std::copy(drops->begin(), drops->end(), out.drops.begin());
+  auto busy = ReadPercpuCounters(bpf_map__fd(s->maps.busy), AGG_MAP_COUNT);
+  if (!busy) return tl::unexpected(busy.error());
+  std::copy(busy->begin(), busy->end(), out.busy.begin());
   // Thread names: a plain struct value, not counters: read key by key (few, bounded).
   int fd = bpf_map__fd(s->maps.threads);
   uint32_t key = 0, next = 0;

@@ -74,7 +74,8 @@ struct Snapshot {
   uint64_t time_ns = 0;  // CLOCK_MONOTONIC when read
   RawTable exits, rips, latency, pio, mmio, uexits;
   std::array<uint64_t, AGG_EV_COUNT> events{};  // firings that passed the pid filter
-  std::array<uint64_t, AGG_MAP_COUNT> drops{};  // events not counted because a map was full
+  std::array<uint64_t, AGG_MAP_COUNT> drops{};  // events not counted: an insert into that map failed
+  std::array<uint64_t, AGG_MAP_COUNT> busy{};   // of those, inserts refused although the map had room (-EBUSY)
   std::map<uint32_t, ThreadComm> threads;       // tid -> name when first seen
 
   std::vector<ExitCount> Exits() const;

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <tuple>
+#include <algorithm>
 #include "capture/bpf/kvm_aggregator.h"
 
 namespace exitprof::capture::bpf {
@@ -51,22 +54,33 @@ std::vector<ExitCount> Snapshot::Exits() const {
 }
 
 std::vector<RipCount> Snapshot::Rips() const {
-  std::vector<RipCount> out;
+  // Keyed by CPU in the map (one writer per entry): summed over CPUs here.
+  std::map<std::tuple<uint32_t, uint32_t, uint64_t>, uint64_t> sum;
   for (const auto& [key, v] : rips) {
     auto k = KeyOf<agg_rip_key>(key);
-    out.push_back({k.reason, k.isa, k.rip, Word(v, 0)});
+    sum[{k.reason, k.isa, k.rip}] += Word(v, 0);
   }
+  std::vector<RipCount> out;
+  for (const auto& [k, n] : sum) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
   return out;
 }
 
 std::vector<LatencyHistogram> Snapshot::Latency() const {
-  std::vector<LatencyHistogram> out;
+  std::map<std::pair<uint32_t, uint32_t>, LatencyHistogram> sum;  // over CPUs, as for Rips
   for (const auto& [key, v] : latency) {
     auto k = KeyOf<agg_lat_key>(key);
-    LatencyHistogram h{k.reason, k.isa, Word(v, 0), Word(v, 1), Word(v, 2), Word(v, 3), {}};
-    for (size_t i = 0; i < h.slots.size(); ++i) h.slots[i] = Word(v, 4 + i);
-    out.push_back(h);
+    auto [it, fresh] = sum.try_emplace({k.reason, k.isa}, LatencyHistogram{k.reason, k.isa, 0, 0, 0, 0, {}});
+    LatencyHistogram& h = it->second;
+    const uint64_t n = Word(v, 0);
+    if (n && (h.count == 0 || Word(v, 2) < h.min_ns)) h.min_ns = Word(v, 2);
+    h.max_ns = std::max(h.max_ns, Word(v, 3));
+    h.count += n;
+    h.total_ns += Word(v, 1);
+    for (size_t i = 0; i < h.slots.size(); ++i) h.slots[i] += Word(v, 4 + i);
+    (void)fresh;
   }
+  std::vector<LatencyHistogram> out;
+  for (const auto& [k, h] : sum) out.push_back(h);
   return out;
 }
 
@@ -114,6 +128,7 @@ Snapshot Delta(const Snapshot& now, const Snapshot& before) {
   d.uexits = Subtract(now.uexits, before.uexits, 0);
   for (size_t i = 0; i < d.events.size(); ++i) d.events[i] = now.events[i] - std::min(now.events[i], before.events[i]);
   for (size_t i = 0; i < d.drops.size(); ++i) d.drops[i] = now.drops[i] - std::min(now.drops[i], before.drops[i]);
+  for (size_t i = 0; i < d.busy.size(); ++i) d.busy[i] = now.busy[i] - std::min(now.busy[i], before.busy[i]);
   d.threads = now.threads;
   return d;
 }
