@@ -1,6 +1,6 @@
-#include <algorithm>
 #include "live/bpf_counts.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
