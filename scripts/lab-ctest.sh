@@ -12,7 +12,7 @@
 # A lab that wedges (its console silent for 7 minutes; tests time out after 5) is stopped and a
 # second lab runs the tests that had not passed yet: a wedge is the emulator's, never a count.
 # Usage: scripts/lab-ctest.sh BUILD_DIR [CTEST_ARGS...]   (e.g. -R 'BpfLive' to run a subset)
-# Environment: EXITPROF_LAB_TIMEOUT (seconds per lab, default 1500), EXITPROF_LAB_MAX_REPEATS.
+# Environment: EXITPROF_LAB_TIMEOUT (seconds per lab, default 1000), EXITPROF_LAB_MAX_REPEATS.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:?usage: lab-ctest.sh BUILD_DIR [CTEST_ARGS...]}
@@ -23,7 +23,7 @@ want=$(cd "$build" && ctest -N -L '^live$' -LE '^lab$' "$@" | sed -n 's/^Total T
 start=$SECONDS
 skip=() rc=1
 for lab in 1 2; do
-  scripts/kvm-lab.sh --timeout "${EXITPROF_LAB_TIMEOUT:-1500}" --idle 420 --log "$build/lab-console-$lab.log" -- \
+  scripts/kvm-lab.sh --timeout "${EXITPROF_LAB_TIMEOUT:-1000}" --idle 420 --log "$build/lab-console-$lab.log" -- \
     env EXITPROF_REQUIRE_LIVE=1 ctest --test-dir "$build" -L '^live$' -LE '^lab$' --repeat until-pass:2 --output-on-failure \
     "$@" "${skip[@]}" 2>&1 | tee -a "$log"
   rc=${PIPESTATUS[0]}
