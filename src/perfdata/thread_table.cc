@@ -7,7 +7,7 @@ namespace exitprof::perfdata {
 void ThreadTable::Apply(uint32_t type, uint32_t pid, uint32_t tid, uint32_t ptid, uint64_t time, std::string_view comm) {
   if (type == kRecordComm) {
     // The newest name wins, as in perf (exec renames the thread).
-    threads_[tid] = Thread{pid, std::string(comm), time, false};
+    threads_[tid] = Thread{pid, std::string(comm), time, false, true};
     return;
   }
   if (type == kRecordExit) {
@@ -16,11 +16,14 @@ void ThreadTable::Apply(uint32_t type, uint32_t pid, uint32_t tid, uint32_t ptid
     return;
   }
   // FORK: the new thread starts with its parent's name. A name the thread already has stays
-  // only when it is newer than the fork: a read in file order (report) may bring the child's
-  // own COMM first. A thread that exited gives its tid to the new one.
+  // when it is newer than the fork, or is its own name in the same process: a read in file order
+  // (report) may bring the child's own COMM first, and a host whose CPUs' clocks disagree (TSC
+  // marked unstable, as under QEMU TCG) may even stamp that COMM before the fork. A thread that
+  // exited gives its tid to the new one.
   auto child = threads_.find(tid);
-  const bool child_named_later = child != threads_.end() && !child->second.exited && child->second.named_at > time;
-  if (child_named_later) return;
+  const bool child_named = child != threads_.end() && !child->second.exited &&
+                           (child->second.named_at > time || (child->second.own_name && child->second.pid == pid));
+  if (child_named) return;
   auto parent = threads_.find(ptid);
   if (parent == threads_.end()) {
     if (child != threads_.end() && child->second.exited) threads_.erase(child);

@@ -23,6 +23,7 @@ class ThreadTable {
     std::string comm;
     uint64_t named_at = 0;  // time of the record that gave the name (0: unknown)
     bool exited = false;
+    bool own_name = false;  // named by its own COMM (not inherited at FORK)
   };
   // A thread record kept to be applied later (parallel reads replay a stretch's records at
   // the merge, where the threads of earlier stretches are known).

@@ -86,6 +86,24 @@ TEST(ThreadTableTest, FileOrderKeepsAChildsNewerName) {
   EXPECT_EQ(*ordered.CommOf(201), "qemu-system-x86");
 }
 
+// A host whose CPUs' clocks disagree (the lab: TSC marked unstable under QEMU TCG) can stamp a
+// vCPU thread's own COMM before the FORK that created it; its own name in the same process stays.
+TEST(ThreadTableTest, OwnNameStaysWhenClocksPutItBeforeTheFork) {
+  perfdata::ThreadTable t;
+  t.Apply(Comm(300, 300, "exitprof-guest", 10));
+  t.Apply(Task(perfdata::kRecordFork, 300, 301, 300, 25));
+  t.Apply(Comm(300, 301, "CPU 0/KVM", 20));  // file order: after the fork; clock: before it
+  EXPECT_EQ(*t.CommOf(301), "CPU 0/KVM");
+  perfdata::ThreadTable file_order;  // the COMM read first, then the fork stamped later
+  file_order.Apply(Comm(300, 300, "exitprof-guest", 10));
+  file_order.Apply(Comm(300, 301, "CPU 0/KVM", 20));
+  file_order.Apply(Task(perfdata::kRecordFork, 300, 301, 300, 25));
+  EXPECT_EQ(*file_order.CommOf(301), "CPU 0/KVM");
+  // A tid reused by another process without an EXIT record starts with its parent's name.
+  file_order.Apply(Task(perfdata::kRecordFork, 400, 301, 300, 90));
+  EXPECT_EQ(*file_order.CommOf(301), "exitprof-guest");
+}
+
 TEST(ThreadTableTest, ReplayedRecordsEqualLiveOnes) {
   // A parallel read's part keeps copies of its thread records and replays them at the merge.
   ThreadTable live, replayed;
