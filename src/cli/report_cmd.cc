@@ -2,6 +2,8 @@
 #include <map>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "analysis/exit_stats.h"
 #include "analysis/report_model.h"
 #include "cli/commands.h"
@@ -18,11 +20,7 @@ namespace {
 // The tables --by names: the render registry's (render/report_tables.h).
 const std::vector<std::string> kSections = render::ReportTableNames();
 
-std::string JoinedSections() {
-  std::string out;
-  for (const auto& s : kSections) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
+std::string JoinedSections() { return fmt::format("{}", fmt::join(kSections, ",")); }
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -76,11 +74,7 @@ struct Flags {
   std::string vm_name;  // -g
 };
 
-std::string JoinedBy(const std::vector<std::string>& by) {
-  std::string out;
-  for (const auto& t : by) out += (out.empty() ? "" : ",") + t;
-  return out;
-}
+std::string JoinedBy(const std::vector<std::string>& by) { return fmt::format("{}", fmt::join(by, ",")); }
 
 std::string Event(const Flags& o) { return o.callgraph.event.empty() ? std::string("vmexit") : o.callgraph.event; }
 

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "report/devices.h"
 #include "report/guest_symbols.h"
 #include "report/sample_filter.h"
@@ -22,11 +24,7 @@ Result<Report> RunStacks(const Options& o, perfdata::RecordingSource& reader) {
   return out;
 }
 
-std::string Joined(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
-}
+std::string Joined(const std::vector<std::string>& parts) { return fmt::format("{}", fmt::join(parts, ", ")); }
 
 // An empty report says why: the filters kept nothing (not: nothing happened).
 std::string WhyEmpty(const analysis::ExitFilter& f, const std::string& path, const analysis::ReportModel& m) {
@@ -34,9 +32,7 @@ std::string WhyEmpty(const analysis::ExitFilter& f, const std::string& path, con
   if (f.pid) events.push_back("-p " + std::to_string(*f.pid));
   if (f.time_begin_ns || f.time_end_ns) events.push_back("--time");
   if (!f.reasons.empty()) {
-    std::string reasons;
-    for (const auto& r : f.reasons) reasons += (reasons.empty() ? "" : ",") + r;
-    exits.push_back("--reason " + reasons);
+    exits.push_back(fmt::format("--reason {}", fmt::join(f.reasons, ",")));
   }
   if (f.vcpu) exits.push_back("--vcpu " + std::to_string(*f.vcpu));
   if (!events.empty() && m.samples == 0) {
