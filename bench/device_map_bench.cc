@@ -9,14 +9,14 @@
 
 #include <cstdio>
 
-#include "vmm/device_map.h"
+#include "qemu/device_map.h"
 
 namespace {
 
 const char* kMap = EXITPROF_DEVICE_MAP_FILE;
 
 void BM_Attribute(benchmark::State& state) {
-  auto h = exitprof::vmm::LoadDeviceMapFile(kMap);
+  auto h = exitprof::qemu::LoadDeviceMapFile(kMap);
   if (!h) {
     state.SkipWithError(h.error().message.c_str());
     return;
@@ -39,7 +39,7 @@ BENCHMARK(BM_Attribute)->ArgName("io")->Arg(1)->Arg(0);
 
 void BM_LoadSideFile(benchmark::State& state) {
   for (auto _ : state) {
-    auto h = exitprof::vmm::LoadDeviceMapFile(kMap);
+    auto h = exitprof::qemu::LoadDeviceMapFile(kMap);
     if (!h) {
       state.SkipWithError(h.error().message.c_str());
       return;

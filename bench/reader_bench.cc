@@ -35,7 +35,7 @@
 namespace {
 
 using exitprof::perfdata::Reader;
-using exitprof::perfdata::ReadStats;
+using exitprof::recording::ReadStats;
 
 struct Files {
   std::string dir;
@@ -51,9 +51,9 @@ uint64_t FileSize(const std::string& path) {
   return ec ? 0 : n;
 }
 
-class NullSink : public exitprof::perfdata::EventSink {
+class NullSink : public exitprof::recording::EventSink {
  public:
-  exitprof::Result<void> OnSessionReady(const exitprof::perfdata::SessionInfo&) override { return {}; }
+  exitprof::Result<void> OnSessionReady(const exitprof::recording::SessionInfo&) override { return {}; }
   void OnEvent(const exitprof::perfdata::Event& e) override { benchmark::DoNotOptimize(e.time); }
 };
 
@@ -64,7 +64,7 @@ void Finish(benchmark::State& state, uint64_t records, uint64_t bytes) {
 
 // Runs one full read of `path` into `sink`; false (and the error set on state) on failure.
 bool ReadOnce(benchmark::State& state, const std::string& path, bool ordered,
-              exitprof::perfdata::EventSink& sink, ReadStats& out) {
+              exitprof::recording::EventSink& sink, ReadStats& out) {
   auto reader = Reader::Open(path);
   if (!reader) {
     state.SkipWithError(reader.error().message.c_str());

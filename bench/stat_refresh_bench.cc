@@ -19,21 +19,21 @@
 #include <thread>
 
 #include "render/stat_render.h"
-#include "kvm/event_counters.h"
-#include "kvm/stat_sampler.h"
-#include "kvm/vm_discovery.h"
+#include "kvmstat/event_counters.h"
+#include "kvmstat/stat_sampler.h"
+#include "kvmstat/vm_discovery.h"
 
 namespace {
 
 using namespace exitprof;
 
-kvm::StatSampler& Sampler() {
-  static kvm::StatSampler* sampler = [] {
+kvmstat::StatSampler& Sampler() {
+  static kvmstat::StatSampler* sampler = [] {
     // Stats fds only: asking other people's QEMUs over QMP would hold their monitor sockets
     // (one client at a time) and kick their vCPUs on every iteration.
-    kvm::SamplerOptions options;
-    options.source = kvm::SourceChoice::kStatsFd;
-    auto* s = new kvm::StatSampler(options);
+    kvmstat::SamplerOptions options;
+    options.source = kvmstat::SourceChoice::kStatsFd;
+    auto* s = new kvmstat::StatSampler(options);
     s->Rescan();
     // VMs first seen under 2 s ago are looked at again on each rescan (they may still be
     // creating vCPUs); measure the steady state.
@@ -43,7 +43,7 @@ kvm::StatSampler& Sampler() {
   return *sampler;
 }
 
-void Counters(benchmark::State& state, const std::vector<kvm::VmSnapshot>& vms) {
+void Counters(benchmark::State& state, const std::vector<kvmstat::VmSnapshot>& vms) {
   size_t vcpus = 0;
   for (const auto& vm : vms) vcpus += vm.vcpus.size();
   state.counters["vms"] = static_cast<double>(vms.size());
@@ -52,7 +52,7 @@ void Counters(benchmark::State& state, const std::vector<kvm::VmSnapshot>& vms) 
 
 void StatsFdRefresh(benchmark::State& state) {
   auto& sampler = Sampler();
-  std::vector<kvm::VmSnapshot> vms;
+  std::vector<kvmstat::VmSnapshot> vms;
   for (auto _ : state) {
     vms = sampler.Refresh();
     benchmark::DoNotOptimize(vms.data());
@@ -63,7 +63,7 @@ BENCHMARK(StatsFdRefresh)->Unit(benchmark::kMicrosecond);
 
 void RescanAndRefresh(benchmark::State& state) {
   auto& sampler = Sampler();
-  std::vector<kvm::VmSnapshot> vms;
+  std::vector<kvmstat::VmSnapshot> vms;
   for (auto _ : state) {
     sampler.Rescan();
     vms = sampler.Refresh();
@@ -78,7 +78,7 @@ void RefreshAndRender(benchmark::State& state) {
   analysis::StatHistory history(false);
   analysis::StatViewOptions options;
   history.Push(sampler.Refresh());
-  std::vector<kvm::VmSnapshot> vms;
+  std::vector<kvmstat::VmSnapshot> vms;
   for (auto _ : state) {
     vms = sampler.Refresh();
     history.Push(vms);
@@ -90,12 +90,12 @@ void RefreshAndRender(benchmark::State& state) {
 BENCHMARK(RefreshAndRender)->Unit(benchmark::kMicrosecond);
 
 // One Read() of the counters per iteration: the cost of a refresh's counting alone.
-void ReadLoop(benchmark::State& state, exitprof::Result<std::unique_ptr<kvm::EventCounters>> counters) {
+void ReadLoop(benchmark::State& state, exitprof::Result<std::unique_ptr<kvmstat::EventCounters>> counters) {
   if (!counters) {
     state.SkipWithError(counters.error().message.c_str());
     return;
   }
-  kvm::StatTable table;
+  kvmstat::StatTable table;
   for (auto _ : state) {
     auto r = (*counters)->Read(table);
     benchmark::DoNotOptimize(table.values.data());
@@ -103,29 +103,29 @@ void ReadLoop(benchmark::State& state, exitprof::Result<std::unique_ptr<kvm::Eve
   state.counters["counters"] = static_cast<double>(table.values.size());
 }
 
-void TracepointRead(benchmark::State& state) { ReadLoop(state, kvm::OpenTracepointCounters({})); }
+void TracepointRead(benchmark::State& state) { ReadLoop(state, kvmstat::OpenTracepointCounters({})); }
 BENCHMARK(TracepointRead)->Unit(benchmark::kMicrosecond);
 
 const char* const kBpfRows = "^kvm_(exit|entry|pio|mmio|userspace_exit)";
 
 void TracepointReadBpfRows(benchmark::State& state) {
-  kvm::TracepointOptions options;
+  kvmstat::TracepointOptions options;
   options.fields.emplace(kBpfRows);
-  ReadLoop(state, kvm::OpenTracepointCounters(options));
+  ReadLoop(state, kvmstat::OpenTracepointCounters(options));
 }
 BENCHMARK(TracepointReadBpfRows)->Unit(benchmark::kMicrosecond);
 
 void BpfRead(benchmark::State& state) {
-  kvm::TracepointOptions options;
+  kvmstat::TracepointOptions options;
   options.fields.emplace(kBpfRows);
-  ReadLoop(state, kvm::OpenBpfCounters(options));
+  ReadLoop(state, kvmstat::OpenBpfCounters(options));
 }
 BENCHMARK(BpfRead)->Unit(benchmark::kMicrosecond);
 
-kvm::TracepointOptions AllVmPids() {
-  kvm::TracepointOptions options;
+kvmstat::TracepointOptions AllVmPids() {
+  kvmstat::TracepointOptions options;
   options.fields.emplace(kBpfRows);
-  for (const auto& vm : kvm::DiscoverVms().vms) {
+  for (const auto& vm : kvmstat::DiscoverVms().vms) {
     if (options.pids.empty() || options.pids.back() != vm.pid) options.pids.push_back(vm.pid);
   }
   return options;
@@ -133,13 +133,13 @@ kvm::TracepointOptions AllVmPids() {
 void TracepointReadBpfRowsPids(benchmark::State& state) {
   auto options = AllVmPids();
   state.counters["pids"] = static_cast<double>(options.pids.size());
-  ReadLoop(state, kvm::OpenTracepointCounters(options));
+  ReadLoop(state, kvmstat::OpenTracepointCounters(options));
 }
 BENCHMARK(TracepointReadBpfRowsPids)->Unit(benchmark::kMicrosecond);
 void BpfReadPids(benchmark::State& state) {
   auto options = AllVmPids();
   state.counters["pids"] = static_cast<double>(options.pids.size());
-  ReadLoop(state, kvm::OpenBpfCounters(options));
+  ReadLoop(state, kvmstat::OpenBpfCounters(options));
 }
 BENCHMARK(BpfReadPids)->Unit(benchmark::kMicrosecond);
 

@@ -102,11 +102,11 @@ bool WriteV6(const tracedat::TraceDatFile& f, std::span<const uint8_t> bytes, in
 }
 
 // Writes every event a reader delivers into a perf.data, one attr per tracepoint.
-class PerfDataCopier : public perfdata::EventSink {
+class PerfDataCopier : public recording::EventSink {
  public:
   explicit PerfDataCopier(std::string path) : path_(std::move(path)) {}
-  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override {
-    perfdata::SessionInfo header = info;
+  Result<void> OnSessionReady(const recording::SessionInfo& info) override {
+    recording::SessionInfo header = info;
     header.hostname = "bench";
     for (size_t i = 0; i < header.attrs.size(); ++i) {
       header.attrs[i].sample_type |= perfdata::kSampleIdentifier;  // several attrs: samples say whose

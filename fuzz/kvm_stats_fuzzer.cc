@@ -10,18 +10,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kvm/binary_stats.h"
+#include "kvmstat/binary_stats.h"
 #include "kvm/print_symbolic.h"
-#include "kvm/qmp_stats.h"
+#include "kvmstat/qmp_stats.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::span<const uint8_t> rest(data + 1, size - 1);
   switch (data[0] % 3) {
     case 0: {
-      auto layout = exitprof::kvm::ParseStatsLayout(rest, "fuzz");
+      auto layout = exitprof::kvmstat::ParseStatsLayout(rest, "fuzz");
       if (layout) {
-        for (const auto& d : layout->descriptors) (void)exitprof::kvm::UnitLabel(d);
+        for (const auto& d : layout->descriptors) (void)exitprof::kvmstat::UnitLabel(d);
       }
       break;
     }
@@ -29,12 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto json = nlohmann::json::parse(rest.begin(), rest.end(), nullptr, /*allow_exceptions=*/false);
       if (json.is_discarded()) break;
       try {
-        auto schemas = exitprof::kvm::ParseQmpSchemas(json);
-        exitprof::kvm::QmpSchema none;
+        auto schemas = exitprof::kvmstat::ParseQmpSchemas(json);
+        exitprof::kvmstat::QmpSchema none;
         if (json.is_array()) {
           for (const auto& entry : json) {
             if (entry.is_object() && entry.contains("stats")) {
-              (void)exitprof::kvm::ParseQmpStats(entry["stats"], schemas ? schemas->vcpu : none);
+              (void)exitprof::kvmstat::ParseQmpStats(entry["stats"], schemas ? schemas->vcpu : none);
             }
           }
         }

@@ -25,9 +25,9 @@ namespace {
 
 using exitprof::Result;
 using exitprof::perfdata::Event;
-using exitprof::perfdata::EventSink;
+using exitprof::recording::EventSink;
 using exitprof::perfdata::Reader;
-using exitprof::perfdata::SessionInfo;
+using exitprof::recording::SessionInfo;
 
 // Hands every call to both sinks, as if each had its own reader.
 class TeeSink : public EventSink {

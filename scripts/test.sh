@@ -5,6 +5,8 @@
 # where kvm_exit fires, else again inside the KVM lab (scripts/kvm-lab.sh), where none may skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The layers of src/ (no build needed): a lower layer that includes an upper one fails first.
+scripts/check-layers.sh
 scripts/install-deps.sh
 scripts/build.sh build
 # tracefs for the live tests (the kvm tracepoints); harmless if already mounted or not allowed.

@@ -57,8 +57,8 @@ struct CommandResult {
 CommandResult RunCommand(const std::string& command);
 
 struct Report {
-  perfdata::SessionInfo info;
-  perfdata::ReadStats stats;
+  recording::SessionInfo info;
+  recording::ReadStats stats;
   analysis::ReportModel model;
 };
 // The report pipeline of `exitprof report` (report/pipeline.h), without device attribution.

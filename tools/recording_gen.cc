@@ -119,7 +119,7 @@ Result<GenTruth> GenerateRecording(const GenOptions& o, const std::string& out_p
     tep.push_back(e);
   }
 
-  perfdata::SessionInfo info;
+  recording::SessionInfo info;
   info.tracing_data = trace::EncodeTracingData(td);
   info.hostname = "kvm-host-01";
   info.os_release = "6.18.44";

@@ -16,15 +16,15 @@ namespace {
 // Ports at 0xc000 and above are where PCI I/O BARs go: the fixed table only knows them as a range.
 constexpr uint16_t kFirstPciIoPort = 0xc000;
 
-vmm::Attribution FixedPort(uint16_t port) {
-  vmm::Attribution a;
+qemu::Attribution FixedPort(uint16_t port) {
+  qemu::Attribution a;
   if (port >= kFirstPciIoPort) return a;
   a.device = kvm::PortName(port);
   return a;
 }
 
-vmm::Attribution FixedMmio(uint64_t gpa) {
-  vmm::Attribution a;
+qemu::Attribution FixedMmio(uint64_t gpa) {
+  qemu::Attribution a;
   std::string name = kvm::MmioName(gpa);
   if (name.empty() || name.find("PCIe ECAM") != std::string::npos) return a;
   a.device = name.rfind("LAPIC", 0) == 0 ? "LAPIC" : name;
@@ -34,14 +34,14 @@ vmm::Attribution FixedMmio(uint64_t gpa) {
 
 class Attributor {
  public:
-  Attributor(const vmm::DeviceMapHistory* map, std::string missing) : map_(map), missing_(std::move(missing)) {}
+  Attributor(const qemu::DeviceMapHistory* map, std::string missing) : map_(map), missing_(std::move(missing)) {}
 
-  vmm::Attribution Port(uint16_t port) {
-    vmm::Attribution a;
+  qemu::Attribution Port(uint16_t port) {
+    qemu::Attribution a;
     if (map_) a = map_->Attribute(port, true);
     // ISA ports keep their fixed names; the map's region name stays in `region`.
     if (a.bar < 0) {
-      vmm::Attribution fixed = FixedPort(port);
+      qemu::Attribution fixed = FixedPort(port);
       if (fixed.attributed()) {
         fixed.region = a.region;
         fixed.offset = a.region.empty() ? 0 : a.offset;
@@ -51,8 +51,8 @@ class Attributor {
     return a;
   }
 
-  vmm::Attribution Mmio(uint64_t gpa) {
-    vmm::Attribution a;
+  qemu::Attribution Mmio(uint64_t gpa) {
+    qemu::Attribution a;
     if (map_) a = map_->Attribute(gpa, false);
     if (!a.attributed()) a = FixedMmio(gpa);
     else if (a.bar < 0 && a.reg.empty()) {
@@ -74,20 +74,20 @@ class Attributor {
   }
 
  private:
-  const vmm::DeviceMapHistory* map_;
+  const qemu::DeviceMapHistory* map_;
   std::string missing_;
 };
 
 // One map's attributions, each port and address worked out once.
 class CachedAttributor {
  public:
-  CachedAttributor(const vmm::DeviceMapHistory* map, const std::string& missing) : attributor_(map, missing) {}
-  const vmm::Attribution& Port(uint16_t port) {
+  CachedAttributor(const qemu::DeviceMapHistory* map, const std::string& missing) : attributor_(map, missing) {}
+  const qemu::Attribution& Port(uint16_t port) {
     auto it = ports_.find(port);
     if (it == ports_.end()) it = ports_.emplace(port, attributor_.Port(port)).first;
     return it->second;
   }
-  const vmm::Attribution& Mmio(uint64_t gpa) {
+  const qemu::Attribution& Mmio(uint64_t gpa) {
     auto it = addresses_.find(gpa);
     if (it == addresses_.end()) it = addresses_.emplace(gpa, attributor_.Mmio(gpa)).first;
     return it->second;
@@ -96,8 +96,8 @@ class CachedAttributor {
 
  private:
   Attributor attributor_;
-  std::map<uint16_t, vmm::Attribution> ports_;
-  std::map<uint64_t, vmm::Attribution> addresses_;
+  std::map<uint16_t, qemu::Attribution> ports_;
+  std::map<uint64_t, qemu::Attribution> addresses_;
 };
 
 std::string PidList(const std::set<uint32_t>& pids) {
@@ -116,7 +116,7 @@ std::set<uint32_t> ExitingProcesses(const ReportModel& m) {
   return pids;
 }
 
-std::string Warning(const ReportModel& m, std::span<const vmm::DeviceMapHistory> maps) {
+std::string Warning(const ReportModel& m, std::span<const qemu::DeviceMapHistory> maps) {
   if (maps.empty()) return {};  // device_map_missing says why
   std::set<uint32_t> others = ExitingProcesses(m);
   if (maps.size() == 1) {
@@ -136,13 +136,13 @@ std::string Warning(const ReportModel& m, std::span<const vmm::DeviceMapHistory>
 
 }  // namespace
 
-void AttributeDevices(ReportModel& m, const vmm::DeviceMapHistory* map, const std::string& source,
+void AttributeDevices(ReportModel& m, const qemu::DeviceMapHistory* map, const std::string& source,
                       const std::string& missing) {
-  AttributeDevices(m, map ? std::span<const vmm::DeviceMapHistory>(map, 1) : std::span<const vmm::DeviceMapHistory>(),
+  AttributeDevices(m, map ? std::span<const qemu::DeviceMapHistory>(map, 1) : std::span<const qemu::DeviceMapHistory>(),
                    source, missing);
 }
 
-void AttributeDevices(ReportModel& m, std::span<const vmm::DeviceMapHistory> maps, const std::string& source,
+void AttributeDevices(ReportModel& m, std::span<const qemu::DeviceMapHistory> maps, const std::string& source,
                       const std::string& missing) {
   m.device_map_source = maps.empty() ? "" : source;
   m.device_map_missing = maps.empty() ? missing : "";
@@ -161,7 +161,7 @@ void AttributeDevices(ReportModel& m, std::span<const vmm::DeviceMapHistory> map
     if (!per_process) return shared;
     auto it = own.find(pid);
     if (it != own.end()) return it->second;
-    const vmm::DeviceMapHistory* mine = nullptr;
+    const qemu::DeviceMapHistory* mine = nullptr;
     for (const auto& map : maps) {
       if (map.pid > 0 && static_cast<uint32_t>(map.pid) == pid) mine = &map;
     }
@@ -172,11 +172,11 @@ void AttributeDevices(ReportModel& m, std::span<const vmm::DeviceMapHistory> map
 
   // The all-process rows: what every process that made the access agrees on (per_process), else
   // the shared map's answer.
-  std::map<uint16_t, std::optional<vmm::Attribution>> port_agreed;
-  std::map<uint64_t, std::optional<vmm::Attribution>> gpa_agreed;
-  auto agree = [](auto& slot, const vmm::Attribution& a, bool first) {
+  std::map<uint16_t, std::optional<qemu::Attribution>> port_agreed;
+  std::map<uint64_t, std::optional<qemu::Attribution>> gpa_agreed;
+  auto agree = [](auto& slot, const qemu::Attribution& a, bool first) {
     if (first) slot = a;
-    else if (slot && slot->Label() != a.Label()) slot = vmm::Attribution{};
+    else if (slot && slot->Label() != a.Label()) slot = qemu::Attribution{};
   };
   for (const auto& r : m.pio_by_thread) {
     auto [it, first] = port_agreed.try_emplace(r.access.port);
@@ -186,10 +186,10 @@ void AttributeDevices(ReportModel& m, std::span<const vmm::DeviceMapHistory> map
     auto [it, first] = gpa_agreed.try_emplace(r.access.gpa);
     agree(it->second, r.access.device, first);
   }
-  auto port = [&](uint16_t p) -> vmm::Attribution {
+  auto port = [&](uint16_t p) -> qemu::Attribution {
     if (!per_process) return shared.Port(p);
     auto it = port_agreed.find(p);
-    return it != port_agreed.end() && it->second ? *it->second : vmm::Attribution{};
+    return it != port_agreed.end() && it->second ? *it->second : qemu::Attribution{};
   };
   for (auto& r : m.pio) r.device = port(r.port);
   for (auto& r : m.pio_from_exits) r.device = port(r.port);
@@ -199,7 +199,7 @@ void AttributeDevices(ReportModel& m, std::span<const vmm::DeviceMapHistory> map
       continue;
     }
     auto it = gpa_agreed.find(r.gpa);
-    r.device = it != gpa_agreed.end() && it->second ? *it->second : vmm::Attribution{};
+    r.device = it != gpa_agreed.end() && it->second ? *it->second : qemu::Attribution{};
   }
 
   // One row per device register (and per process when each has its own map); a BAR without
@@ -208,7 +208,7 @@ void AttributeDevices(ReportModel& m, std::span<const vmm::DeviceMapHistory> map
   using Key = std::tuple<uint32_t, std::string, std::string, int, std::string, uint64_t>;
   std::map<Key, ReportModel::DeviceRow> rows;
   std::map<std::tuple<uint32_t, bool, uint64_t>, uint64_t> missing_rows;
-  auto add = [&](uint32_t pid, const vmm::Attribution& a, bool io, uint64_t address, uint64_t count) {
+  auto add = [&](uint32_t pid, const qemu::Attribution& a, bool io, uint64_t address, uint64_t count) {
     if (!a.attributed()) {
       missing_rows[{pid, io, address}] += count;
       return;
@@ -244,7 +244,7 @@ void AttributeDevices(ReportModel& m, std::span<const vmm::DeviceMapHistory> map
                    [](const auto& a, const auto& b) { return a.count() > b.count(); });
   for (auto& page : m.mmio_pages) {
     if (!page.name.empty()) continue;
-    vmm::Attribution a;
+    qemu::Attribution a;
     if (!per_process) a = shared.Mmio(page.page);
     if (a.bar >= 0) page.name = a.device + (a.id.empty() ? "" : " " + a.id) + " " + a.pci + " BAR" + std::to_string(a.bar);
     else if (a.attributed()) page.name = a.device;

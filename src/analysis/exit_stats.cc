@@ -11,7 +11,7 @@ namespace exitprof::analysis {
 using kvm::KvmEvent;
 using perfdata::Event;
 
-Result<void> ExitStats::OnSessionReady(const perfdata::SessionInfo& info) {
+Result<void> ExitStats::OnSessionReady(const recording::SessionInfo& info) {
   auto events = trace::TraceEvents::FromTracingData(info.tracing_data, info.path);
   if (!events) return tl::unexpected(events.error());
   trace_ = std::move(*events);
@@ -134,7 +134,7 @@ void ExitStats::AddUserspaceExits(uint32_t pid, uint32_t tid, const std::string&
 
 void ExitStats::OnEvent(const Event& e) {
   if (e.type != perfdata::kRecordSample) {
-    if (is_part_ && perfdata::ThreadTable::IsThreadRecord(e.type)) thread_events_.push_back(perfdata::ThreadTable::Copy(e));
+    if (is_part_ && recording::ThreadTable::IsThreadRecord(e.type)) thread_events_.push_back(recording::ThreadTable::Copy(e));
     else if (!is_part_) threads_.Apply(e);
     return;
   }

@@ -19,7 +19,7 @@
 #include "analysis/timeline.h"
 #include "kvm/kvm_events.h"
 #include "perfdata/reader.h"
-#include "perfdata/thread_table.h"
+#include "recording/thread_table.h"
 #include "trace/trace_events.h"
 
 namespace exitprof::analysis {
@@ -62,11 +62,11 @@ struct MmioKey {
   bool operator==(const MmioKey&) const = default;
 };
 
-class ExitStats : public perfdata::EventSink {
+class ExitStats : public recording::EventSink {
  public:
   explicit ExitStats(ExitFilter filter) : filter_(std::move(filter)) {}
 
-  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  Result<void> OnSessionReady(const recording::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
   std::vector<bool> CountOnlyAttrs() const override;
   void OnSampleCounted(int attr_index, uint32_t pid, uint64_t time) override;
@@ -74,9 +74,9 @@ class ExitStats : public perfdata::EventSink {
   // same filter and decoders; merged in file order, the counts, names and reason ids equal
   // one pass's. With --latency the stretches are read in time order each, and each thread's
   // pairing is stitched across them (ExitLatency::MergePart).
-  std::unique_ptr<perfdata::EventSink> NewPart() const override;
-  void MergePart(perfdata::EventSink& part) override;
-  void ShareThreads(const perfdata::ThreadTable* threads) override { threads_.Share(threads); }
+  std::unique_ptr<recording::EventSink> NewPart() const override;
+  void MergePart(recording::EventSink& part) override;
+  void ShareThreads(const recording::ThreadTable* threads) override { threads_.Share(threads); }
   // Starts a new interval (live views): counts go, thread names and decoders stay.
   void ResetCounts();
 
@@ -112,7 +112,7 @@ class ExitStats : public perfdata::EventSink {
   const std::map<std::pair<uint32_t, bool>, uint64_t>& injected() const { return injected_; }
   // Userspace exits per vCPU thread (pid << 32 | tid): who exits when kvm_exit is not recorded.
   const std::unordered_map<uint64_t, uint64_t>& userspace_exits_by_thread() const { return uexits_by_thread_; }
-  const perfdata::ThreadTable& threads() const { return threads_.table(); }
+  const recording::ThreadTable& threads() const { return threads_.table(); }
   std::string CommOf(uint32_t tid) const;  // ":TID" for a thread no record named
   uint64_t first_time() const { return first_time_; }
   uint64_t last_time() const { return last_time_; }
@@ -156,11 +156,11 @@ class ExitStats : public perfdata::EventSink {
   std::map<std::string, uint64_t> uexits_;
   std::map<std::pair<uint32_t, bool>, uint64_t> injected_;
   std::unordered_map<uint64_t, uint64_t> uexits_by_thread_;
-  perfdata::SinkThreads threads_;
+  recording::SinkThreads threads_;
   bool is_part_ = false;
   // A part's thread records, in file order, replayed at the merge where the threads of
   // earlier stretches are known.
-  std::vector<perfdata::ThreadTable::Record> thread_events_;
+  std::vector<recording::ThreadTable::Record> thread_events_;
   uint64_t first_time_ = 0, last_time_ = 0;
   bool zero_time_seen_ = false;  // a sample at time 0: first_time_ restarts after it
   uint64_t filtered_samples_ = 0;

@@ -17,7 +17,7 @@ void AddCounts(FlatCounter& into, const FlatCounter& from) {
 
 }  // namespace
 
-std::unique_ptr<perfdata::EventSink> ExitStats::NewPart() const {
+std::unique_ptr<recording::EventSink> ExitStats::NewPart() const {
   // -g NAME matches thread names that COMM records earlier in the file set: a part cannot know
   // them. Port/MMIO cost pairing (with --latency) has no merge. Both read in one pass.
   if (!filter_.guest.empty() || filter_.latency) return nullptr;
@@ -30,7 +30,7 @@ std::unique_ptr<perfdata::EventSink> ExitStats::NewPart() const {
   return part;
 }
 
-void ExitStats::MergePart(perfdata::EventSink& sink) {
+void ExitStats::MergePart(recording::EventSink& sink) {
   auto& part = static_cast<ExitStats&>(sink);
   // Reason ids are handed out in order of first appearance; the part's are renumbered.
   const std::vector<uint32_t> reason = kvm_.AdoptReasons(part.kvm_);

@@ -75,7 +75,7 @@ void SetInterval(ReportModel& m, double seconds) {
   for (auto& r : m.by_reason) r.rate_per_s = seconds > 0 ? r.count / seconds : 0.0;
 }
 
-ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::ReadStats& stats,
+ReportModel BuildReportModel(const recording::SessionInfo& info, const recording::ReadStats& stats,
                              const ExitStats& exits, size_t top_n) {
   ReportModel m;
   m.path = info.path;

@@ -8,7 +8,7 @@
 
 #include "analysis/exit_stats.h"
 #include "perfdata/reader.h"
-#include "vmm/device_map.h"
+#include "qemu/device_map.h"
 
 namespace exitprof::analysis {
 
@@ -56,7 +56,7 @@ struct PioRow {
   uint8_t size = 0;
   uint64_t count = 0;
   std::string name;  // "COM1 (serial)"
-  vmm::Attribution device;  // filled by AttributeDevices (device_attribution.h)
+  qemu::Attribution device;  // filled by AttributeDevices (device_attribution.h)
 };
 struct PioThreadRow {
   uint32_t pid = 0, tid = 0;
@@ -69,7 +69,7 @@ struct MmioRow {
   uint32_t len = 0;
   uint64_t count = 0;
   std::string name;  // "LAPIC EOI", "HPET"
-  vmm::Attribution device;  // filled by AttributeDevices (device_attribution.h)
+  qemu::Attribution device;  // filled by AttributeDevices (device_attribution.h)
 };
 struct MmioPidRow {
   uint32_t pid = 0;  // the VMM process
@@ -192,7 +192,7 @@ struct ReportModel {
   // MMIO access went to, and what could not be attributed, and why.
   struct DeviceRow {
     uint32_t pid = 0;  // the VMM whose device it is; 0 = not told apart (no per-process data)
-    vmm::Attribution device;  // offset is kept only when it tells the register apart
+    qemu::Attribution device;  // offset is kept only when it tells the register apart
     uint64_t pio = 0, mmio = 0;  // accesses (an MMIO read counted once)
     uint64_t count() const { return pio + mmio; }
   };
@@ -222,7 +222,7 @@ void AddExplanations(ReportModel& m, size_t n);
 void SetInterval(ReportModel& m, double seconds);
 
 // top_n: RIPs kept per reason (0 = all).
-ReportModel BuildReportModel(const perfdata::SessionInfo& info, const perfdata::ReadStats& stats,
+ReportModel BuildReportModel(const recording::SessionInfo& info, const recording::ReadStats& stats,
                              const ExitStats& exits, size_t top_n);
 
 }  // namespace exitprof::analysis

@@ -5,10 +5,10 @@
 
 namespace exitprof::analysis {
 
-using kvm::StatMeta;
-using kvm::StatTable;
-using kvm::StatType;
-using kvm::VmSnapshot;
+using kvmstat::StatMeta;
+using kvmstat::StatTable;
+using kvmstat::StatType;
+using kvmstat::VmSnapshot;
 
 void StatHistory::Push(const std::vector<VmSnapshot>& vms) {
   previous_ = std::move(current_);

@@ -10,7 +10,7 @@
 #include <tuple>
 #include <vector>
 
-#include "kvm/stat_model.h"
+#include "kvmstat/stat_model.h"
 
 namespace exitprof::analysis {
 
@@ -28,7 +28,7 @@ struct StatViewOptions {
 struct StatRow {
   std::string name;
   std::string unit;
-  kvm::StatType type = kvm::StatType::kCumulative;
+  kvmstat::StatType type = kvmstat::StatType::kCumulative;
   uint64_t total = 0;
   uint64_t delta = 0;
 };
@@ -38,26 +38,26 @@ class StatHistory {
  public:
   explicit StatHistory(bool include_past) : include_past_(include_past) {}
   // Records `vms` as the newest sample; afterwards Delta/Total refer to it.
-  void Push(const std::vector<kvm::VmSnapshot>& vms);
+  void Push(const std::vector<kvmstat::VmSnapshot>& vms);
   // Values of stat i of this table: change since the previous sample (instant and peak: the value
   // itself) and the total (since the VM started with -i or in JSON, else since the first sample).
-  uint64_t Delta(const kvm::VmSnapshot& vm, int vcpu, const kvm::StatTable& t, const kvm::StatMeta& m, uint32_t k) const;
-  uint64_t SinceStart(const kvm::VmSnapshot& vm, int vcpu, const kvm::StatTable& t, const kvm::StatMeta& m, uint32_t k) const;
+  uint64_t Delta(const kvmstat::VmSnapshot& vm, int vcpu, const kvmstat::StatTable& t, const kvmstat::StatMeta& m, uint32_t k) const;
+  uint64_t SinceStart(const kvmstat::VmSnapshot& vm, int vcpu, const kvmstat::StatTable& t, const kvmstat::StatMeta& m, uint32_t k) const;
 
  private:
   using Key = std::tuple<pid_t, int, int>;  // pid, VM index, vcpu (-1 = VM-wide)
-  const kvm::StatTable* Find(const std::map<Key, kvm::StatTable>& from, const kvm::VmSnapshot& vm, int vcpu,
-                             const kvm::StatTable& t) const;
+  const kvmstat::StatTable* Find(const std::map<Key, kvmstat::StatTable>& from, const kvmstat::VmSnapshot& vm, int vcpu,
+                             const kvmstat::StatTable& t) const;
   bool include_past_;
-  std::map<Key, kvm::StatTable> previous_, current_, first_;
+  std::map<Key, kvmstat::StatTable> previous_, current_, first_;
 };
 
 // A statistic with one value (not a histogram): what tables sum.
-inline bool Summable(const kvm::StatMeta& m) { return m.size == 1; }
+inline bool Summable(const kvmstat::StatMeta& m) { return m.size == 1; }
 
 // The tables of one VM a row set covers: VM-wide (vcpu -1) and each vCPU (only `only_vcpu` if >= 0).
 template <typename F>
-void ForEachTable(const kvm::VmSnapshot& vm, int only_vcpu, F&& f) {
+void ForEachTable(const kvmstat::VmSnapshot& vm, int only_vcpu, F&& f) {
   if (only_vcpu < 0) f(-1, vm.stats);
   for (const auto& c : vm.vcpus) {
     if (only_vcpu < 0 || c.vcpu == only_vcpu) f(c.vcpu, c.stats);
@@ -65,15 +65,15 @@ void ForEachTable(const kvm::VmSnapshot& vm, int only_vcpu, F&& f) {
 }
 
 // Whether the VM passes -g; whether a statistic passes -f.
-bool VmSelected(const kvm::VmSnapshot& vm, const StatViewOptions& options);
+bool VmSelected(const kvmstat::VmSnapshot& vm, const StatViewOptions& options);
 bool FieldSelected(const std::string& name, const StatViewOptions& options);
 
 // Scalar statistics summed over `vms` (VM-wide and every vCPU), in the order first seen.
 // `vcpu` >= 0 restricts to that vCPU of a single VM (for --vcpu rows).
-std::vector<StatRow> Aggregate(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history,
+std::vector<StatRow> Aggregate(const std::vector<kvmstat::VmSnapshot>& vms, const StatHistory& history,
                                const StatViewOptions& options, int only_vcpu = -1);
 
 // kvm_stat -l's fields: the cumulative statistics selected, in the order first seen.
-std::vector<std::string> LogFields(const std::vector<kvm::VmSnapshot>& vms, const StatViewOptions& options);
+std::vector<std::string> LogFields(const std::vector<kvmstat::VmSnapshot>& vms, const StatViewOptions& options);
 
 }  // namespace exitprof::analysis

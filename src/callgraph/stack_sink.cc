@@ -35,7 +35,7 @@ std::vector<std::string> StackSink::warnings() const {
   return all;
 }
 
-Result<void> StackSink::OnSessionReady(const perfdata::SessionInfo& info) {
+Result<void> StackSink::OnSessionReady(const recording::SessionInfo& info) {
   info_ = &info;
   if (!options_.event.empty()) {
     attr_filter_ = info.FindAttrByName(options_.event);

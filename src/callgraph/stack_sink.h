@@ -12,7 +12,7 @@
 #include "callgraph/dwarf_unwinder.h"
 #include "callgraph/process_maps.h"
 #include "perfdata/reader.h"
-#include "perfdata/thread_table.h"
+#include "recording/thread_table.h"
 #include "symbols/kallsyms.h"
 
 namespace exitprof::callgraph {
@@ -32,14 +32,14 @@ struct StackStats {
   uint64_t lost = 0;
 };
 
-class StackSink : public perfdata::EventSink {
+class StackSink : public recording::EventSink {
  public:
   // kallsyms: where kernel frames get their names (the host's /proc/kallsyms when recorded
   // here; "" = none). Read at the first kernel frame: user-only stacks never pay for it.
   StackSink(const StackOptions& options, std::string kallsyms);
-  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  Result<void> OnSessionReady(const recording::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
-  void ShareThreads(const perfdata::ThreadTable* threads) override { threads_.Share(threads); }
+  void ShareThreads(const recording::ThreadTable* threads) override { threads_.Share(threads); }
 
   const CallTree& tree() const { return tree_; }
   const StackStats& stats() const { return stats_; }
@@ -55,14 +55,14 @@ class StackSink : public perfdata::EventSink {
   bool kernel_loaded_ = false;
   std::optional<symbols::KernelSymbolMap> kernel_;
   std::vector<std::string> kernel_warnings_;
-  const perfdata::SessionInfo* info_ = nullptr;
+  const recording::SessionInfo* info_ = nullptr;
   int attr_filter_ = -1;  // attr index of options_.event, -1 = all
   std::string event_name_;
   ProcessMaps maps_;
   DwarfUnwinder unwinder_{maps_};
   CallTree tree_;
   StackStats stats_;
-  perfdata::SinkThreads threads_;
+  recording::SinkThreads threads_;
 };
 
 }  // namespace exitprof::callgraph

@@ -5,7 +5,7 @@
 
 namespace exitprof::capture {
 
-void LiveDecoder::Feed(std::span<const uint8_t> record, perfdata::EventSink& sink, perfdata::ReadStats& stats) const {
+void LiveDecoder::Feed(std::span<const uint8_t> record, recording::EventSink& sink, recording::ReadStats& stats) const {
   perfdata::Event e;
   switch (perfdata::DecodeRecord(parser_, record, e)) {
     case perfdata::DecodeResult::kOk:

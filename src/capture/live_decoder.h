@@ -6,17 +6,17 @@
 
 #include "perfdata/reader.h"
 #include "perfdata/sample_parser.h"
-#include "perfdata/session_info.h"
+#include "recording/session_info.h"
 
 namespace exitprof::capture {
 
 class LiveDecoder {
  public:
-  explicit LiveDecoder(const perfdata::SessionInfo& header) : header_(header) { parser_.SetAttrs(header_.attrs); }
-  void Feed(std::span<const uint8_t> record, perfdata::EventSink& sink, perfdata::ReadStats& stats) const;
+  explicit LiveDecoder(const recording::SessionInfo& header) : header_(header) { parser_.SetAttrs(header_.attrs); }
+  void Feed(std::span<const uint8_t> record, recording::EventSink& sink, recording::ReadStats& stats) const;
 
  private:
-  const perfdata::SessionInfo& header_;
+  const recording::SessionInfo& header_;
   perfdata::SampleParser parser_;
 };
 

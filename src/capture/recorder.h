@@ -14,7 +14,7 @@
 #include "base/result.h"
 #include "capture/perf_ring.h"
 #include "capture/tracefs.h"
-#include "perfdata/session_info.h"
+#include "recording/session_info.h"
 #include "perfdata/writer.h"
 
 namespace exitprof::capture {
@@ -46,7 +46,7 @@ class Recorder {
   // Opens (disabled) every event. enable_on_exec: events start when the target execs.
   static Result<std::unique_ptr<Recorder>> Open(const RecordOptions& options, bool enable_on_exec);
 
-  const perfdata::SessionInfo& header() const { return header_; }
+  const recording::SessionInfo& header() const { return header_; }
   // Writes the records perf synthesizes first: the kernel map, COMM of existing threads.
   Result<void> WritePreamble(perfdata::Writer& writer) const;
   Result<void> Enable();
@@ -67,7 +67,7 @@ class Recorder {
 
   RecordOptions options_;
   bool enable_on_exec_ = false;  // the target is a workload that has not exec'd yet
-  perfdata::SessionInfo header_;
+  recording::SessionInfo header_;
   std::vector<PerfEventFd> events_;
   std::vector<PerfRing> rings_;
   std::vector<int> ring_fds_;

@@ -33,7 +33,7 @@ std::vector<pid_t> NumericEntries(const std::string& dir) {
 
 }  // namespace
 
-void FillSystemInfo(perfdata::SessionInfo& info, const std::vector<std::string>& cmdline) {
+void FillSystemInfo(recording::SessionInfo& info, const std::vector<std::string>& cmdline) {
   struct utsname u {};
   if (::uname(&u) == 0) {
     info.hostname = u.nodename;

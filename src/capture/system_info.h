@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "perfdata/session_info.h"
+#include "recording/session_info.h"
 
 namespace exitprof::capture {
 
 // Fills hostname, os release, arch, CPU description and id, CPU counts, memory, cmdline.
-void FillSystemInfo(perfdata::SessionInfo& info, const std::vector<std::string>& cmdline);
+void FillSystemInfo(recording::SessionInfo& info, const std::vector<std::string>& cmdline);
 
 struct ThreadInfo {
   pid_t pid, tid;

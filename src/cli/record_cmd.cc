@@ -9,9 +9,9 @@
 #include "cli/aggregate_record.h"
 #include "cli/commands.h"
 #include "cli/validators.h"
-#include "vmm/device_map_poller.h"
-#include "vmm/qemu_watcher.h"
-#include "vmm/qmp.h"
+#include "qemu/device_map_poller.h"
+#include "qemu/qemu_watcher.h"
+#include "qemu/qmp.h"
 #include "probe/probe_manager.h"
 
 namespace exitprof::cli {
@@ -36,18 +36,18 @@ std::string DeviceMapSocket(const std::string& given, const std::vector<std::str
                             const std::vector<pid_t>& pids) {
   if (!given.empty()) return given;
   if (!command.empty()) {
-    if (auto s = vmm::QmpSocketFromArgs(command)) return *s;
+    if (auto s = qemu::QmpSocketFromArgs(command)) return *s;
   }
   for (pid_t pid : pids) {
-    if (auto s = vmm::FindQmpSocket(pid)) return *s;
+    if (auto s = qemu::FindQmpSocket(pid)) return *s;
   }
   return {};
 }
 
-void SaveDeviceMap(vmm::DeviceMapPoller& poller, const std::string& path, pid_t pid, const std::vector<std::string>& command) {
-  vmm::DeviceMapHistory history = poller.Finish();
+void SaveDeviceMap(qemu::DeviceMapPoller& poller, const std::string& path, pid_t pid, const std::vector<std::string>& command) {
+  qemu::DeviceMapHistory history = poller.Finish();
   history.pid = pid;
-  history.vm_name = vmm::QemuNameFromArgs(command.empty() ? vmm::ProcessArgs(pid) : command);
+  history.vm_name = qemu::QemuNameFromArgs(command.empty() ? qemu::ProcessArgs(pid) : command);
   if (history.snapshots.empty()) {
     std::fprintf(stderr, "exitprof record: no device map kept (QMP never answered: %s); report will not name PCI devices\n",
                  poller.last_error().c_str());
@@ -57,7 +57,7 @@ void SaveDeviceMap(vmm::DeviceMapPoller& poller, const std::string& path, pid_t 
     std::fprintf(stderr, "exitprof record: with -o -, give --device-map FILE to keep the device map\n");
     return;
   }
-  if (auto r = vmm::SaveDeviceMapFile(path, history); !r) {
+  if (auto r = qemu::SaveDeviceMapFile(path, history); !r) {
     std::fprintf(stderr, "exitprof record: %s\n", r.error().message.c_str());
     return;
   }
@@ -70,7 +70,7 @@ std::string VmLabel(pid_t pid, const std::string& name) {
 }
 
 // record -a: the maps of every QEMU the watcher found, in one side file.
-void SaveDeviceMaps(vmm::QemuWatcher& watcher, const std::string& path) {
+void SaveDeviceMaps(qemu::QemuWatcher& watcher, const std::string& path) {
   auto found = watcher.Finish();
   for (const auto& u : found.unanswered) {
     std::fprintf(stderr, "exitprof record: no device map kept for PID %s (QMP never answered: %s)\n",
@@ -81,7 +81,7 @@ void SaveDeviceMaps(vmm::QemuWatcher& watcher, const std::string& path) {
     std::fprintf(stderr, "exitprof record: with -o -, give --device-map FILE to keep the device maps\n");
     return;
   }
-  if (auto r = vmm::SaveDeviceMapFile(path, found.maps); !r) {
+  if (auto r = qemu::SaveDeviceMapFile(path, found.maps); !r) {
     std::fprintf(stderr, "exitprof record: %s\n", r.error().message.c_str());
     return;
   }
@@ -292,13 +292,13 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     if (workload) {
       if (auto r = workload->Start(); !r) return ReportError(r.error());
     }
-    std::unique_ptr<vmm::DeviceMapPoller> devices;
-    std::unique_ptr<vmm::QemuWatcher> all_devices;
+    std::unique_ptr<qemu::DeviceMapPoller> devices;
+    std::unique_ptr<qemu::QemuWatcher> all_devices;
     // System-wide without --qmp: every QEMU with a QMP socket, also those started while recording.
     const bool system_wide = o->all || (o->pids.empty() && o->command.empty());
     std::string qmp = system_wide && o->qmp.empty() ? "" : DeviceMapSocket(o->qmp, o->command, options.pids);
-    if (!qmp.empty()) devices = std::make_unique<vmm::DeviceMapPoller>(qmp, std::chrono::milliseconds(200));
-    else if (system_wide) all_devices = std::make_unique<vmm::QemuWatcher>(std::chrono::milliseconds(250), std::chrono::milliseconds(200));
+    if (!qmp.empty()) devices = std::make_unique<qemu::DeviceMapPoller>(qmp, std::chrono::milliseconds(200));
+    else if (system_wide) all_devices = std::make_unique<qemu::QemuWatcher>(std::chrono::milliseconds(250), std::chrono::milliseconds(200));
     const auto start = std::chrono::steady_clock::now();
     int child_status = 0;
     auto stop = [&]() {
@@ -314,7 +314,7 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     };
     if (auto r = capture::RunCaptureLoop(**recorder, *writer, stop); !r) return ReportError(r.error());
     PrintSummary(o->output == "-" ? "<stdout>" : o->output, (*recorder)->counts());
-    const std::string map_path = !o->device_map.empty() ? o->device_map : o->output == "-" ? "" : vmm::DeviceMapPathFor(o->output);
+    const std::string map_path = !o->device_map.empty() ? o->device_map : o->output == "-" ? "" : qemu::DeviceMapPathFor(o->output);
     if (devices) SaveDeviceMap(*devices, map_path, workload ? workload->pid() : (options.pids.empty() ? 0 : options.pids[0]), o->command);
     if (all_devices) SaveDeviceMaps(*all_devices, map_path);
     WarnIfKvmExitSilent((*recorder)->counts());

@@ -96,7 +96,7 @@ std::function<int()> AddScriptCommand(CLI::App& app) {
     }
     ScriptPrinter perf_printer(stdout, options->ns, fields, std::move(*filter));
     std::unique_ptr<TraceCmdPrinter> tracecmd_printer;
-    perfdata::EventSink* printer = &perf_printer;
+    recording::EventSink* printer = &perf_printer;
     // A trace.dat prints as `trace-cmd report` does; --perf-layout keeps perf script's lines.
     if (trace_dat && !options->perf_layout && !perf_flags) {
       std::vector<std::string> buffers;

@@ -73,13 +73,13 @@ std::string AttrFields(const perfdata::EventAttr& a) {
 
 std::string Usec(uint64_t t) { return fmt::format("{}.{:06}", t / 1000000000ULL, t % 1000000000ULL / 1000ULL); }
 
-bool Has(const perfdata::SessionInfo& info, uint32_t feature) {
+bool Has(const recording::SessionInfo& info, uint32_t feature) {
   return std::find(info.features.begin(), info.features.end(), feature) != info.features.end();
 }
 
 }  // namespace
 
-std::string PerfHeaderText(const perfdata::SessionInfo& info) {
+std::string PerfHeaderText(const recording::SessionInfo& info) {
   struct stat st;
   if (info.pipe_mode || info.path == "-" || ::stat(info.path.c_str(), &st) != 0) return {};
   std::string out = "# ========\n";

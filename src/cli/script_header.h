@@ -5,12 +5,12 @@
 
 #include <string>
 
-#include "perfdata/session_info.h"
+#include "recording/session_info.h"
 
 namespace exitprof::cli {
 
 // "" for inputs that are not perf.data files (pipes, trace.dat, text captures): perf prints
 // no header for them either.
-std::string PerfHeaderText(const perfdata::SessionInfo& info);
+std::string PerfHeaderText(const recording::SessionInfo& info);
 
 }  // namespace exitprof::cli

@@ -10,7 +10,7 @@ namespace exitprof::cli {
 
 ScriptPrinter::~ScriptPrinter() { std::fflush(out_); }
 
-Result<void> ScriptPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
+Result<void> ScriptPrinter::OnSessionReady(const recording::SessionInfo& info) {
   auto events = trace::TraceEvents::FromTracingData(info.tracing_data, info.path);
   if (!events) return tl::unexpected(events.error());
   trace_ = std::move(*events);

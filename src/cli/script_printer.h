@@ -9,19 +9,19 @@
 
 #include "cli/script_options.h"
 #include "perfdata/reader.h"
-#include "perfdata/thread_table.h"
+#include "recording/thread_table.h"
 #include "trace/trace_events.h"
 
 namespace exitprof::cli {
 
-class ScriptPrinter : public perfdata::EventSink {
+class ScriptPrinter : public recording::EventSink {
  public:
   ScriptPrinter(std::FILE* out, bool nanoseconds, ScriptFields fields = {}, ScriptFilter filter = {})
       : out_(out), ns_(nanoseconds), fields_(fields), filter_(std::move(filter)) {}
   ~ScriptPrinter() override;
-  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  Result<void> OnSessionReady(const recording::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
-  void ShareThreads(const perfdata::ThreadTable* threads) override { threads_.Share(threads); }
+  void ShareThreads(const recording::ThreadTable* threads) override { threads_.Share(threads); }
 
  private:
   const std::string& CommOf(uint32_t tid);
@@ -38,7 +38,7 @@ class ScriptPrinter : public perfdata::EventSink {
   int name_width_ = 0;
   // Text captures: the columns their lines did not print are left out, not invented.
   bool is_text_ = false, lacks_tid_ = false, lacks_cpu_ = false, lacks_time_ = false;
-  perfdata::SinkThreads threads_;
+  recording::SinkThreads threads_;
   std::string unknown_comm_;
   std::string payload_, line_;
 };

@@ -16,9 +16,9 @@
 #include "cli/commands.h"
 #include "cli/validators.h"
 #include "cli/stat_tui.h"
-#include "kvm/event_counters.h"
-#include "kvm/stat_sampler.h"
-#include "kvm/vm_discovery.h"
+#include "kvmstat/event_counters.h"
+#include "kvmstat/stat_sampler.h"
+#include "kvmstat/vm_discovery.h"
 #include "render/stat_render.h"
 
 namespace exitprof::cli {
@@ -49,7 +49,7 @@ void Wait(double seconds) {
 }
 
 // One line explaining why no VM is listed, with what to do.
-std::string NoVmsMessage(const kvm::StatSampler& sampler, const StatOptions& o) {
+std::string NoVmsMessage(const kvmstat::StatSampler& sampler, const StatOptions& o) {
   std::string text = o.pids.empty() ? "no VMs running (no process holds a kvm-vm fd)"
                                      : "no KVM VM in the given process(es) (-p): none holds a kvm-vm fd";
   if (sampler.unreadable_processes() > 0 && ::geteuid() != 0) {
@@ -140,26 +140,26 @@ std::function<int()> AddStatCommand(CLI::App& app) {
       return ReportError(Error{"no /dev/kvm: this host runs no KVM VMs (load kvm_intel or kvm_amd, or enable "
                                "virtualization in the firmware)", 1});
     }
-    kvm::SamplerOptions sampler_options;
+    kvmstat::SamplerOptions sampler_options;
     sampler_options.pids = o->pids;
     sampler_options.qmp_socket = o->qmp;
-    if (o->debugfs || o->source == "debugfs") sampler_options.source = kvm::SourceChoice::kDebugfs;
-    else if (o->source == "stats-fd") sampler_options.source = kvm::SourceChoice::kStatsFd;
-    else if (o->source == "qmp") sampler_options.source = kvm::SourceChoice::kQmp;
-    kvm::StatSampler sampler(sampler_options);
+    if (o->debugfs || o->source == "debugfs") sampler_options.source = kvmstat::SourceChoice::kDebugfs;
+    else if (o->source == "stats-fd") sampler_options.source = kvmstat::SourceChoice::kStatsFd;
+    else if (o->source == "qmp") sampler_options.source = kvmstat::SourceChoice::kQmp;
+    kvmstat::StatSampler sampler(sampler_options);
 
     StatHistory history(o->include_past);
     capture::InstallStopSignals();
 
     // -t: one table of event counts (host-wide, or the -p processes), refreshed by one group
     // read per CPU or thread; otherwise every VM's statistics from its best source.
-    std::unique_ptr<kvm::EventCounters> counters;
+    std::unique_ptr<kvmstat::EventCounters> counters;
     if (o->tracepoints) {
-      kvm::TracepointOptions topt;
+      kvmstat::TracepointOptions topt;
       topt.pids = o->pids;
       if (!o->guest.empty()) {
         // -g with -t: count the threads of the process(es) running the VM of that name.
-        for (const auto& vm : kvm::DiscoverVms(o->pids).vms) {
+        for (const auto& vm : kvmstat::DiscoverVms(o->pids).vms) {
           if (vm.name == o->guest && std::find(topt.pids.begin(), topt.pids.end(), vm.pid) == topt.pids.end()) {
             topt.pids.push_back(vm.pid);
           }
@@ -169,25 +169,25 @@ std::function<int()> AddStatCommand(CLI::App& app) {
         view.guest.clear();  // the counters' table is named after the process, not the guest
       }
       topt.fields = view.fields;
-      Result<std::unique_ptr<kvm::EventCounters>> opened = Fail("", 1);
+      Result<std::unique_ptr<kvmstat::EventCounters>> opened = Fail("", 1);
       if (o->bpf) {
-        opened = kvm::OpenBpfCounters(topt);
+        opened = kvmstat::OpenBpfCounters(topt);
         if (!opened && opened.error().exit_code == 2) return ReportError(opened.error());
         if (!opened) {
           std::fprintf(stderr, "exitprof stat: --bpf: %s; counting with perf_event tracepoints instead\n",
                        opened.error().message.c_str());
         }
       }
-      if (!opened) opened = kvm::OpenTracepointCounters(topt);
+      if (!opened) opened = kvmstat::OpenTracepointCounters(topt);
       if (!opened) return ReportError(opened.error());
       counters = std::move(*opened);
     }
-    auto take_sample = [&]() -> std::vector<kvm::VmSnapshot> {
+    auto take_sample = [&]() -> std::vector<kvmstat::VmSnapshot> {
       if (!counters) {
         sampler.Rescan();
         return sampler.Refresh();
       }
-      kvm::VmSnapshot all;
+      kvmstat::VmSnapshot all;
       all.pid = o->pids.size() == 1 ? o->pids[0] : 0;
       all.name = o->pids.empty() ? "all VMs" : "the -p processes";
       if (o->pids.size() == 1) {
@@ -203,7 +203,7 @@ std::function<int()> AddStatCommand(CLI::App& app) {
     if (o->fields == "help") {
       if (sample.empty()) return ReportError(Error{NoVmsMessage(sampler, *o), 1});
       std::printf("Statistics of the running VMs (use with -f REGEX):\n");
-      for (const auto& name : kvm::StatNames(sample)) std::printf("  %s\n", name.c_str());
+      for (const auto& name : kvmstat::StatNames(sample)) std::printf("  %s\n", name.c_str());
       return 0;
     }
     const bool single = o->once || o->batch;

@@ -45,7 +45,7 @@ struct View {
   std::string message;
 };
 
-void Draw(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history, const View& view, double seconds,
+void Draw(const std::vector<kvmstat::VmSnapshot>& vms, const StatHistory& history, const View& view, double seconds,
           double delay) {
   erase();
   const auto& o = view.options;
@@ -69,12 +69,12 @@ void Draw(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history, c
   });
   uint64_t sum = 0;
   for (const auto& r : rows) {
-    if (r.type == kvm::StatType::kCumulative && r.unit.empty() && r.name.find('(') == std::string::npos) sum += r.total;
+    if (r.type == kvmstat::StatType::kCumulative && r.unit.empty() && r.name.find('(') == std::string::npos) sum += r.total;
   }
   int line = 3;
   for (const auto& r : rows) {
     if (line >= LINES - 1) break;
-    const bool counter = r.type == kvm::StatType::kCumulative;
+    const bool counter = r.type == kvmstat::StatType::kCumulative;
     std::string share = counter && r.unit.empty() && sum ? fmt::format("{:.1f}", 100.0 * static_cast<double>(r.total) / static_cast<double>(sum)) : "";
     std::string rate = counter && seconds > 0 ? fmt::format("{:.0f}", static_cast<double>(r.delta) / seconds) : "";
     mvaddnstr(line++, 0, fmt::format(" {:<40} {:>12} {:>7} {:>10}  {}", r.name, r.total, share, rate, r.unit).c_str(), COLS);
@@ -85,7 +85,7 @@ void Draw(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history, c
       if (!VmSelected(vm, o) || line >= LINES - 3) continue;
       for (const auto& c : vm.vcpus) {
         if (line >= LINES - 2) break;
-        auto cpu_rows = Aggregate(std::vector<kvm::VmSnapshot>{vm}, history, o, c.vcpu);
+        auto cpu_rows = Aggregate(std::vector<kvmstat::VmSnapshot>{vm}, history, o, c.vcpu);
         uint64_t exits = 0, delta = 0;
         for (const auto& r : cpu_rows) {
           if (r.name == "exits") exits = r.total, delta = r.delta;
@@ -101,13 +101,13 @@ void Draw(const std::vector<kvm::VmSnapshot>& vms, const StatHistory& history, c
 
 }  // namespace
 
-int RunStatTui(const std::function<std::vector<kvm::VmSnapshot>()>& take_sample, StatHistory& history,
+int RunStatTui(const std::function<std::vector<kvmstat::VmSnapshot>()>& take_sample, StatHistory& history,
                StatViewOptions options, double delay) {
   auto screen = CursesScreen::Open();
   if (!screen) return 1;
   View view;
   view.options = std::move(options);
-  std::vector<kvm::VmSnapshot> sample;
+  std::vector<kvmstat::VmSnapshot> sample;
   double seconds = 0;
   auto last = std::chrono::steady_clock::now();
   bool refresh_now = true, help = false;

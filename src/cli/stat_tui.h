@@ -5,13 +5,13 @@
 #include <vector>
 
 #include "analysis/stat_view.h"
-#include "kvm/stat_sampler.h"
+#include "kvmstat/stat_sampler.h"
 
 namespace exitprof::cli {
 
 // Runs until 'q' or Ctrl-C; returns the exit status.
 // `sample` takes a fresh sample (rescanning for VMs).
-int RunStatTui(const std::function<std::vector<kvm::VmSnapshot>()>& sample, analysis::StatHistory& history,
+int RunStatTui(const std::function<std::vector<kvmstat::VmSnapshot>()>& sample, analysis::StatHistory& history,
                analysis::StatViewOptions options, double delay);
 
 }  // namespace exitprof::cli

@@ -18,8 +18,8 @@
 #include "live/live_intervals.h"
 #include "cli/top_tui.h"
 #include "render/report_render.h"
-#include "vmm/device_map_poller.h"
-#include "vmm/qmp.h"
+#include "qemu/device_map_poller.h"
+#include "qemu/qmp.h"
 
 namespace exitprof::cli {
 
@@ -79,14 +79,14 @@ std::function<int()> AddTopCommand(CLI::App& app) {
       if (::kill(pid, 0) != 0 && errno == ESRCH) return ReportError(Error{"-p " + std::to_string(pid) + ": no such process"});
     }
     // The device map is refreshed on a thread of its own, so BARs a guest moves are followed.
-    std::unique_ptr<vmm::DeviceMapPoller> devices;
+    std::unique_ptr<qemu::DeviceMapPoller> devices;
     std::string qmp = o->qmp;
-    for (size_t i = 0; qmp.empty() && i < o->pids.size(); ++i) qmp = vmm::FindQmpSocket(o->pids[i]).value_or("");
-    if (!qmp.empty()) devices = std::make_unique<vmm::DeviceMapPoller>(qmp, std::chrono::milliseconds(1000));
+    for (size_t i = 0; qmp.empty() && i < o->pids.size(); ++i) qmp = qemu::FindQmpSocket(o->pids[i]).value_or("");
+    if (!qmp.empty()) devices = std::make_unique<qemu::DeviceMapPoller>(qmp, std::chrono::milliseconds(1000));
     const bool tty = ::isatty(STDOUT_FILENO);
     auto emit = [&](analysis::ReportModel& model) {
       if (devices) {
-        vmm::DeviceMapHistory map = devices->Current();
+        qemu::DeviceMapHistory map = devices->Current();
         if (!map.snapshots.empty()) analysis::AttributeDevices(model, &map, "QMP " + devices->path(), "");
       }
       if (o->json) {

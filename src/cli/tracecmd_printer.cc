@@ -26,7 +26,7 @@ TraceCmdPrinter::~TraceCmdPrinter() {
   if (plugins_ && trace_) tep_unload_plugins(plugins_, trace_->handle());
 }
 
-Result<void> TraceCmdPrinter::OnSessionReady(const perfdata::SessionInfo& info) {
+Result<void> TraceCmdPrinter::OnSessionReady(const recording::SessionInfo& info) {
   auto events = trace::TraceEvents::FromTracingData(info.tracing_data, info.path);
   if (!events) return tl::unexpected(events.error());
   trace_ = std::move(*events);

@@ -9,14 +9,14 @@
 #include <vector>
 
 #include "perfdata/reader.h"
-#include "perfdata/thread_table.h"
+#include "recording/thread_table.h"
 #include "trace/trace_events.h"
 
 struct tep_plugin_list;
 
 namespace exitprof::cli {
 
-class TraceCmdPrinter : public perfdata::EventSink {
+class TraceCmdPrinter : public recording::EventSink {
  public:
   // `buffers`: the file's buffer names in the reader's order (Event::stream_id indexes it);
   // `ticks`: timestamps are raw counter ticks (printed whole, as trace-cmd does).
@@ -25,9 +25,9 @@ class TraceCmdPrinter : public perfdata::EventSink {
   TraceCmdPrinter(std::FILE* out, std::vector<std::string> buffers, bool ticks, uint32_t cpus, std::string kallsyms,
                   bool nanoseconds = false);
   ~TraceCmdPrinter() override;
-  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  Result<void> OnSessionReady(const recording::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
-  void ShareThreads(const perfdata::ThreadTable* threads) override { threads_.Share(threads); }
+  void ShareThreads(const recording::ThreadTable* threads) override { threads_.Share(threads); }
 
  private:
   std::FILE* out_;
@@ -40,7 +40,7 @@ class TraceCmdPrinter : public perfdata::EventSink {
   ::tep_plugin_list* plugins_ = nullptr;  // libtraceevent's plugins, as trace-cmd loads them
   std::vector<tep_event*> events_;
   std::vector<std::string> names_;
-  perfdata::SinkThreads threads_;
+  recording::SinkThreads threads_;
   std::string payload_, line_;
 };
 

@@ -13,7 +13,7 @@ namespace {
 const std::string kEmpty;
 }
 
-void KvmEvents::Bind(const perfdata::SessionInfo& info, const trace::TraceEvents* events) {
+void KvmEvents::Bind(const recording::SessionInfo& info, const trace::TraceEvents* events) {
   events_ = events;
   kinds_.assign(info.attrs.size(), KvmEvent::kOther);
   names_.clear();

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "kvm/reason_table.h"
-#include "perfdata/session_info.h"
+#include "recording/session_info.h"
 #include "trace/trace_events.h"
 
 namespace exitprof::kvm {
@@ -44,7 +44,7 @@ struct UserspaceExitFields {
 class KvmEvents {
  public:
   // Resolves every attr of the session (tracepoint attrs get their "system:name" too).
-  void Bind(const perfdata::SessionInfo& info, const trace::TraceEvents* events);
+  void Bind(const recording::SessionInfo& info, const trace::TraceEvents* events);
 
   KvmEvent KindOf(int attr_index) const {
     return attr_index >= 0 && static_cast<size_t>(attr_index) < kinds_.size() ? kinds_[attr_index] : KvmEvent::kOther;

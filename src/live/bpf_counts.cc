@@ -82,12 +82,12 @@ ReportModel BuildBpfModel(const bpf::Snapshot& s, double seconds, const BpfModel
   analysis::ExitStats stats(filter);
   AddSnapshot(s, ctx.reasons ? *ctx.reasons : kvm::ReasonTable::Builtin(), stats);
 
-  perfdata::SessionInfo info;
+  recording::SessionInfo info;
   info.path = std::string("bpf:") + (agg ? bpf::AttachModeName(agg->mode()) : "?");
   info.hostname = ctx.hostname;
   info.os_release = ctx.os_release;
   info.cpu_id = ctx.cpu_id;
-  ReportModel m = analysis::BuildReportModel(info, perfdata::ReadStats{}, stats, ctx.top);
+  ReportModel m = analysis::BuildReportModel(info, recording::ReadStats{}, stats, ctx.top);
 
   // What was counted: the events BPF attached to, not a recording's attrs.
   struct Ev {

@@ -58,7 +58,7 @@ Result<void> RunPerfIntervals(const LiveOptions& o, const EmitModel& emit, const
   uint64_t done = 0;
   bool stopping = false;
   while (!stopping && (o.iterations == 0 || done < o.iterations)) {
-    perfdata::ReadStats read;
+    recording::ReadStats read;
     read.samples_by_attr.assign(header.attrs.size(), 0);
     stats.ResetCounts();
     const auto start = Clock::now();
@@ -98,7 +98,7 @@ Result<void> RunPerfIntervals(const LiveOptions& o, const EmitModel& emit, const
 
 Result<void> RunBpfIntervals(const capture::bpf::KvmAggregator& aggregator, const LiveOptions& o, const EmitModel& emit,
                              const StopWhen& stop, const std::function<Result<void>()>& started) {
-  perfdata::SessionInfo info;
+  recording::SessionInfo info;
   capture::FillSystemInfo(info, {});
   const auto reasons = kvm::ReasonTable::FromTracefs();
   BpfModelContext ctx{&aggregator, &reasons, info.hostname, info.os_release, info.cpu_id, o.top};

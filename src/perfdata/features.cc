@@ -4,7 +4,7 @@
 
 #include "base/byte_reader.h"
 #include "perfdata/abi.h"
-#include "perfdata/session_info.h"
+#include "perfdata/features.h"
 
 namespace exitprof::perfdata {
 
@@ -34,16 +34,9 @@ Result<void> Truncated(const std::string& where, uint32_t feature) {
 
 }  // namespace
 
-int SessionInfo::FindAttrByName(const std::string& name) const {
-  for (size_t i = 0; i < attrs.size(); ++i) {
-    if (attrs[i].name == name) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 namespace {
 
-Result<void> ParseFeatureBody(uint32_t feature, std::span<const uint8_t> bytes, SessionInfo& info,
+Result<void> ParseFeatureBody(uint32_t feature, std::span<const uint8_t> bytes, recording::SessionInfo& info,
                               const std::string& where) {
   ByteReader r(bytes);
   switch (feature) {
@@ -117,7 +110,7 @@ Result<void> ParseFeatureBody(uint32_t feature, std::span<const uint8_t> bytes, 
 
 }  // namespace
 
-Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, SessionInfo& info,
+Result<void> ParseFeature(uint32_t feature, std::span<const uint8_t> bytes, recording::SessionInfo& info,
                           const std::string& where) {
   auto ok = ParseFeatureBody(feature, bytes, info, where);
   if (ok) {

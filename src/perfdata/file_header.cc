@@ -2,6 +2,7 @@
 
 #include "base/byte_reader.h"
 #include "perfdata/abi.h"
+#include "perfdata/features.h"
 
 namespace exitprof::perfdata {
 
@@ -54,7 +55,7 @@ Result<FileFormat> DetectFormat(std::span<const uint8_t> head, const std::string
   return FileFormat::kFile;
 }
 
-Result<void> ParseFileHeader(std::span<const uint8_t> file, SessionInfo& info) {
+Result<void> ParseFileHeader(std::span<const uint8_t> file, recording::SessionInfo& info) {
   const std::string& path = info.path;
   const uint64_t file_size = file.size();
   if (file_size < kFileHeaderSize) {

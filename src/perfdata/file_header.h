@@ -5,7 +5,7 @@
 #include <span>
 
 #include "base/result.h"
-#include "perfdata/session_info.h"
+#include "recording/session_info.h"
 
 namespace exitprof::perfdata {
 
@@ -15,6 +15,6 @@ enum class FileFormat { kFile, kPipe };
 Result<FileFormat> DetectFormat(std::span<const uint8_t> head, const std::string& path);
 
 // Parses a file-mode header into `info` (attrs with ids, data section bounds, features).
-Result<void> ParseFileHeader(std::span<const uint8_t> file, SessionInfo& info);
+Result<void> ParseFileHeader(std::span<const uint8_t> file, recording::SessionInfo& info);
 
 }  // namespace exitprof::perfdata

@@ -53,8 +53,8 @@ Handling HandlingOf(uint32_t type) {
 }
 
 struct ChunkResult {
-  std::unique_ptr<EventSink> part;
-  ReadStats stats;
+  std::unique_ptr<recording::EventSink> part;
+  recording::ReadStats stats;
   bool ok = false;
 };
 
@@ -63,7 +63,7 @@ struct ChunkResult {
 // start) through the first one at or after `end`, each round's records released in time order
 // as the sequential reader releases them, and all of them at the chunk's end.
 ChunkResult ReadChunk(const ScanPlan& plan, std::span<const uint8_t> data, uint64_t begin, uint64_t end,
-                      const EventSink& sink, const std::vector<bool>& count_only) {
+                      const recording::EventSink& sink, const std::vector<bool>& count_only) {
   ChunkResult out;
   out.part = sink.NewPart();
   if (!out.part) return out;
@@ -174,7 +174,7 @@ uint64_t FindRecordBoundary(std::span<const uint8_t> data, uint64_t from, uint64
   return UINT64_MAX;
 }
 
-bool ScanInParallel(const ScanPlan& plan, EventSink& sink, const std::vector<bool>& count_only, ReadStats& stats) {
+bool ScanInParallel(const ScanPlan& plan, recording::EventSink& sink, const std::vector<bool>& count_only, recording::ReadStats& stats) {
   if (plan.threads < 1 || !plan.file || !plan.attrs || plan.data_size == 0) return false;
   const auto bytes = plan.file->bytes();
   if (plan.data_offset > bytes.size() || plan.data_size > bytes.size() - plan.data_offset) return false;
@@ -182,9 +182,9 @@ bool ScanInParallel(const ScanPlan& plan, EventSink& sink, const std::vector<boo
   const uint64_t chunk = plan.chunk_bytes ? plan.chunk_bytes : DefaultChunkBytes(data.size(), plan.threads, plan.ordered);
   const size_t chunks = static_cast<size_t>((data.size() + chunk - 1) / chunk);
   if (chunks < 2) return false;
-  std::unique_ptr<EventSink> merged = sink.NewPart();
+  std::unique_ptr<recording::EventSink> merged = sink.NewPart();
   if (!merged) return false;
-  ReadStats merged_stats;
+  recording::ReadStats merged_stats;
   merged_stats.samples_by_attr.assign(plan.attrs->size(), 0);
 
   auto cut = [&](size_t j) -> uint64_t {

@@ -33,7 +33,7 @@ struct ScanPlan {
 
 // True when the whole data section went into `sink` (already OnSessionReady) and `stats`;
 // false, with neither touched, when it must be read sequentially instead.
-bool ScanInParallel(const ScanPlan& plan, EventSink& sink, const std::vector<bool>& count_only, ReadStats& stats);
+bool ScanInParallel(const ScanPlan& plan, recording::EventSink& sink, const std::vector<bool>& count_only, recording::ReadStats& stats);
 
 // Where the first chain of plausible record headers at or after `from` starts (8-byte steps
 // from the section start, searched up to `limit` bytes on), or UINT64_MAX. Exposed for tests.

@@ -12,6 +12,7 @@
 #include "base/byte_reader.h"
 #include "base/unique_fd.h"
 #include "perfdata/abi.h"
+#include "perfdata/features.h"
 #include "perfdata/file_header.h"
 #include "perfdata/ordered_queue.h"
 #include "perfdata/parallel_scan.h"
@@ -33,37 +34,9 @@ uint64_t TrailingPayloadSize(std::span<const uint8_t> rec) {
 }
 }  // namespace
 
-uint64_t ReadStats::samples() const {
-  uint64_t n = 0;
-  for (uint64_t v : samples_by_attr) n += v;
-  return n;
-}
-
-void ReadStats::Merge(const ReadStats& later) {
-  records += later.records;
-  for (size_t i = 0; i < records_by_type.size(); ++i) records_by_type[i] += later.records_by_type[i];
-  if (samples_by_attr.size() < later.samples_by_attr.size()) samples_by_attr.resize(later.samples_by_attr.size(), 0);
-  for (size_t i = 0; i < later.samples_by_attr.size(); ++i) samples_by_attr[i] += later.samples_by_attr[i];
-  lost_events += later.lost_events;
-  lost_samples += later.lost_samples;
-  damaged_records += later.damaged_records;
-  unknown_sample_ids += later.unknown_sample_ids;
-  out_of_order += later.out_of_order;
-  compressed_records += later.compressed_records;
-  decompressed_bytes += later.decompressed_bytes;
-  // As one pass computes it: a sample at time 0 restarts the search for the first time.
-  if (later.zero_time_seen) {
-    first_sample_time = later.first_sample_time;
-    zero_time_seen = true;
-  } else if (later.first_sample_time != 0 && (first_sample_time == 0 || later.first_sample_time < first_sample_time)) {
-    first_sample_time = later.first_sample_time;
-  }
-  last_sample_time = std::max(last_sample_time, later.last_sample_time);
-}
-
 class Reader::Impl {
  public:
-  SessionInfo info;
+  recording::SessionInfo info;
   std::optional<MappedFile> file;
   UniqueFd owned_fd;
   int fd = -1;
@@ -77,7 +50,7 @@ class Reader::Impl {
     if (zstd_) ZSTD_freeDCtx(zstd_);
   }
 
-  Result<ReadStats> Run(EventSink& sink);
+  Result<recording::ReadStats> Run(recording::EventSink& sink);
 
  private:
   Result<void> RunMapped(std::span<const uint8_t> data, uint64_t base_offset);
@@ -95,12 +68,12 @@ class Reader::Impl {
   // Stream input helpers.
   Result<bool> StreamRead(uint8_t* dst, size_t n, uint64_t offset, const char* what);
 
-  EventSink* sink_ = nullptr;
+  recording::EventSink* sink_ = nullptr;
   bool ready_ = false;
   SampleParser parser_;
   OrderedQueue queue_;
   ChunkArena arena_;
-  ReadStats stats_;
+  recording::ReadStats stats_;
   ZSTD_DCtx* zstd_ = nullptr;
   std::vector<uint8_t> decompressed_;  // bytes of a record split across COMPRESSED records
   uint64_t decompressed_offset_ = 0;
@@ -111,7 +84,7 @@ class Reader::Impl {
   std::optional<RecordDelivery> delivery_;
 };
 
-Result<ReadStats> Reader::Impl::Run(EventSink& sink) {
+Result<recording::ReadStats> Reader::Impl::Run(recording::EventSink& sink) {
   sink_ = &sink;
   delivery_.emplace(parser_, sink, stats_, count_only_);
   auto deliver = [this](const QueuedRecord& q) { Deliver(q); };
@@ -471,7 +444,7 @@ void Reader::SetProgress(std::function<void(uint64_t, uint64_t)> progress) {
   impl_->progress = std::move(progress);
 }
 
-Result<ReadStats> Reader::Run(EventSink& sink) { return impl_->Run(sink); }
+Result<recording::ReadStats> Reader::Run(recording::EventSink& sink) { return impl_->Run(sink); }
 
 void Reader::SetOrdered(bool ordered) { impl_->ordered = ordered; }
 

@@ -15,7 +15,7 @@ namespace exitprof::perfdata {
 class RecordDelivery {
  public:
   // All three must outlive this object; count_only is indexed by attr (see CountOnlyAttrs).
-  RecordDelivery(const SampleParser& parser, EventSink& sink, ReadStats& stats, const std::vector<bool>& count_only)
+  RecordDelivery(const SampleParser& parser, recording::EventSink& sink, recording::ReadStats& stats, const std::vector<bool>& count_only)
       : parser_(parser), sink_(sink), stats_(stats), count_only_(count_only) {}
 
   // `data` holds one whole record of `size` bytes; file_offset is where it starts.
@@ -25,8 +25,8 @@ class RecordDelivery {
   void CountSample(int attr_index, bool has_time, uint64_t time);
 
   const SampleParser& parser_;
-  EventSink& sink_;
-  ReadStats& stats_;
+  recording::EventSink& sink_;
+  recording::ReadStats& stats_;
   const std::vector<bool>& count_only_;
   Event event_;  // reused for every record
 };

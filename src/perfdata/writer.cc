@@ -60,7 +60,7 @@ Result<void> WriteAll(int fd, const uint8_t* data, size_t n, const std::string& 
 
 }  // namespace
 
-std::vector<uint32_t> FeaturesToWrite(const SessionInfo& info) {
+std::vector<uint32_t> FeaturesToWrite(const recording::SessionInfo& info) {
   std::vector<uint32_t> out;
   if (!info.tracing_data.empty()) out.push_back(kFeatTracingData);
   if (!info.hostname.empty()) out.push_back(kFeatHostname);
@@ -76,7 +76,7 @@ std::vector<uint32_t> FeaturesToWrite(const SessionInfo& info) {
   return out;
 }
 
-std::vector<uint8_t> EncodeFeature(uint32_t feature, const SessionInfo& info) {
+std::vector<uint8_t> EncodeFeature(uint32_t feature, const recording::SessionInfo& info) {
   std::vector<uint8_t> out;
   switch (feature) {
     case kFeatTracingData: out = info.tracing_data; break;
@@ -111,7 +111,7 @@ std::vector<uint8_t> EncodeFeature(uint32_t feature, const SessionInfo& info) {
   return out;
 }
 
-Result<Writer> Writer::Create(const std::string& path, const SessionInfo& header, bool pipe_mode) {
+Result<Writer> Writer::Create(const std::string& path, const recording::SessionInfo& header, bool pipe_mode) {
   Writer w;
   w.owned_ = UniqueFd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!w.owned_.valid()) return Fail(path + ": cannot create: " + std::strerror(errno), 1);
@@ -124,7 +124,7 @@ Result<Writer> Writer::Create(const std::string& path, const SessionInfo& header
   return w;
 }
 
-Result<Writer> Writer::CreateOnFd(int fd, const SessionInfo& header) {
+Result<Writer> Writer::CreateOnFd(int fd, const recording::SessionInfo& header) {
   Writer w;
   w.fd_ = fd;
   w.path_ = "<stdout>";

@@ -10,7 +10,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
-#include "perfdata/session_info.h"
+#include "recording/session_info.h"
 
 namespace exitprof::perfdata {
 
@@ -28,9 +28,9 @@ struct SampleFields {
 class Writer {
  public:
   // `header` supplies attrs (with ids and names), tracing data and the descriptive features.
-  static Result<Writer> Create(const std::string& path, const SessionInfo& header, bool pipe_mode);
+  static Result<Writer> Create(const std::string& path, const recording::SessionInfo& header, bool pipe_mode);
   // Writes to an fd we do not own (e.g. stdout); pipe mode only.
-  static Result<Writer> CreateOnFd(int fd, const SessionInfo& header);
+  static Result<Writer> CreateOnFd(int fd, const recording::SessionInfo& header);
 
   Writer(Writer&&) = default;
   Writer& operator=(Writer&&) = default;
@@ -72,7 +72,7 @@ class Writer {
   std::string path_;
   bool pipe_ = false;
   bool finished_ = false;
-  SessionInfo header_;
+  recording::SessionInfo header_;
   uint64_t offset_ = 0;
   uint64_t data_offset_ = 0;
   uint64_t attrs_offset_ = 0;
@@ -80,7 +80,7 @@ class Writer {
 };
 
 // Serialises feature sections as perf does (used by the writer; exposed for tests).
-std::vector<uint8_t> EncodeFeature(uint32_t feature, const SessionInfo& info);
-std::vector<uint32_t> FeaturesToWrite(const SessionInfo& info);
+std::vector<uint8_t> EncodeFeature(uint32_t feature, const recording::SessionInfo& info);
+std::vector<uint32_t> FeaturesToWrite(const recording::SessionInfo& info);
 
 }  // namespace exitprof::perfdata

@@ -10,7 +10,7 @@ namespace exitprof::render {
 
 using nlohmann::ordered_json;
 
-std::string DeviceText(const vmm::Attribution& a, const std::string& fixed_name) {
+std::string DeviceText(const qemu::Attribution& a, const std::string& fixed_name) {
   return a.attributed() ? a.Label() : fixed_name;
 }
 
@@ -34,7 +34,7 @@ void RenderUnattributedText(std::string& out, const analysis::ReportModel& m) {
   }
 }
 
-ordered_json DeviceJson(const vmm::Attribution& a) {
+ordered_json DeviceJson(const qemu::Attribution& a) {
   if (!a.attributed()) return nullptr;
   ordered_json j = {{"name", a.device}, {"id", a.id}, {"pci", a.pci}};
   j["bar"] = a.bar < 0 ? ordered_json(nullptr) : ordered_json(a.bar);

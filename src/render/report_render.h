@@ -35,9 +35,9 @@ std::string Duration(double ns, uint64_t resolution_ns);
 std::string RenderLatencyText(const analysis::ReportModel& m, size_t histograms, const std::string& event = "vmexit");
 // Device attribution: the device column's text (the attribution, else the fixed name), the list
 // of what could not be attributed, and the JSON of an attribution and of the device map.
-std::string DeviceText(const vmm::Attribution& a, const std::string& fixed_name);
+std::string DeviceText(const qemu::Attribution& a, const std::string& fixed_name);
 void RenderUnattributedText(std::string& out, const analysis::ReportModel& m);
-nlohmann::ordered_json DeviceJson(const vmm::Attribution& a);
+nlohmann::ordered_json DeviceJson(const qemu::Attribution& a);
 void AddDeviceJson(nlohmann::ordered_json& j, const analysis::ReportModel& m);
 
 }  // namespace exitprof::render

@@ -19,10 +19,10 @@ using analysis::ForEachTable;
 using analysis::StatRow;
 using analysis::Summable;
 using analysis::VmSelected;
-using kvm::StatMeta;
-using kvm::StatTable;
-using kvm::StatType;
-using kvm::VmSnapshot;
+using kvmstat::StatMeta;
+using kvmstat::StatTable;
+using kvmstat::StatType;
+using kvmstat::VmSnapshot;
 using Json = nlohmann::ordered_json;
 
 std::string VmLabel(const VmSnapshot& vm) {
@@ -78,7 +78,7 @@ std::string RenderStatTable(const std::vector<VmSnapshot>& vms, const analysis::
                              ? fmt::format("{:.0f}", static_cast<double>(r.delta) / seconds)
                              : "";
       out += fmt::format(" {:<40} {:>14} {:>7} {:>12}  {}{}\n", r.name, r.total, share, rate, r.unit,
-                         r.type == StatType::kCumulative ? "" : fmt::format(" ({})", kvm::TypeName(r.type)));
+                         r.type == StatType::kCumulative ? "" : fmt::format(" ({})", kvmstat::TypeName(r.type)));
     }
     return out;
   };

@@ -3,23 +3,23 @@
 #include <unistd.h>
 
 #include "analysis/device_attribution.h"
-#include "vmm/device_map.h"
+#include "qemu/device_map.h"
 
 namespace exitprof::report {
 
 namespace {
 // The side file `exitprof record` keeps beside INPUT ("" for a pipe).
 std::string SideFile(const std::string& input, const std::string& device_map) {
-  return !device_map.empty() ? device_map : input == "-" ? "" : vmm::DeviceMapPathFor(input);
+  return !device_map.empty() ? device_map : input == "-" ? "" : qemu::DeviceMapPathFor(input);
 }
 }  // namespace
 
 Result<void> AttributeDevices(analysis::ReportModel& model, const std::string& input, const std::string& qmp,
                               const std::string& device_map) {
   if (!qmp.empty()) {
-    auto map = vmm::SnapshotDeviceMap(qmp);
+    auto map = qemu::SnapshotDeviceMap(qmp);
     if (!map) return tl::unexpected(map.error());
-    vmm::DeviceMapHistory history;
+    qemu::DeviceMapHistory history;
     history.qmp_path = qmp;
     history.Add(std::move(*map));
     analysis::AttributeDevices(model, &history, "QMP " + qmp + " (now)", "");
@@ -27,7 +27,7 @@ Result<void> AttributeDevices(analysis::ReportModel& model, const std::string& i
   }
   std::string path = SideFile(input, device_map);
   if (!path.empty() && (!device_map.empty() || ::access(path.c_str(), F_OK) == 0)) {
-    auto maps = vmm::LoadDeviceMapsFile(path);
+    auto maps = qemu::LoadDeviceMapsFile(path);
     if (!maps) return tl::unexpected(maps.error());
     analysis::AttributeDevices(model, *maps, path, "");
     return {};
@@ -44,7 +44,7 @@ std::vector<uint32_t> GuestPidsNamed(const std::string& name, const std::string&
   // QEMU's -name, kept by `exitprof record` beside the recording, names the VM's process.
   std::string side = SideFile(input, device_map);
   if (side.empty() || ::access(side.c_str(), F_OK) != 0) return {};
-  auto history = vmm::LoadDeviceMapFile(side);
+  auto history = qemu::LoadDeviceMapFile(side);
   if (!history || history->vm_name != name) return {};
   return {static_cast<uint32_t>(history->pid)};
 }

@@ -42,7 +42,7 @@ bool IsStream(const std::string& path) {
 // reported.
 void StopReadingOnInterrupt(int) { textcapture::LineSource::RequestStop(); }
 
-Result<std::unique_ptr<perfdata::RecordingSource>> OpenStreamRecording(const InputOptions& input) {
+Result<std::unique_ptr<recording::RecordingSource>> OpenStreamRecording(const InputOptions& input) {
   const std::string& path = input.path;
   UniqueFd owned;
   int fd = STDIN_FILENO;
@@ -75,14 +75,14 @@ Result<std::unique_ptr<perfdata::RecordingSource>> OpenStreamRecording(const Inp
     auto r = perfdata::Reader::OpenStream(fd, name, {reinterpret_cast<const uint8_t*>(head.data()), head.size()},
                                           std::move(owned));
     if (!r) return tl::unexpected(r.error());
-    return std::unique_ptr<perfdata::RecordingSource>(std::move(*r));
+    return std::unique_ptr<recording::RecordingSource>(std::move(*r));
   }
   if (head.size() >= 10 && tracedat::HasTraceDatMagic({reinterpret_cast<const uint8_t*>(head.data()), head.size()}) && !input.force_text) {
     return Fail(name + ": a trace.dat cannot be read from a pipe (trace-cmd's format is read by seeking): give the file itself");
   }
   auto r = textcapture::Reader::OpenStream(fd, std::move(head), name, {input.keep_text_payloads}, std::move(owned));
   if (!r) return tl::unexpected(r.error());
-  return std::unique_ptr<perfdata::RecordingSource>(std::move(*r));
+  return std::unique_ptr<recording::RecordingSource>(std::move(*r));
 }
 
 // Neither perf.data ("PERFILE2", either byte order) nor trace.dat, and its first lines read
@@ -107,9 +107,9 @@ unsigned AvailableCpus() {
   return std::max(1, CPU_COUNT(&set));
 }
 
-Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const InputOptions& input) {
+Result<std::unique_ptr<recording::RecordingSource>> OpenRecording(const InputOptions& input) {
   const std::string& path = input.path;
-  Result<std::unique_ptr<perfdata::RecordingSource>> reader;
+  Result<std::unique_ptr<recording::RecordingSource>> reader;
   if (IsStream(path)) {
     reader = OpenStreamRecording(input);
     if (!reader) return reader;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "perfdata/source.h"
+#include "recording/source.h"
 
 namespace exitprof::report {
 
@@ -21,7 +21,7 @@ struct InputOptions {
 };
 
 // With progress on stderr when it is a terminal and the file is large.
-Result<std::unique_ptr<perfdata::RecordingSource>> OpenRecording(const InputOptions& input);
+Result<std::unique_ptr<recording::RecordingSource>> OpenRecording(const InputOptions& input);
 
 // The CPUs this process may run on (its affinity mask), at least 1: the default of -j.
 unsigned AvailableCpus();

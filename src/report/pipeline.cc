@@ -12,7 +12,7 @@ namespace exitprof::report {
 
 namespace {
 
-Result<Report> RunStacks(const Options& o, perfdata::RecordingSource& reader) {
+Result<Report> RunStacks(const Options& o, recording::RecordingSource& reader) {
   Report out;
   reader.SetOrdered(true);  // maps must be known before the samples that use them
   out.stacks = std::make_unique<callgraph::StackSink>(o.stack, o.host_kallsyms);

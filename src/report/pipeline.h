@@ -39,8 +39,8 @@ struct Options {
 };
 
 struct Report {
-  perfdata::SessionInfo info;
-  perfdata::ReadStats stats;
+  recording::SessionInfo info;
+  recording::ReadStats stats;
   analysis::ReportModel model;                  // without `stacks`
   std::unique_ptr<callgraph::StackSink> stacks;  // with `stacks`
   std::string empty_why;  // the filters kept nothing: what to do (also in model.notes)

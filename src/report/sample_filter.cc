@@ -8,7 +8,7 @@
 
 namespace exitprof::report {
 
-Result<void> SampleFilter::OnSessionReady(const perfdata::SessionInfo& info) {
+Result<void> SampleFilter::OnSessionReady(const recording::SessionInfo& info) {
   if (!filter_.reasons.empty() || filter_.vcpu) {
     auto events = trace::TraceEvents::FromTracingData(info.tracing_data, info.path);
     if (!events) return tl::unexpected(events.error());

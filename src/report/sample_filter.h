@@ -9,22 +9,22 @@
 #include "analysis/exit_stats.h"
 #include "kvm/kvm_events.h"
 #include "perfdata/reader.h"
-#include "perfdata/thread_table.h"
+#include "recording/thread_table.h"
 #include "trace/trace_events.h"
 
 namespace exitprof::report {
 
-class SampleFilter : public perfdata::EventSink {
+class SampleFilter : public recording::EventSink {
  public:
   // --reason and --vcpu keep kvm_exit samples only (other events have neither).
   // The sink behind it reads thread names from this filter's table (-g needs them too).
-  SampleFilter(analysis::ExitFilter filter, perfdata::EventSink& next) : filter_(std::move(filter)), next_(next) {
+  SampleFilter(analysis::ExitFilter filter, recording::EventSink& next) : filter_(std::move(filter)), next_(next) {
     next_.ShareThreads(&threads_.own());
   }
   ~SampleFilter() override { next_.ShareThreads(nullptr); }  // the sink keeps no pointer into this one
-  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override;
+  Result<void> OnSessionReady(const recording::SessionInfo& info) override;
   void OnEvent(const perfdata::Event& event) override;
-  void ShareThreads(const perfdata::ThreadTable* threads) override {
+  void ShareThreads(const recording::ThreadTable* threads) override {
     threads_.Share(threads);
     next_.ShareThreads(threads ? threads : &threads_.own());
   }
@@ -33,10 +33,10 @@ class SampleFilter : public perfdata::EventSink {
   bool Keep(const perfdata::Event& e);
 
   analysis::ExitFilter filter_;
-  perfdata::EventSink& next_;
+  recording::EventSink& next_;
   std::unique_ptr<trace::TraceEvents> events_;
   kvm::KvmEvents kvm_;
-  perfdata::SinkThreads threads_;
+  recording::SinkThreads threads_;
 };
 
 }  // namespace exitprof::report

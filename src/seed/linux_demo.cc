@@ -7,19 +7,19 @@
 #include <vector>
 
 #include "guest/guest.h"
-#include "kvm/event_counters.h"
+#include "kvmstat/event_counters.h"
 
 namespace exitprof::seed {
 
 Result<bool> KvmExitFires() {
-  kvm::TracepointOptions options;
+  kvmstat::TracepointOptions options;
   options.pids = {::getpid()};
   options.fields = std::regex("kvm_exit|kvm_pio");
-  auto counters = kvm::OpenTracepointCounters(options);
+  auto counters = kvmstat::OpenTracepointCounters(options);
   if (!counters) return tl::unexpected(counters.error());
   auto run = guest::Run(guest::DemoProgram(10), guest::RunOptions{});
   if (auto* err = std::get_if<guest::GuestError>(&run)) return Fail("the test guest did not run: " + err->message, 1);
-  kvm::StatTable table;
+  kvmstat::StatTable table;
   if (auto r = (*counters)->Read(table); !r) return tl::unexpected(r.error());
   uint64_t exits = 0, pio = 0;
   for (const auto& m : *table.meta) {

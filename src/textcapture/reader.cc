@@ -458,8 +458,8 @@ Result<void> Reader::Finish(const std::string& name, uint64_t other_total) {
   return {};
 }
 
-Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
-  perfdata::ReadStats stats;
+Result<recording::ReadStats> Reader::Run(recording::EventSink& sink) {
+  recording::ReadStats stats;
   stats.samples_by_attr.assign(info_.attrs.size(), 0);
   auto ready = sink.OnSessionReady(info_);
   if (!ready) return tl::unexpected(ready.error());

@@ -16,7 +16,7 @@
 #include "base/mapped_file.h"
 #include "base/unique_fd.h"
 #include "perfdata/reader.h"
-#include "perfdata/source.h"
+#include "recording/source.h"
 #include "trace/tracing_data.h"
 #include "textcapture/line_parser.h"
 #include "textcapture/line_source.h"
@@ -50,7 +50,7 @@ struct ReaderOptions {
 // not a header or comment is an event line of a known layout.
 bool LooksLikeTextCapture(std::string_view head);
 
-class Reader : public perfdata::RecordingSource {
+class Reader : public recording::RecordingSource {
  public:
   // A file, or a stream when the path is not a regular file (/dev/stdin, a FIFO, trace_pipe).
   static Result<std::unique_ptr<Reader>> Open(const std::string& path, ReaderOptions options = {});
@@ -62,8 +62,8 @@ class Reader : public perfdata::RecordingSource {
                                                   ReaderOptions options = {});
   ~Reader() override;
 
-  const perfdata::SessionInfo& info() const override { return info_; }
-  Result<perfdata::ReadStats> Run(perfdata::EventSink& sink) override;
+  const recording::SessionInfo& info() const override { return info_; }
+  Result<recording::ReadStats> Run(recording::EventSink& sink) override;
   void SetProgress(std::function<void(uint64_t, uint64_t)>) override {}
   // Ordered: events sorted by time first (once); else in the text's own order, which is what
   // counting and script want.
@@ -82,7 +82,7 @@ class Reader : public perfdata::RecordingSource {
   PayloadContext ctx_;
   std::string text_arena_;         // kept payloads (options_.keep_text), one after another
   std::vector<uint64_t> text_at_;  // where each record's payload starts in the arena
-  perfdata::SessionInfo info_;
+  recording::SessionInfo info_;
   ParseSummary summary_;
   std::vector<Record> records_;
   std::vector<std::string> comms_;

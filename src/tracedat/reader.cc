@@ -227,7 +227,7 @@ Result<void> Reader::OpenStreams() {
 // of the page), 30 = time extend and 31 = absolute time (27 more bits in the next word).
 // Every read is checked against the page's committed data: a record that does not fit ends
 // its page and is counted as damaged.
-bool Reader::Advance(Stream& s, perfdata::ReadStats& stats) {
+bool Reader::Advance(Stream& s, recording::ReadStats& stats) {
   const uint32_t page = file_.page_size;
   const uint32_t data_start = 8 + commit_size_;
   for (;;) {
@@ -314,7 +314,7 @@ bool Reader::Advance(Stream& s, perfdata::ReadStats& stats) {
   }
 }
 
-void Reader::DeliverCurrent(Stream& s, perfdata::EventSink& sink, perfdata::ReadStats& stats,
+void Reader::DeliverCurrent(Stream& s, recording::EventSink& sink, recording::ReadStats& stats,
                             const std::vector<bool>& count_only, perfdata::Event& ev) {
   const bool convert = file_.tsc2nsec.has_value();
   const uint64_t time = convert ? MulShift(s.ts, file_.tsc2nsec->mult, file_.tsc2nsec->shift) : s.ts;
@@ -366,19 +366,19 @@ void Reader::DeliverCurrent(Stream& s, perfdata::EventSink& sink, perfdata::Read
   sink.OnEvent(ev);
 }
 
-bool Reader::RunStreamsInParallel(perfdata::EventSink& sink, perfdata::ReadStats& stats,
+bool Reader::RunStreamsInParallel(recording::EventSink& sink, recording::ReadStats& stats,
                                   const std::vector<bool>& count_only) {
   // Read unordered, the streams go one after another: each can be counted apart and the
   // parts merged in stream order.
   if (ordered_ || threads_ < 2 || streams_.size() < 2) return false;
-  std::unique_ptr<perfdata::EventSink> merged = sink.NewPart();
+  std::unique_ptr<recording::EventSink> merged = sink.NewPart();
   if (!merged) return false;
   struct Part {
-    std::unique_ptr<perfdata::EventSink> sink;
-    perfdata::ReadStats stats;
+    std::unique_ptr<recording::EventSink> sink;
+    recording::ReadStats stats;
   };
   std::vector<Part> parts(streams_.size());
-  perfdata::ReadStats merged_stats;
+  recording::ReadStats merged_stats;
   merged_stats.samples_by_attr.assign(info_.attrs.size(), 0);
   uint64_t merged_bytes = 0;
   auto run = [&](size_t i) {
@@ -412,8 +412,8 @@ bool Reader::RunStreamsInParallel(perfdata::EventSink& sink, perfdata::ReadStats
   return true;
 }
 
-Result<perfdata::ReadStats> Reader::Run(perfdata::EventSink& sink) {
-  perfdata::ReadStats stats;
+Result<recording::ReadStats> Reader::Run(recording::EventSink& sink) {
+  recording::ReadStats stats;
   stats.samples_by_attr.assign(info_.attrs.size(), 0);
   auto ready = sink.OnSessionReady(info_);
   if (!ready) return tl::unexpected(ready.error());

@@ -12,7 +12,7 @@
 
 #include "base/mapped_file.h"
 #include "perfdata/reader.h"
-#include "perfdata/source.h"
+#include "recording/source.h"
 #include "tracedat/file.h"
 
 namespace exitprof::tracedat {
@@ -26,15 +26,15 @@ struct ReadInfo {
 
 struct Stream;
 
-class Reader : public perfdata::RecordingSource {
+class Reader : public recording::RecordingSource {
  public:
   static Result<std::unique_ptr<Reader>> Open(const std::string& path);
   // Over bytes the caller keeps alive (fuzzing, tests).
   static Result<std::unique_ptr<Reader>> FromBytes(std::span<const uint8_t> bytes, const std::string& name);
   ~Reader() override;
 
-  const perfdata::SessionInfo& info() const override { return info_; }
-  Result<perfdata::ReadStats> Run(perfdata::EventSink& sink) override;
+  const recording::SessionInfo& info() const override { return info_; }
+  Result<recording::ReadStats> Run(recording::EventSink& sink) override;
   void SetProgress(std::function<void(uint64_t, uint64_t)> progress) override { progress_ = std::move(progress); }
   // Unordered, CPUs are read one after another (counting does not need the merge).
   void SetOrdered(bool ordered) override { ordered_ = ordered; }
@@ -49,17 +49,17 @@ class Reader : public perfdata::RecordingSource {
   Result<void> Init(std::span<const uint8_t> bytes, const std::string& name);
   Result<void> OpenStreams();
   // Positions a stream on its next event, loading pages as needed; false when drained.
-  bool Advance(Stream& s, perfdata::ReadStats& stats);
+  bool Advance(Stream& s, recording::ReadStats& stats);
   // Hands the stream's current event (and a LOST before it) to the sink.
-  void DeliverCurrent(Stream& s, perfdata::EventSink& sink, perfdata::ReadStats& stats,
+  void DeliverCurrent(Stream& s, recording::EventSink& sink, recording::ReadStats& stats,
                       const std::vector<bool>& count_only, perfdata::Event& ev);
   // Every stream on its own part of the sink, merged in stream order: false = not possible.
-  bool RunStreamsInParallel(perfdata::EventSink& sink, perfdata::ReadStats& stats, const std::vector<bool>& count_only);
+  bool RunStreamsInParallel(recording::EventSink& sink, recording::ReadStats& stats, const std::vector<bool>& count_only);
 
   std::optional<MappedFile> mapping_;
   std::span<const uint8_t> bytes_;
   TraceDatFile file_;
-  perfdata::SessionInfo info_;
+  recording::SessionInfo info_;
   ReadInfo read_info_;
   std::vector<std::unique_ptr<Stream>> streams_;  // one per CPU per buffer
   uint64_t total_bytes_ = 0;

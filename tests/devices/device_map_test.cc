@@ -8,7 +8,7 @@
 
 #include "analysis/device_attribution.h"
 #include "test_support.h"
-#include "vmm/device_map.h"
+#include "qemu/device_map.h"
 
 namespace exitprof::testing {
 namespace {
@@ -22,11 +22,11 @@ std::string ReadText(const std::string& name) {
   return s.str();
 }
 
-vmm::DeviceMap Captured(const std::string& suffix = "") {
-  vmm::DeviceMap map;
-  auto pci = vmm::ParsePciDevices(json::parse(ReadText("query-pci" + suffix + ".json")));
+qemu::DeviceMap Captured(const std::string& suffix = "") {
+  qemu::DeviceMap map;
+  auto pci = qemu::ParsePciDevices(json::parse(ReadText("query-pci" + suffix + ".json")));
   EXPECT_TRUE(pci) << pci.error().message;
-  auto views = vmm::ParseMtreeFlat(ReadText("mtree-f" + suffix + ".txt"));
+  auto views = qemu::ParseMtreeFlat(ReadText("mtree-f" + suffix + ".txt"));
   EXPECT_TRUE(views) << views.error().message;
   if (pci) map.pci = *pci;
   if (views) {
@@ -37,7 +37,7 @@ vmm::DeviceMap Captured(const std::string& suffix = "") {
 }
 
 TEST(ParsePciDevices, ReadsQemusAnswer) {
-  vmm::DeviceMap map = Captured();
+  qemu::DeviceMap map = Captured();
   ASSERT_EQ(map.pci.size(), 6u);
   const auto& blk = map.pci[4];
   EXPECT_EQ(blk.Address(), "00:02.0");
@@ -46,44 +46,44 @@ TEST(ParsePciDevices, ReadsQemusAnswer) {
   EXPECT_EQ(blk.type, "virtio-blk-pci");
   EXPECT_EQ(blk.qdev_id, "blk0");
   ASSERT_EQ(blk.bars.size(), 3u);
-  EXPECT_EQ(blk.bars[0], (vmm::PciBar{0, true, 0xc000, 0x80, false, false}));
-  EXPECT_EQ(blk.bars[1], (vmm::PciBar{1, false, 0xe0000000, 0x1000, false, false}));
-  EXPECT_EQ(blk.bars[2], (vmm::PciBar{4, false, 0xe0004000, 0x4000, true, true}));
+  EXPECT_EQ(blk.bars[0], (qemu::PciBar{0, true, 0xc000, 0x80, false, false}));
+  EXPECT_EQ(blk.bars[1], (qemu::PciBar{1, false, 0xe0000000, 0x1000, false, false}));
+  EXPECT_EQ(blk.bars[2], (qemu::PciBar{4, false, 0xe0004000, 0x4000, true, true}));
   EXPECT_EQ(map.pci[5].type, "virtio-rng-pci");
   EXPECT_EQ(map.pci[5].bars[0].address, 0xc100u);
   EXPECT_EQ(map.pci[0].type, "8086:1237 Host bridge");
   // Before the guest programs them, QEMU reports -1: not mapped.
-  vmm::DeviceMap before = Captured("-unprogrammed");
+  qemu::DeviceMap before = Captured("-unprogrammed");
   ASSERT_EQ(before.pci.size(), 6u);
   for (const auto& bar : before.pci[4].bars) EXPECT_FALSE(bar.mapped());
 }
 
 TEST(ParseMtreeFlat, ReadsTheIoAndMemoryViews) {
-  vmm::DeviceMap map = Captured();
+  qemu::DeviceMap map = Captured();
   // Unclaimed IO space (the root "io" itself) is left out; the bus-master views have no ranges.
   EXPECT_EQ(map.io.size(), 46u);
   EXPECT_EQ(map.memory.size(), 17u);
-  EXPECT_EQ(map.io.front(), (vmm::Region{0x0, 0x7, "dma-chan", "i/o"}));
-  EXPECT_EQ(map.memory.front(), (vmm::Region{0x0, 0x7ffffff, "pc.ram", "ram"}));  // "pc.ram KVM"
-  auto find = [](const std::vector<vmm::Region>& v, const std::string& name) {
+  EXPECT_EQ(map.io.front(), (qemu::Region{0x0, 0x7, "dma-chan", "i/o"}));
+  EXPECT_EQ(map.memory.front(), (qemu::Region{0x0, 0x7ffffff, "pc.ram", "ram"}));  // "pc.ram KVM"
+  auto find = [](const std::vector<qemu::Region>& v, const std::string& name) {
     for (const auto& r : v)
       if (r.name == name) return r;
-    return vmm::Region{};
+    return qemu::Region{};
   };
-  EXPECT_EQ(find(map.memory, "hpet"), (vmm::Region{0xfed00000, 0xfed003ff, "hpet", "i/o"}));
-  EXPECT_EQ(find(map.memory, "kvm-ioapic"), (vmm::Region{0xfec00000, 0xfec00fff, "kvm-ioapic", "i/o"}));
-  EXPECT_EQ(find(map.memory, "kvm-apic-msi"), (vmm::Region{0xfee00000, 0xfeefffff, "kvm-apic-msi", "i/o"}));
+  EXPECT_EQ(find(map.memory, "hpet"), (qemu::Region{0xfed00000, 0xfed003ff, "hpet", "i/o"}));
+  EXPECT_EQ(find(map.memory, "kvm-ioapic"), (qemu::Region{0xfec00000, 0xfec00fff, "kvm-ioapic", "i/o"}));
+  EXPECT_EQ(find(map.memory, "kvm-apic-msi"), (qemu::Region{0xfee00000, 0xfeefffff, "kvm-apic-msi", "i/o"}));
   EXPECT_EQ(find(map.memory, "virtio-pci-notify-virtio-rng"),
-            (vmm::Region{0xe0017000, 0xe0017fff, "virtio-pci-notify-virtio-rng", "i/o"}));
-  EXPECT_EQ(find(map.io, "rtc"), (vmm::Region{0x71, 0x71, "rtc", "i/o"}));  // "rtc @0000000000000001"
-  vmm::DeviceMap before = Captured("-unprogrammed");
+            (qemu::Region{0xe0017000, 0xe0017fff, "virtio-pci-notify-virtio-rng", "i/o"}));
+  EXPECT_EQ(find(map.io, "rtc"), (qemu::Region{0x71, 0x71, "rtc", "i/o"}));  // "rtc @0000000000000001"
+  qemu::DeviceMap before = Captured("-unprogrammed");
   EXPECT_EQ(before.io.size(), 43u);
   EXPECT_EQ(before.memory.size(), 5u);
 }
 
 TEST(Attribute, VirtioLegacyAndModernRegisters) {
-  vmm::DeviceMap map = Captured();
-  auto a = vmm::Attribute(map, 0xc010, true);
+  qemu::DeviceMap map = Captured();
+  auto a = qemu::Attribute(map, 0xc010, true);
   EXPECT_EQ(a.device, "virtio-blk-pci");
   EXPECT_EQ(a.id, "blk0");
   EXPECT_EQ(a.pci, "00:02.0");
@@ -92,30 +92,30 @@ TEST(Attribute, VirtioLegacyAndModernRegisters) {
   EXPECT_EQ(a.reg, "queue notify");
   EXPECT_EQ(a.region, "virtio-pci");
   EXPECT_EQ(a.Label(), "virtio-blk-pci blk0 00:02.0 BAR0+0x10 queue notify");
-  EXPECT_EQ(vmm::Attribute(map, 0xc112, true).reg, "device status");
-  EXPECT_EQ(vmm::Attribute(map, 0xc113, true).reg, "ISR status");
-  EXPECT_EQ(vmm::Attribute(map, 0xc011, true).reg, "queue notify +0x1");
-  EXPECT_EQ(vmm::Attribute(map, 0xc01c, true).reg, "device config +0x4");
-  auto n = vmm::Attribute(map, 0xe0017008, false);
+  EXPECT_EQ(qemu::Attribute(map, 0xc112, true).reg, "device status");
+  EXPECT_EQ(qemu::Attribute(map, 0xc113, true).reg, "ISR status");
+  EXPECT_EQ(qemu::Attribute(map, 0xc011, true).reg, "queue notify +0x1");
+  EXPECT_EQ(qemu::Attribute(map, 0xc01c, true).reg, "device config +0x4");
+  auto n = qemu::Attribute(map, 0xe0017008, false);
   EXPECT_EQ(n.Label(), "virtio-rng-pci rng0 00:03.0 BAR4+0x3008 queue notify (queue 2)");
-  EXPECT_EQ(vmm::Attribute(map, 0xe0004014, false).reg, "common device_status");
-  EXPECT_EQ(vmm::Attribute(map, 0xe0004020, false).reg, "common queue_desc");
-  EXPECT_EQ(vmm::Attribute(map, 0xe0005000, false).reg, "ISR status");
-  EXPECT_EQ(vmm::Attribute(map, 0xe0006008, false).reg, "device config +0x8");
-  EXPECT_EQ(vmm::Attribute(map, 0xe0000010, false).reg, "MSI-X table entry 1");
-  EXPECT_EQ(vmm::Attribute(map, 0xe0000800, false).reg, "MSI-X PBA");
+  EXPECT_EQ(qemu::Attribute(map, 0xe0004014, false).reg, "common device_status");
+  EXPECT_EQ(qemu::Attribute(map, 0xe0004020, false).reg, "common queue_desc");
+  EXPECT_EQ(qemu::Attribute(map, 0xe0005000, false).reg, "ISR status");
+  EXPECT_EQ(qemu::Attribute(map, 0xe0006008, false).reg, "device config +0x8");
+  EXPECT_EQ(qemu::Attribute(map, 0xe0000010, false).reg, "MSI-X table entry 1");
+  EXPECT_EQ(qemu::Attribute(map, 0xe0000800, false).reg, "MSI-X PBA");
   // Inside a BAR but in no region: device and BAR still known.
-  auto gap = vmm::Attribute(map, 0xe0000400, false);
+  auto gap = qemu::Attribute(map, 0xe0000400, false);
   EXPECT_EQ(gap.Label(), "virtio-blk-pci blk0 00:02.0 BAR1+0x400");
   // Past the last byte of the IO BAR (0xc07f) and of the HPET (0xfed003ff): nothing.
-  EXPECT_FALSE(vmm::Attribute(map, 0xc080, true).attributed());
-  EXPECT_FALSE(vmm::Attribute(map, 0xfed00400, false).attributed());
-  EXPECT_EQ(vmm::Attribute(map, 0xfed003ff, false).device, "hpet");
-  EXPECT_EQ(vmm::Attribute(map, 0xfec00010, false).Label(), "kvm-ioapic+0x10");
+  EXPECT_FALSE(qemu::Attribute(map, 0xc080, true).attributed());
+  EXPECT_FALSE(qemu::Attribute(map, 0xfed00400, false).attributed());
+  EXPECT_EQ(qemu::Attribute(map, 0xfed003ff, false).device, "hpet");
+  EXPECT_EQ(qemu::Attribute(map, 0xfec00010, false).Label(), "kvm-ioapic+0x10");
 }
 
 TEST(Attribute, HistoryPrefersTheNewestMapThatPlacesTheAddress) {
-  vmm::DeviceMapHistory h;
+  qemu::DeviceMapHistory h;
   EXPECT_TRUE(h.Add(Captured("-unprogrammed")));
   EXPECT_FALSE(h.Add(Captured("-unprogrammed")));  // same layout: not kept twice
   EXPECT_FALSE(h.Attribute(0xc010, true).attributed());
@@ -123,8 +123,8 @@ TEST(Attribute, HistoryPrefersTheNewestMapThatPlacesTheAddress) {
   EXPECT_EQ(h.Attribute(0xc010, true).device, "virtio-blk-pci");
   EXPECT_EQ(h.Attribute(0x70, true).device, "rtc-index");
   // What only an older map placed (a device since gone) is still named.
-  vmm::DeviceMapHistory moved;
-  vmm::DeviceMap old = Captured();
+  qemu::DeviceMapHistory moved;
+  qemu::DeviceMap old = Captured();
   old.io.push_back({0xd000, 0xd0ff, "gone-device", "i/o"});
   moved.Add(old);
   moved.Add(Captured());
@@ -133,13 +133,13 @@ TEST(Attribute, HistoryPrefersTheNewestMapThatPlacesTheAddress) {
 }
 
 TEST(DeviceMapJson, RoundTrips) {
-  vmm::DeviceMapHistory h;
+  qemu::DeviceMapHistory h;
   h.pid = 1234;
   h.qmp_path = "/tmp/vm.sock";
   h.vm_name = "web1";
   h.Add(Captured("-unprogrammed"));
   h.Add(Captured());
-  auto back = vmm::DeviceMapHistoryFromJson(json::parse(vmm::ToJson(h).dump()));
+  auto back = qemu::DeviceMapHistoryFromJson(json::parse(qemu::ToJson(h).dump()));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->pid, 1234);
   EXPECT_EQ(back->qmp_path, "/tmp/vm.sock");
@@ -149,26 +149,26 @@ TEST(DeviceMapJson, RoundTrips) {
 }
 
 TEST(DeviceMapParsers, RefuseBadInputWithOneLine) {
-  auto mtree = vmm::ParseMtreeFlat("FlatView #0\n AS \"I/O\", root: io\n Root memory region: io\n  00000000000000zz-0000000000000007 (prio 0, i/o): x\n");
+  auto mtree = qemu::ParseMtreeFlat("FlatView #0\n AS \"I/O\", root: io\n Root memory region: io\n  00000000000000zz-0000000000000007 (prio 0, i/o): x\n");
   ASSERT_FALSE(mtree);
   EXPECT_EQ(mtree.error().message, "info mtree -f: line 4: expected FIRST-LAST as two 16-digit hex numbers");
-  auto backwards = vmm::ParseMtreeFlat("FlatView #0\n AS \"I/O\", root: io\n  0000000000000010-0000000000000007 (prio 0, i/o): x\n");
+  auto backwards = qemu::ParseMtreeFlat("FlatView #0\n AS \"I/O\", root: io\n  0000000000000010-0000000000000007 (prio 0, i/o): x\n");
   ASSERT_FALSE(backwards);
   EXPECT_EQ(backwards.error().message, "info mtree -f: line 3: the range ends before it starts");
-  auto tree = vmm::ParseMtreeFlat("address-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n");
+  auto tree = qemu::ParseMtreeFlat("address-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n");
   ASSERT_FALSE(tree);
   EXPECT_NE(tree.error().message.find("expected \"FlatView #N\""), std::string::npos);
-  auto pci = vmm::ParsePciDevices(json::parse(R"([{"bus":0,"devices":[{"bus":0,"slot":2,"function":0,"id":{"vendor":6900}}]}])"));
+  auto pci = qemu::ParsePciDevices(json::parse(R"([{"bus":0,"devices":[{"bus":0,"slot":2,"function":0,"id":{"vendor":6900}}]}])"));
   ASSERT_FALSE(pci);
   EXPECT_EQ(pci.error().message, "query-pci: device 00:02.0: expected integer \"device\"");
-  auto bar = vmm::ParsePciDevices(json::parse(
+  auto bar = qemu::ParsePciDevices(json::parse(
       R"([{"bus":0,"devices":[{"bus":0,"slot":2,"function":0,"id":{"vendor":1,"device":2},"regions":[{"bar":9,"type":"io","address":0,"size":1}]}]}])"));
   ASSERT_FALSE(bar);
   EXPECT_EQ(bar.error().message, "query-pci: device 00:02.0: \"bar\" 9 is not 0..6");
-  auto file = vmm::DeviceMapHistoryFromJson(json::parse(R"({"exitprof_device_map":1,"snapshots":[{"query_pci":[],"io":[{"first":"0x10","last":"0x1"}]}]})"));
+  auto file = qemu::DeviceMapHistoryFromJson(json::parse(R"({"exitprof_device_map":1,"snapshots":[{"query_pci":[],"io":[{"first":"0x10","last":"0x1"}]}]})"));
   ASSERT_FALSE(file);
   EXPECT_EQ(file.error().message, "snapshots[0].io[0]: \"last\" is below \"first\"");
-  auto missing = vmm::LoadDeviceMapFile(TempPath("no-such.devices.json"));
+  auto missing = qemu::LoadDeviceMapFile(TempPath("no-such.devices.json"));
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("cannot open"), std::string::npos);
 }
@@ -182,7 +182,7 @@ TEST(AttributeDevices, RowsTablesAndWhatIsLeft) {
   m.mmio = {{0xe0007000, "write", 2, 500, "", {}}, {0xfed00000, "read", 4, 200, "HPET", {}},
             {0xfed00000, "unsatisfied-read", 4, 200, "HPET", {}}, {0xfee000b0, "write", 4, 9, "LAPIC EOI", {}}};
   m.pio_from_exits = {{0xc110, true, 2, 7, "", {}}};  // from kvm_exit IO qualifications (VMX, SVM)
-  vmm::DeviceMapHistory h;
+  qemu::DeviceMapHistory h;
   h.Add(Captured());
   analysis::AttributeDevices(m, &h, "test.devices.json", "");
   EXPECT_EQ(m.pio_from_exits[0].device.Label(), "virtio-rng-pci rng0 00:03.0 BAR0+0x10 queue notify");
@@ -239,11 +239,11 @@ TEST(AttributeDevices, EachVmThroughItsOwnMap) {
                      {300, 301, "CPU 0/KVM", {0xc010, true, 2, 5, "", {}}}};
   m.mmio = {{0xfed00000, "read", 4, 30, "HPET", {}}};
   m.mmio_by_pid = {{100, {0xfed00000, "read", 4, 10, "HPET", {}}}, {200, {0xfed00000, "read", 4, 20, "HPET", {}}}};
-  std::vector<vmm::DeviceMapHistory> maps(2);
+  std::vector<qemu::DeviceMapHistory> maps(2);
   maps[0].pid = 100;
   maps[0].vm_name = "web1";
   maps[0].Add(Captured());
-  vmm::DeviceMap swapped = Captured();
+  qemu::DeviceMap swapped = Captured();
   std::swap(swapped.pci[4].bars[0].address, swapped.pci[5].bars[0].address);
   maps[1].pid = 200;
   maps[1].vm_name = "web2";
@@ -276,17 +276,17 @@ TEST(AttributeDevices, EachVmThroughItsOwnMap) {
 
   // The side file keeps both (version 2) and reads back the same.
   const std::string path = TempPath("two.devices.json");
-  ASSERT_TRUE(vmm::SaveDeviceMapFile(path, maps));
-  auto back = vmm::LoadDeviceMapsFile(path);
+  ASSERT_TRUE(qemu::SaveDeviceMapFile(path, maps));
+  auto back = qemu::LoadDeviceMapsFile(path);
   ASSERT_TRUE(back) << back.error().message;
   ASSERT_EQ(back->size(), 2u);
   EXPECT_EQ((*back)[1].pid, 200);
   EXPECT_EQ((*back)[1].vm_name, "web2");
   EXPECT_TRUE((*back)[1].snapshots[0].SameLayout(swapped));
-  auto one = vmm::LoadDeviceMapFile(path);
+  auto one = qemu::LoadDeviceMapFile(path);
   ASSERT_FALSE(one);
   EXPECT_EQ(one.error().message, "device map " + path + ": holds 2 VMs' maps, expected one");
-  auto bad = vmm::DeviceMapsFromJson(json::parse(R"({"exitprof_device_map":2,"vms":[{"snapshots":{}}]})"));
+  auto bad = qemu::DeviceMapsFromJson(json::parse(R"({"exitprof_device_map":2,"vms":[{"snapshots":{}}]})"));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "vms[0]: expected a \"snapshots\" array");
 }

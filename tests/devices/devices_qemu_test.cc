@@ -17,8 +17,8 @@
 
 #include "nested_rerun.h"
 #include "test_support.h"
-#include "vmm/device_map.h"
-#include "vmm/qmp.h"
+#include "qemu/device_map.h"
+#include "qemu/qmp.h"
 
 namespace exitprof::testing {
 namespace {
@@ -229,7 +229,7 @@ TEST_F(DevicesQemu, RecordAllKeepsAMapPerVmAlsoOfOneStartedDuringTheRecording) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   {
     // Let go of the socket at once: QMP serves one client, and record's poller needs it.
-    auto qmp = vmm::QmpClient::Connect(sock_a, 5000);
+    auto qmp = qemu::QmpClient::Connect(sock_a, 5000);
     ASSERT_TRUE(qmp) << qmp.error().message;
     ASSERT_TRUE(qmp->Execute("cont"));
   }
@@ -240,7 +240,7 @@ TEST_F(DevicesQemu, RecordAllKeepsAMapPerVmAlsoOfOneStartedDuringTheRecording) {
   ASSERT_NE(rec.err.find(std::to_string(pid_a) + " (devices-a)"), std::string::npos) << rec.err;
   ASSERT_NE(rec.err.find(std::to_string(pid_b) + " (devices-b)"), std::string::npos) << rec.err;
   ASSERT_NE(rec.err.find("saved to " + side), std::string::npos) << rec.err;
-  auto maps = vmm::LoadDeviceMapsFile(side);
+  auto maps = qemu::LoadDeviceMapsFile(side);
   ASSERT_TRUE(maps) << maps.error().message;
   ASSERT_GE(maps->size(), 2u);  // other QEMUs with QMP sockets on this host are kept too
 

@@ -9,9 +9,9 @@
 namespace exitprof::testing {
 namespace {
 
-class TimeChecker : public perfdata::EventSink {
+class TimeChecker : public recording::EventSink {
  public:
-  Result<void> OnSessionReady(const perfdata::SessionInfo&) override { return {}; }
+  Result<void> OnSessionReady(const recording::SessionInfo&) override { return {}; }
   void OnEvent(const perfdata::Event& e) override {
     if (e.type != perfdata::kRecordSample) return;
     ++samples;

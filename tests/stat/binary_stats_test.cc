@@ -5,9 +5,9 @@
 #include <cstring>
 #include <vector>
 
-#include "kvm/binary_stats.h"
-#include "kvm/event_counters.h"
-#include "kvm/qmp_stats.h"
+#include "kvmstat/binary_stats.h"
+#include "kvmstat/event_counters.h"
+#include "kvmstat/qmp_stats.h"
 
 namespace exitprof::testing {
 namespace {
@@ -61,47 +61,47 @@ TEST(BinaryStatsLayout, EveryTypeUnitAndBase) {
                                            {0x024, -9, 32, 56, 0, "halt_wait_hist"},      // log2, ns
                                            {0x120, 3, 1, 312, 0, "pow2_seconds"},         // seconds, base 2
                                        });
-  auto layout = kvm::ParseStatsLayout(bytes, "test");
+  auto layout = kvmstat::ParseStatsLayout(bytes, "test");
   ASSERT_TRUE(layout) << layout.error().message;
   EXPECT_EQ(layout->id, "kvm-42/vcpu-1");
   ASSERT_EQ(layout->descriptors.size(), 6u);
   EXPECT_EQ(layout->data_size, 320u);
   const auto& d = layout->descriptors;
-  EXPECT_EQ(d[0].type, kvm::StatType::kCumulative);
-  EXPECT_EQ(kvm::UnitLabel(d[0]), "");
-  EXPECT_EQ(d[1].type, kvm::StatType::kInstant);
-  EXPECT_EQ(kvm::UnitLabel(d[1]), "pages");
-  EXPECT_EQ(d[2].type, kvm::StatType::kPeak);
-  EXPECT_EQ(d[3].type, kvm::StatType::kLinearHist);
+  EXPECT_EQ(d[0].type, kvmstat::StatType::kCumulative);
+  EXPECT_EQ(kvmstat::UnitLabel(d[0]), "");
+  EXPECT_EQ(d[1].type, kvmstat::StatType::kInstant);
+  EXPECT_EQ(kvmstat::UnitLabel(d[1]), "pages");
+  EXPECT_EQ(d[2].type, kvmstat::StatType::kPeak);
+  EXPECT_EQ(d[3].type, kvmstat::StatType::kLinearHist);
   EXPECT_EQ(d[3].bucket_size, 100u);
-  EXPECT_EQ(kvm::UnitLabel(d[3]), "ns");
-  EXPECT_EQ(d[4].type, kvm::StatType::kLogHist);
+  EXPECT_EQ(kvmstat::UnitLabel(d[3]), "ns");
+  EXPECT_EQ(d[4].type, kvmstat::StatType::kLogHist);
   EXPECT_EQ(d[4].size, 32);
-  EXPECT_EQ(kvm::UnitLabel(d[5]), "2^3 s");
+  EXPECT_EQ(kvmstat::UnitLabel(d[5]), "2^3 s");
 }
 
 TEST(BinaryStatsLayout, DamagedHeadersAreRefusedWithAReason) {
   auto good = Layout("kvm-1", {{0, 0, 1, 0, 0, "exits"}});
   for (size_t cut = 0; cut < good.size(); ++cut) {
-    auto layout = kvm::ParseStatsLayout(std::span(good.data(), cut), "fd 7");
+    auto layout = kvmstat::ParseStatsLayout(std::span(good.data(), cut), "fd 7");
     ASSERT_FALSE(layout) << "cut at " << cut;
     EXPECT_EQ(layout.error().message.rfind("fd 7: ", 0), 0u) << layout.error().message;
   }
   auto bad_type = Layout("kvm-1", {{0x7, 0, 1, 0, 0, "x"}});
-  auto r = kvm::ParseStatsLayout(bad_type, "fd 7");
+  auto r = kvmstat::ParseStatsLayout(bad_type, "fd 7");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("type 7, expected 0..4"), std::string::npos) << r.error().message;
   auto misaligned = Layout("kvm-1", {{0, 0, 1, 4, 0, "x"}});
-  EXPECT_FALSE(kvm::ParseStatsLayout(misaligned, "fd 7"));
+  EXPECT_FALSE(kvmstat::ParseStatsLayout(misaligned, "fd 7"));
   auto scalar_of_two = Layout("kvm-1", {{0, 0, 2, 0, 0, "x"}});
-  EXPECT_FALSE(kvm::ParseStatsLayout(scalar_of_two, "fd 7"));
+  EXPECT_FALSE(kvmstat::ParseStatsLayout(scalar_of_two, "fd 7"));
   auto huge = Layout("kvm-1", {{0, 0, 1, 0, 0, "x"}});
   Put<uint32_t>(huge, 8, 1u << 30);  // num_desc
-  EXPECT_FALSE(kvm::ParseStatsLayout(huge, "fd 7"));
+  EXPECT_FALSE(kvmstat::ParseStatsLayout(huge, "fd 7"));
 }
 
 TEST(QmpStats, ParsesValuesHistogramsAndUnits) {
-  auto schemas = kvm::ParseQmpSchemas(nlohmann::json::parse(R"([
+  auto schemas = kvmstat::ParseQmpSchemas(nlohmann::json::parse(R"([
     {"provider":"kvm","target":"vcpu","stats":[
       {"name":"halt_wait_ns","type":"cumulative","unit":"seconds","base":10,"exponent":-9},
       {"name":"halt_wait_hist","type":"log2-histogram","unit":"seconds","base":10,"exponent":-9},
@@ -109,18 +109,18 @@ TEST(QmpStats, ParsesValuesHistogramsAndUnits) {
     {"provider":"kvm","target":"vm","stats":[
       {"name":"pages_4k","type":"instant","unit":"bytes","base":2,"exponent":12}]}])"));
   ASSERT_TRUE(schemas) << schemas.error().message;
-  auto table = kvm::ParseQmpStats(nlohmann::json::parse(R"([
+  auto table = kvmstat::ParseQmpStats(nlohmann::json::parse(R"([
     {"name":"exits","value":7},{"name":"halt_wait_ns","value":1000},{"name":"halt_wait_hist","value":[1,0,2]}])"),
                                   schemas->vcpu);
   ASSERT_TRUE(table) << table.error().message;
   ASSERT_EQ(table->meta->size(), 3u);
   EXPECT_EQ((*table->meta)[1].unit, "ns");
-  EXPECT_EQ((*table->meta)[2].type, kvm::StatType::kLogHist);
+  EXPECT_EQ((*table->meta)[2].type, kvmstat::StatType::kLogHist);
   EXPECT_EQ((*table->meta)[2].size, 3u);
   EXPECT_EQ(table->values, (std::vector<uint64_t>{7, 1000, 1, 0, 2}));
   EXPECT_EQ(schemas->vm.at("pages_4k").unit, "pages");
-  EXPECT_FALSE(kvm::ParseQmpStats(nlohmann::json::parse(R"([{"name":"x","value":"text"}])"), {}));
-  EXPECT_FALSE(kvm::ParseQmpStats(nlohmann::json::parse(R"({"name":"x"})"), {}));
+  EXPECT_FALSE(kvmstat::ParseQmpStats(nlohmann::json::parse(R"([{"name":"x","value":"text"}])"), {}));
+  EXPECT_FALSE(kvmstat::ParseQmpStats(nlohmann::json::parse(R"({"name":"x"})"), {}));
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 
 #include "nested_rerun.h"
 #include "test_support.h"
-#include "vmm/qmp.h"
+#include "qemu/qmp.h"
 
 namespace exitprof::testing {
 namespace {
@@ -50,7 +50,7 @@ class StatQemu : public ::testing::Test {
   }
   // QEMU's run state ("running", "internal-error" where nested SVM stopped a vCPU, ...).
   std::string RunState() {
-    auto client = vmm::QmpClient::Connect(socket_, 10000);
+    auto client = qemu::QmpClient::Connect(socket_, 10000);
     if (!client) return "";
     auto status = client->Execute("query-status");
     return status ? (*status)["status"].get<std::string>() : "";
@@ -58,7 +58,7 @@ class StatQemu : public ::testing::Test {
   // query-stats of every vCPU: qom-path -> {name: value}.
   std::map<std::string, json> VcpuStats() {
     std::map<std::string, json> out;
-    auto client = vmm::QmpClient::Connect(socket_);
+    auto client = qemu::QmpClient::Connect(socket_);
     if (!client) return out;
     auto answer = client->Execute("query-stats", {{"target", "vcpu"}, {"providers", {{{"provider", "kvm"}}}}});
     if (!answer) return out;
@@ -90,7 +90,7 @@ TEST_F(StatQemu, EqualsQmpQueryStats) {
   }
   // Paused, the vCPU threads wait in QEMU, out of KVM_RUN: query-stats no longer needs to kick
   // them (which would add a signal_exit per query), so every counter stands still.
-  ASSERT_TRUE(vmm::QmpClient::Connect(socket_)->Execute("stop"));
+  ASSERT_TRUE(qemu::QmpClient::Connect(socket_)->Execute("stop"));
   before = VcpuStats();
   ASSERT_EQ(before.size(), 2u) << "QMP query-stats should list 2 vCPUs";
 
@@ -105,7 +105,7 @@ TEST_F(StatQemu, EqualsQmpQueryStats) {
   EXPECT_EQ(vm["source_detail"], socket_);
   ASSERT_EQ(vm["vcpus"].size(), 2u);
   // The halted vCPUs' counters stood still from before to after; stat saw those values.
-  auto cpus = vmm::QmpClient::Connect(socket_)->Execute("query-cpus-fast");
+  auto cpus = qemu::QmpClient::Connect(socket_)->Execute("query-cpus-fast");
   ASSERT_TRUE(cpus);
   uint64_t mmio = 0, halts = 0;
   for (const auto& cpu : *cpus) {

@@ -8,10 +8,10 @@
 namespace exitprof::testing {
 namespace {
 
-using kvm::StatType;
+using kvmstat::StatType;
 
-std::shared_ptr<const std::vector<kvm::StatMeta>> Meta() {
-  auto m = std::make_shared<std::vector<kvm::StatMeta>>();
+std::shared_ptr<const std::vector<kvmstat::StatMeta>> Meta() {
+  auto m = std::make_shared<std::vector<kvmstat::StatMeta>>();
   m->push_back({.name = "exits", .type = StatType::kCumulative, .unit = "", .bucket_size = 0, .first = 0, .size = 1});
   m->push_back({.name = "pages_4k", .type = StatType::kInstant, .unit = "pages", .bucket_size = 0, .first = 1, .size = 1});
   m->push_back({.name = "max_rmap", .type = StatType::kPeak, .unit = "", .bucket_size = 0, .first = 2, .size = 1});
@@ -19,9 +19,9 @@ std::shared_ptr<const std::vector<kvm::StatMeta>> Meta() {
   return m;
 }
 
-kvm::VmSnapshot Vm(pid_t pid, const std::string& name, std::vector<std::vector<uint64_t>> vcpu_values) {
+kvmstat::VmSnapshot Vm(pid_t pid, const std::string& name, std::vector<std::vector<uint64_t>> vcpu_values) {
   static auto meta = Meta();
-  kvm::VmSnapshot vm;
+  kvmstat::VmSnapshot vm;
   vm.pid = pid;
   vm.name = name;
   vm.source = "stats-fd";
@@ -41,8 +41,8 @@ uint64_t Total(const std::vector<analysis::StatRow>& rows, const std::string& na
 TEST(StatView, DeltasTotalsInstantAndPeak) {
   analysis::StatViewOptions options;
   analysis::StatHistory since_stat(false), since_vm(true);
-  std::vector<kvm::VmSnapshot> first = {Vm(10, "a", {{100, 7, 3, 1, 1}, {50, 7, 9, 0, 0}}), Vm(20, "b", {{5, 1, 1, 0, 0}})};
-  std::vector<kvm::VmSnapshot> second = {Vm(10, "a", {{130, 8, 4, 2, 1}, {60, 6, 9, 0, 0}}), Vm(20, "b", {{6, 1, 2, 0, 0}})};
+  std::vector<kvmstat::VmSnapshot> first = {Vm(10, "a", {{100, 7, 3, 1, 1}, {50, 7, 9, 0, 0}}), Vm(20, "b", {{5, 1, 1, 0, 0}})};
+  std::vector<kvmstat::VmSnapshot> second = {Vm(10, "a", {{130, 8, 4, 2, 1}, {60, 6, 9, 0, 0}}), Vm(20, "b", {{6, 1, 2, 0, 0}})};
   for (auto* h : {&since_stat, &since_vm}) {
     h->Push(first);
     h->Push(second);
@@ -77,7 +77,7 @@ TEST(StatView, NewVmHasNoDeltaYetAndLogSkipsZeroLines) {
   analysis::StatHistory history(false);
   analysis::StatViewOptions options;
   history.Push({Vm(10, "a", {{100, 0, 0, 0, 0}})});
-  std::vector<kvm::VmSnapshot> now = {Vm(10, "a", {{100, 0, 0, 0, 0}}), Vm(30, "c", {{999, 0, 0, 0, 0}})};
+  std::vector<kvmstat::VmSnapshot> now = {Vm(10, "a", {{100, 0, 0, 0, 0}}), Vm(30, "c", {{999, 0, 0, 0, 0}})};
   history.Push(now);
   auto rows = analysis::Aggregate(now, history, options);
   EXPECT_EQ(Total(rows, "exits"), 0u) << "c counts from its first sample";

@@ -70,10 +70,10 @@ std::map<std::string, uint64_t> TraceCmdCounts(const std::string& text, const st
 }
 
 // Samples per event name of these threads, as our reader delivers them.
-class ThreadCounts : public perfdata::EventSink {
+class ThreadCounts : public recording::EventSink {
  public:
   explicit ThreadCounts(std::set<uint32_t> tids) : tids_(std::move(tids)) {}
-  Result<void> OnSessionReady(const perfdata::SessionInfo& info) override {
+  Result<void> OnSessionReady(const recording::SessionInfo& info) override {
     for (const auto& a : info.attrs) names_.push_back(a.name);
     return {};
   }

@@ -8,8 +8,8 @@
 namespace exitprof::testing {
 
 struct TraceDatReport {
-  perfdata::SessionInfo info;
-  perfdata::ReadStats stats;
+  recording::SessionInfo info;
+  recording::ReadStats stats;
   analysis::ReportModel model;
   tracedat::ReadInfo read_info;
   tracedat::TraceDatFile file;
