@@ -1,5 +1,6 @@
 // exitprof-guest: runs a scripted real-mode KVM guest and prints what it did (see src/guest/guest.h).
 // Exit status: 0 ok, 1 the guest failed, 2 bad usage.
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <csignal>
@@ -16,15 +17,15 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <type_traits>
 
 #include "guest/guest.h"
 #include "guest/spec_parse.h"
 
 namespace {
 
-using exitprof::guest::GuestError;
-using exitprof::guest::Result;
+using exitprof::Error;
+using exitprof::Fail;
+using exitprof::Result;
 
 constexpr std::string_view kUsage = R"(usage: exitprof-guest [OPTIONS]
 Runs a real KVM guest (16-bit real mode) whose exits are scripted, then prints its own account.
@@ -55,75 +56,73 @@ struct Flags {
 // A numeric flag value within [min, max], or an error naming the flag.
 Result<uint64_t> NumberFlag(std::string_view flag, std::string_view text, uint64_t min, uint64_t max) {
   auto number = exitprof::guest::ParseNumber(text);
-  if (std::holds_alternative<GuestError>(number) || std::get<uint64_t>(number) < min ||
-      std::get<uint64_t>(number) > max) {
-    return GuestError{fmt::format("{}: expected a number from {} to {}, got '{}'", flag, min, max, text)};
+  if (!number || *number < min || *number > max) {
+    return Fail(fmt::format("{}: expected a number from {} to {}, got '{}'", flag, min, max, text));
   }
   return number;
 }
 
-// Applies one flag that takes a value; returns an error naming the flag.
-std::optional<GuestError> ApplyValueFlag(Flags& flags, std::string_view flag, std::string_view value) {
-  auto number_into = [&](auto& target, uint64_t min, uint64_t max) -> std::optional<GuestError> {
-    auto n = NumberFlag(flag, value, min, max);
-    if (auto* error = std::get_if<GuestError>(&n)) return *error;
-    target = static_cast<std::remove_reference_t<decltype(target)>>(std::get<uint64_t>(n));
-    return std::nullopt;
-  };
-  if (flag == "--pio" || flag == "--mmio") {
-    auto op = flag == "--pio" ? exitprof::guest::ParsePioSpec(value) : exitprof::guest::ParseMmioSpec(value);
-    if (auto* error = std::get_if<GuestError>(&op)) return GuestError{fmt::format("{}: {}", flag, error->message)};
-    auto valid = exitprof::guest::ValidateOp(std::get<exitprof::guest::Op>(op));
-    if (auto* error = std::get_if<GuestError>(&valid)) {
-      return GuestError{fmt::format("{} {}: {}", flag, value, error->message)};
-    }
-    flags.program.ops.push_back(std::get<exitprof::guest::Op>(op));
-    return std::nullopt;
+// One --pio or --mmio value, checked as an op.
+Result<exitprof::guest::Op> OpFlag(std::string_view flag, std::string_view value) {
+  auto op = flag == "--pio" ? exitprof::guest::ParsePioSpec(value) : exitprof::guest::ParseMmioSpec(value);
+  if (!op) return Fail(fmt::format("{}: {}", flag, op.error().message));
+  if (auto valid = exitprof::guest::ValidateOp(*op); !valid) {
+    return Fail(fmt::format("{} {}: {}", flag, value, valid.error().message));
   }
-  if (flag == "--iterations") return number_into(flags.program.iterations, 0, UINT32_MAX);
-  if (flag == "--vcpus") return number_into(flags.options.vcpus_per_vm, 1, 256);
-  if (flag == "--vms") return number_into(flags.options.vms, 1, 64);
-  if (flag == "--rate") return number_into(flags.options.rate, 0, UINT64_MAX);
-  if (flag == "--duration-ms") {
-    uint64_t ms = 0;
-    auto error = number_into(ms, 0, 86'400'000);
-    flags.options.duration = std::chrono::milliseconds(ms);
-    return error;
-  }
-  if (flag == "--json") {
-    if (value.empty()) return GuestError{"--json: expected a file name or '-'"};
-    flags.json_path = value;
-    return std::nullopt;
-  }
-  return GuestError{fmt::format("{}: unknown flag; see --help", flag)};
+  return op;
 }
 
-// Parses argv; returns nullopt after printing --help.
+// Parses argv with CLI11; nullopt after --help. The ops (--pio, --mmio, --hlt) run in the order
+// given, so they are taken from CLI11's parse order rather than option by option.
 Result<std::optional<Flags>> ParseFlags(int argc, char** argv) {
+  CLI::App app{"", "exitprof-guest"};
+  app.set_help_flag();
+  bool help = false;
+  app.add_flag("-h,--help", help);
+  auto* pio = app.add_option("--pio")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  auto* mmio = app.add_option("--mmio")->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  auto* hlt = app.add_flag("--hlt")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") return std::optional<Flags>();
-    if (arg == "--hold") {
-      flags.options.hold = true;
-      continue;
-    }
-    if (arg == "--hlt") {
-      flags.program.ops.push_back(exitprof::guest::Op::Hlt());
-      continue;
-    }
-    std::string_view flag = arg;
-    std::string_view value;
-    if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-      flag = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    } else if (arg.starts_with("--") && i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return GuestError{fmt::format("{}: {}", arg, arg.starts_with("--") ? "expected a value" : "unexpected argument; see --help")};
-    }
-    if (auto error = ApplyValueFlag(flags, flag, value)) return *error;
+  app.add_flag("--hold", flags.options.hold);
+  struct Number {
+    const char* flag;
+    uint64_t min, max;
+    std::function<void(uint64_t)> set;
+    std::string text;
+  };
+  std::vector<Number> numbers = {
+      {"--iterations", 0, UINT32_MAX, [&](uint64_t n) { flags.program.iterations = static_cast<uint32_t>(n); }, {}},
+      {"--vcpus", 1, 256, [&](uint64_t n) { flags.options.vcpus_per_vm = static_cast<int>(n); }, {}},
+      {"--vms", 1, 64, [&](uint64_t n) { flags.options.vms = static_cast<int>(n); }, {}},
+      {"--rate", 0, UINT64_MAX, [&](uint64_t n) { flags.options.rate = n; }, {}},
+      {"--duration-ms", 0, 86'400'000, [&](uint64_t n) { flags.options.duration = std::chrono::milliseconds(n); }, {}},
+  };
+  for (Number& n : numbers) app.add_option(n.flag, n.text)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  auto* json = app.add_option("--json", flags.json_path)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return Fail(fmt::format("{} (exitprof-guest --help)", e.what()));
   }
+  if (help) return std::optional<Flags>();
+
+  std::map<const CLI::Option*, size_t> taken;
+  for (const CLI::Option* option : app.parse_order()) {
+    if (option == hlt) {
+      flags.program.ops.push_back(exitprof::guest::Op::Hlt());
+    } else if (option == pio || option == mmio) {
+      auto op = OpFlag(option->get_name(), option->results().at(taken[option]++));
+      if (!op) return tl::unexpected(op.error());
+      flags.program.ops.push_back(*op);
+    }
+  }
+  for (const Number& n : numbers) {
+    if (app.count(n.flag) == 0) continue;
+    auto value = NumberFlag(n.flag, n.text, n.min, n.max);
+    if (!value) return tl::unexpected(value.error());
+    n.set(*value);
+  }
+  if (json->count() > 0 && flags.json_path.empty()) return Fail("--json: expected a file name or '-'");
   if (flags.program.ops.empty()) flags.program.ops = exitprof::guest::DemoProgram(0).ops;
   return std::optional<Flags>(std::move(flags));
 }
@@ -151,19 +150,19 @@ std::string WriteFile(const std::string& path, const std::string& text) {
 
 int main(int argc, char** argv) {
   auto parsed = ParseFlags(argc, argv);
-  if (auto* error = std::get_if<GuestError>(&parsed)) {
-    fmt::print(stderr, "exitprof-guest: {}\n", error->message);
+  if (!parsed) {
+    fmt::print(stderr, "exitprof-guest: {}\n", parsed.error().message);
     return 2;
   }
-  auto& maybe_flags = std::get<std::optional<Flags>>(parsed);
+  auto& maybe_flags = *parsed;
   if (!maybe_flags) {
     fmt::print("{}", kUsage);
     return 0;
   }
   Flags& flags = *maybe_flags;
   auto valid = exitprof::guest::ValidateProgram(flags.program);
-  if (auto* error = std::get_if<GuestError>(&valid)) {
-    fmt::print(stderr, "exitprof-guest: {}\n", error->message);
+  if (!valid) {
+    fmt::print(stderr, "exitprof-guest: {}\n", valid.error().message);
     return 2;
   }
 
@@ -190,11 +189,11 @@ int main(int argc, char** argv) {
     if (!stop.stop_requested()) ::kill(::getpid(), SIGTERM);  // Run ended early: release the waiter
     signal_waiter->join();
   }
-  if (auto* error = std::get_if<GuestError>(&result)) {
-    fmt::print(stderr, "exitprof-guest: {}\n", error->message);
+  if (!result) {
+    fmt::print(stderr, "exitprof-guest: {}\n", result.error().message);
     return 1;
   }
-  const auto& accounts = std::get<std::vector<exitprof::guest::VcpuAccount>>(result);
+  const auto& accounts = *result;
   PrintSummary(flags.json_path == "-" ? stderr : stdout, accounts);
   if (!flags.json_path.empty()) {
     std::string json = exitprof::guest::AccountToJson(accounts) + "\n";

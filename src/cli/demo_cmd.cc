@@ -105,7 +105,7 @@ std::function<int()> AddDemoCommand(CLI::App& app) {
     guest::RunOptions run;
     run.vms = o->vms;
     run.vcpus_per_vm = o->vcpus;
-    guest::Result<std::vector<guest::VcpuAccount>> result = guest::GuestError{"not run"};
+    Result<std::vector<guest::VcpuAccount>> result = Fail("not run", 1);
     std::atomic<bool> done{false};
     std::thread guests([&] {
       result = guest::Run(guest::DemoProgram(o->iterations), run);
@@ -115,8 +115,8 @@ std::function<int()> AddDemoCommand(CLI::App& app) {
     auto loop = capture::RunCaptureLoop(**recorder, *writer, [&] { return done.load(); });
     guests.join();
     if (!loop) return ReportError(loop.error());
-    if (auto* err = std::get_if<guest::GuestError>(&result)) return ReportError(Error{"guest: " + err->message, 1});
-    const auto& accounts = std::get<std::vector<guest::VcpuAccount>>(result);
+    if (!result) return ReportError(Error{"guest: " + result.error().message, 1});
+    const auto& accounts = *result;
     if (std::string error = guest::FirstVcpuError(accounts); !error.empty()) return ReportError(Error{"guest: " + error, 1});
 
     report::Options pipeline;

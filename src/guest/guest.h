@@ -9,7 +9,7 @@
 //   Hlt                  -> one KVM_EXIT_HLT (no in-kernel irqchip, so HLT goes to user space)
 // so per vCPU: KVM_EXIT_IO = sum(pio counts) + done.count, KVM_EXIT_MMIO = sum(mmio counts),
 // KVM_EXIT_HLT = hlt; KVM_EXIT_INTR may appear only if a signal interrupts KVM_RUN.
-// Failures come back as GuestError values, never as exceptions.
+// Failures come back as base/result.h Error values, never as exceptions.
 #pragma once
 
 #include <sys/types.h>
@@ -21,17 +21,11 @@
 #include <map>
 #include <stop_token>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "base/result.h"
+
 namespace exitprof::guest {
-
-struct GuestError {
-  std::string message;
-};
-
-template <typename T>
-using Result = std::variant<T, GuestError>;
 
 // Port the guest writes once (1 byte, value 1) after its last iteration. Reserved: ops may not use it.
 inline constexpr uint16_t kDonePort = 0x501;
@@ -117,9 +111,9 @@ struct VcpuAccount {
 };
 
 // Checks the program against the rules above; the error names the op and the rule.
-Result<std::monostate> ValidateProgram(const GuestProgram& program);
+Result<void> ValidateProgram(const GuestProgram& program);
 // The per-op part of those rules; the error names only the rule ("gpa 0x1000 is outside ...").
-Result<std::monostate> ValidateOp(const Op& op);
+Result<void> ValidateOp(const Op& op);
 
 // The default mix per iteration: two byte writes to 0x3f8, a 0x70 write + 0x71 read, a 4-byte
 // MMIO write at 0xd0000, a 4-byte MMIO read at 0xd0004, and one HLT (7 exits).

@@ -16,8 +16,8 @@
 namespace exitprof::guest {
 namespace {
 
-GuestError Errno(std::string_view what) {
-  return GuestError{fmt::format("{}: {}", what, std::error_code(errno, std::generic_category()).message())};
+tl::unexpected<Error> Errno(std::string_view what) {
+  return Fail(fmt::format("{}: {}", what, std::error_code(errno, std::generic_category()).message()), 1);
 }
 
 // Stats fds are optional: a kernel without them (before 5.14) still runs the guest.
@@ -31,7 +31,7 @@ void ResetSegment(kvm_segment& segment) {
   segment.selector = 0;
 }
 
-Result<std::monostate> ResetToRealMode(int vcpu_fd) {
+Result<void> ResetToRealMode(int vcpu_fd) {
   kvm_sregs sregs{};
   if (::ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0) return Errno("KVM_GET_SREGS");
   for (kvm_segment* s : {&sregs.cs, &sregs.ds, &sregs.es, &sregs.fs, &sregs.gs, &sregs.ss}) ResetSegment(*s);
@@ -41,7 +41,7 @@ Result<std::monostate> ResetToRealMode(int vcpu_fd) {
   regs.rip = kCodeGpa;
   regs.rflags = 0x2;  // bit 1 is reserved-set; IF=0 so nothing interrupts the script
   if (::ioctl(vcpu_fd, KVM_SET_REGS, &regs) < 0) return Errno("KVM_SET_REGS");
-  return std::monostate{};
+  return {};
 }
 
 }  // namespace
@@ -49,16 +49,16 @@ Result<std::monostate> ResetToRealMode(int vcpu_fd) {
 Result<Kvm> Kvm::Open() {
   Kvm kvm;
   kvm.fd_ = UniqueFd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
-  if (!kvm.fd_.Valid()) {
+  if (!kvm.fd_.valid()) {
     int error = errno;
-    GuestError failure = Errno("open /dev/kvm");
+    Error failure = Errno("open /dev/kvm").value();
     if (error == ENOENT) failure.message += " (is the kvm_intel or kvm_amd module loaded?)";
     if (error == EACCES || error == EPERM) failure.message += " (run as root or join the 'kvm' group)";
-    return failure;
+    return tl::unexpected(failure);
   }
   int version = ::ioctl(kvm.Fd(), KVM_GET_API_VERSION, 0);
   if (version != KVM_API_VERSION) {
-    return GuestError{fmt::format("/dev/kvm API version {}; expected {}", version, KVM_API_VERSION)};
+    return Fail(fmt::format("/dev/kvm API version {}; expected {}", version, KVM_API_VERSION));
   }
   int mmap_size = ::ioctl(kvm.Fd(), KVM_GET_VCPU_MMAP_SIZE, 0);
   if (mmap_size < static_cast<int>(sizeof(kvm_run))) return Errno("KVM_GET_VCPU_MMAP_SIZE");
@@ -69,12 +69,12 @@ Result<Kvm> Kvm::Open() {
 
 Result<Vm> Vm::Create(const Kvm& kvm, const std::vector<uint8_t>& code, int vcpus) {
   if (code.size() > kRamSize - kCodeGpa) {
-    return GuestError{fmt::format("guest code is {} bytes; at most {} fit", code.size(), kRamSize - kCodeGpa)};
+    return Fail(fmt::format("guest code is {} bytes; at most {} fit", code.size(), kRamSize - kCodeGpa));
   }
   Vm vm;
   vm.fd_ = UniqueFd(::ioctl(kvm.Fd(), KVM_CREATE_VM, 0));
-  if (!vm.fd_.Valid()) return Errno("KVM_CREATE_VM");
-  vm.stats_ = OpenStatsFd(vm.fd_.Get(), kvm.HasStatsFd());
+  if (!vm.fd_.valid()) return Errno("KVM_CREATE_VM");
+  vm.stats_ = OpenStatsFd(vm.fd_.get(), kvm.HasStatsFd());
 
   void* ram = ::mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (ram == MAP_FAILED) return Errno("mmap guest RAM");
@@ -86,19 +86,19 @@ Result<Vm> Vm::Create(const Kvm& kvm, const std::vector<uint8_t>& code, int vcpu
   region.guest_phys_addr = 0;
   region.memory_size = kRamSize;
   region.userspace_addr = reinterpret_cast<uint64_t>(ram);
-  if (::ioctl(vm.fd_.Get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) return Errno("KVM_SET_USER_MEMORY_REGION");
+  if (::ioctl(vm.fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0) return Errno("KVM_SET_USER_MEMORY_REGION");
 
   for (int i = 0; i < vcpus; ++i) {
     Vcpu vcpu;
-    vcpu.fd_ = UniqueFd(::ioctl(vm.fd_.Get(), KVM_CREATE_VCPU, i));
-    if (!vcpu.fd_.Valid()) return Errno(fmt::format("KVM_CREATE_VCPU {}", i));
-    void* run = ::mmap(nullptr, kvm.RunMmapSize(), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.fd_.Get(), 0);
+    vcpu.fd_ = UniqueFd(::ioctl(vm.fd_.get(), KVM_CREATE_VCPU, i));
+    if (!vcpu.fd_.valid()) return Errno(fmt::format("KVM_CREATE_VCPU {}", i));
+    void* run = ::mmap(nullptr, kvm.RunMmapSize(), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.fd_.get(), 0);
     if (run == MAP_FAILED) return Errno(fmt::format("mmap kvm_run of vCPU {}", i));
     vcpu.run_ = UniqueMapping(run, kvm.RunMmapSize());
-    vcpu.stats_ = OpenStatsFd(vcpu.fd_.Get(), kvm.HasStatsFd());
-    auto reset = ResetToRealMode(vcpu.fd_.Get());
-    if (auto* error = std::get_if<GuestError>(&reset)) {
-      return GuestError{fmt::format("vCPU {}: {}", i, error->message)};
+    vcpu.stats_ = OpenStatsFd(vcpu.fd_.get(), kvm.HasStatsFd());
+    auto reset = ResetToRealMode(vcpu.fd_.get());
+    if (!reset) {
+      return Fail(fmt::format("vCPU {}: {}", i, reset.error().message));
     }
     vm.vcpus_.push_back(std::move(vcpu));
   }
@@ -136,7 +136,7 @@ std::map<std::string, uint64_t> ReadScalarStats(int stats_fd) {
   return out;
 }
 
-std::map<std::string, uint64_t> Vcpu::ReadStats() const { return ReadScalarStats(stats_.Get()); }
-std::map<std::string, uint64_t> Vm::ReadStats() const { return ReadScalarStats(stats_.Get()); }
+std::map<std::string, uint64_t> Vcpu::ReadStats() const { return ReadScalarStats(stats_.get()); }
+std::map<std::string, uint64_t> Vm::ReadStats() const { return ReadScalarStats(stats_.get()); }
 
 }  // namespace exitprof::guest

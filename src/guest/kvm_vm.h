@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "guest/guest.h"
-#include "guest/unique_fd.h"
+#include "base/unique_fd.h"
+#include "base/unique_mapping.h"
 
 namespace exitprof::guest {
 
@@ -20,7 +21,7 @@ class Kvm {
  public:
   static Result<Kvm> Open();
 
-  int Fd() const { return fd_.Get(); }
+  int Fd() const { return fd_.get(); }
   size_t RunMmapSize() const { return run_mmap_size_; }
   bool HasStatsFd() const { return has_stats_fd_; }
 
@@ -32,9 +33,9 @@ class Kvm {
 
 class Vcpu {
  public:
-  int Fd() const { return fd_.Get(); }
-  kvm_run* Run() const { return static_cast<kvm_run*>(run_.Get()); }
-  bool HasStatsFd() const { return stats_.Valid(); }
+  int Fd() const { return fd_.get(); }
+  kvm_run* Run() const { return static_cast<kvm_run*>(run_.get()); }
+  bool HasStatsFd() const { return stats_.valid(); }
   // The scalar statistics of the stats fd (empty without one); see ReadScalarStats.
   std::map<std::string, uint64_t> ReadStats() const;
 
@@ -51,7 +52,7 @@ class Vm {
   static Result<Vm> Create(const Kvm& kvm, const std::vector<uint8_t>& code, int vcpus);
 
   std::vector<Vcpu>& Vcpus() { return vcpus_; }
-  bool HasStatsFd() const { return stats_.Valid(); }
+  bool HasStatsFd() const { return stats_.valid(); }
   std::map<std::string, uint64_t> ReadStats() const;
 
  private:

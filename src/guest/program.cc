@@ -32,25 +32,25 @@ std::optional<std::string> CheckOp(const Op& op) {
 
 }  // namespace
 
-Result<std::monostate> ValidateOp(const Op& op) {
-  if (auto problem = CheckOp(op)) return GuestError{*problem};
-  return std::monostate{};
+Result<void> ValidateOp(const Op& op) {
+  if (auto problem = CheckOp(op)) return Fail(*problem);
+  return {};
 }
 
-Result<std::monostate> ValidateProgram(const GuestProgram& program) {
-  if (program.ops.empty()) return GuestError{"guest program has no operations; expected at least one"};
+Result<void> ValidateProgram(const GuestProgram& program) {
+  if (program.ops.empty()) return Fail("guest program has no operations; expected at least one");
   if (program.ops.size() > kMaxOps) {
-    return GuestError{fmt::format("guest program has {} operations; expected at most {}", program.ops.size(), kMaxOps)};
+    return Fail(fmt::format("guest program has {} operations; expected at most {}", program.ops.size(), kMaxOps));
   }
   if (program.iterations > UINT32_MAX) {
-    return GuestError{fmt::format("iterations {} exceed the 32-bit guest counter (max {})", program.iterations, UINT32_MAX)};
+    return Fail(fmt::format("iterations {} exceed the 32-bit guest counter (max {})", program.iterations, UINT32_MAX));
   }
   for (size_t i = 0; i < program.ops.size(); ++i) {
     if (auto problem = CheckOp(program.ops[i])) {
-      return GuestError{fmt::format("op {} ({}): {}", i, DescribeOp(program.ops[i]), *problem)};
+      return Fail(fmt::format("op {} ({}): {}", i, DescribeOp(program.ops[i]), *problem));
     }
   }
-  return std::monostate{};
+  return {};
 }
 
 GuestProgram DemoProgram(uint64_t iterations) {

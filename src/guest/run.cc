@@ -14,13 +14,13 @@ namespace {
 
 Result<std::vector<Vm>> CreateVms(const GuestProgram& program, const RunOptions& options) {
   auto kvm = Kvm::Open();
-  if (auto* error = std::get_if<GuestError>(&kvm)) return *error;
+  if (!kvm) return tl::unexpected(kvm.error());
   std::vector<uint8_t> code = GenerateCode(program);
   std::vector<Vm> vms;
   for (int i = 0; i < options.vms; ++i) {
-    auto vm = Vm::Create(std::get<Kvm>(kvm), code, options.vcpus_per_vm);
-    if (auto* error = std::get_if<GuestError>(&vm)) return GuestError{fmt::format("vm {}: {}", i, error->message)};
-    vms.push_back(std::move(std::get<Vm>(vm)));
+    auto vm = Vm::Create(*kvm, code, options.vcpus_per_vm);
+    if (!vm) return Fail(fmt::format("vm {}: {}", i, vm.error().message));
+    vms.push_back(std::move(*vm));
   }
   return vms;
 }
@@ -29,15 +29,15 @@ Result<std::vector<Vm>> CreateVms(const GuestProgram& program, const RunOptions&
 
 Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptions& options) {
   auto valid = ValidateProgram(program);
-  if (auto* error = std::get_if<GuestError>(&valid)) return *error;
+  if (!valid) return tl::unexpected(valid.error());
   if (options.vms < 1 || options.vcpus_per_vm < 1) {
-    return GuestError{fmt::format("{} VMs x {} vCPUs; expected at least 1 of each", options.vms, options.vcpus_per_vm)};
+    return Fail(fmt::format("{} VMs x {} vCPUs; expected at least 1 of each", options.vms, options.vcpus_per_vm));
   }
-  if (options.duration.count() < 0) return GuestError{"duration is negative; expected 0 (no limit) or more"};
+  if (options.duration.count() < 0) return Fail("duration is negative; expected 0 (no limit) or more");
 
   auto created = CreateVms(program, options);
-  if (auto* error = std::get_if<GuestError>(&created)) return *error;
-  std::vector<Vm>& vms = std::get<std::vector<Vm>>(created);
+  if (!created) return tl::unexpected(created.error());
+  std::vector<Vm>& vms = *created;
 
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (options.duration.count() > 0) deadline = std::chrono::steady_clock::now() + options.duration;
@@ -55,18 +55,17 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
     }
   }
 
-  std::vector<Result<VcpuAccount>> results(jobs.size(), GuestError{"vCPU thread did not run"});
+  std::vector<Result<VcpuAccount>> results(jobs.size(), Fail("vCPU thread did not run", 1));
   std::vector<std::thread> threads;
   threads.reserve(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     try {
       threads.emplace_back([&, i] {
         results[i] = RunVcpu(jobs[i]);
-        auto* account = std::get_if<VcpuAccount>(&results[i]);
-        if (account == nullptr || !account->error.empty()) abort.store(true);
+        if (!results[i] || !results[i]->error.empty()) abort.store(true);
       });
     } catch (const std::system_error& e) {
-      results[i] = GuestError{fmt::format("vm {} vcpu {}: cannot start thread: {}", jobs[i].vm, jobs[i].vcpu, e.what())};
+      results[i] = Fail(fmt::format("vm {} vcpu {}: cannot start thread: {}", jobs[i].vm, jobs[i].vcpu, e.what()), 1);
       abort.store(true);
       break;
     }
@@ -75,8 +74,8 @@ Result<std::vector<VcpuAccount>> Run(const GuestProgram& program, const RunOptio
 
   std::vector<VcpuAccount> accounts;
   for (auto& result : results) {
-    if (auto* error = std::get_if<GuestError>(&result)) return *error;
-    accounts.push_back(std::move(std::get<VcpuAccount>(result)));
+    if (!result) return tl::unexpected(result.error());
+    accounts.push_back(std::move(*result));
   }
   if (options.hold) {
     for (VcpuAccount& account : accounts) {

@@ -121,7 +121,7 @@ Result<VcpuAccount> RunVcpu(const VcpuJob& job) {
   ::pthread_setname_np(::pthread_self(), thread_name.c_str());  // best effort, like QEMU
 
   auto fail = [&](const std::string& what) {
-    return GuestError{fmt::format("vm {} vcpu {}: {}", job.vm, job.vcpu, what)};
+    return Fail(fmt::format("vm {} vcpu {}: {}", job.vm, job.vcpu, what));
   };
   Script script(*job.program);
   Counters counters(job.program->ops.size());

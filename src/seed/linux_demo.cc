@@ -18,7 +18,7 @@ Result<bool> KvmExitFires() {
   auto counters = kvmstat::OpenTracepointCounters(options);
   if (!counters) return tl::unexpected(counters.error());
   auto run = guest::Run(guest::DemoProgram(10), guest::RunOptions{});
-  if (auto* err = std::get_if<guest::GuestError>(&run)) return Fail("the test guest did not run: " + err->message, 1);
+  if (!run) return Fail("the test guest did not run: " + run.error().message, 1);
   kvmstat::StatTable table;
   if (auto r = (*counters)->Read(table); !r) return tl::unexpected(r.error());
   uint64_t exits = 0, pio = 0;

@@ -8,10 +8,10 @@
 #include <set>
 #include <thread>
 
+#include "base/unique_fd.h"
 #include "guest/codegen.h"
 #include "guest/guest.h"
 #include "guest/kvm_vm.h"
-#include "guest/unique_fd.h"
 #include "guest/vcpu_loop.h"
 #include "test_support.h"
 
@@ -25,7 +25,7 @@ constexpr auto kRead = Direction::kRead;
 class RunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!UniqueFd(::open("/dev/kvm", O_RDWR | O_CLOEXEC)).Valid()) EXITPROF_LIVE_SKIP("needs /dev/kvm");
+    if (!UniqueFd(::open("/dev/kvm", O_RDWR | O_CLOEXEC)).valid()) EXITPROF_LIVE_SKIP("needs /dev/kvm");
   }
 
   // Runs the program; again when KVM stopped a vCPU (nested SVM in the lab), as the tests'
@@ -33,11 +33,11 @@ class RunTest : public ::testing::Test {
   static std::vector<VcpuAccount> RunOk(const GuestProgram& program, const RunOptions& options) {
     for (int attempt = 1;; ++attempt) {
       auto result = guest::Run(program, options);
-      if (auto* error = std::get_if<GuestError>(&result)) {
-        ADD_FAILURE() << error->message;
+      if (!result) {
+        ADD_FAILURE() << result.error().message;
         return {};
       }
-      auto& accounts = std::get<std::vector<VcpuAccount>>(result);
+      auto& accounts = *result;
       if (!exitprof::testing::RerunAfterKvmError(TestName(), FirstVcpuError(accounts), attempt)) return accounts;
     }
   }
@@ -194,7 +194,7 @@ TEST_F(RunTest, SlowRateStillEndsAtTheDuration) {
 
 TEST_F(RunTest, LiveGuestHasQemuStyleThreadNamesAndStatsFds) {
   std::multiset<std::string> names, fds;
-  Result<std::vector<VcpuAccount>> result = GuestError{"not run"};
+  Result<std::vector<VcpuAccount>> result = Fail("not run");
   for (int attempt = 1;; ++attempt) {
     std::stop_source stop;
     std::thread runner([&] {
@@ -209,8 +209,7 @@ TEST_F(RunTest, LiveGuestHasQemuStyleThreadNamesAndStatsFds) {
     fds = FdTargets();
     stop.request_stop();
     runner.join();
-    auto* accounts = std::get_if<std::vector<VcpuAccount>>(&result);
-    if (accounts == nullptr || !exitprof::testing::RerunAfterKvmError(TestName(), FirstVcpuError(*accounts), attempt)) break;
+    if (!result || !exitprof::testing::RerunAfterKvmError(TestName(), FirstVcpuError(*result), attempt)) break;
   }
 
   EXPECT_EQ(names.count("CPU 0/KVM"), 1u);
@@ -218,8 +217,8 @@ TEST_F(RunTest, LiveGuestHasQemuStyleThreadNamesAndStatsFds) {
   EXPECT_EQ(fds.count("anon_inode:kvm-vm"), 1u);
   EXPECT_EQ(fds.count("anon_inode:kvm-vcpu:0"), 1u);
   EXPECT_EQ(fds.count("anon_inode:kvm-vcpu:1"), 1u);
-  auto* accounts = std::get_if<std::vector<VcpuAccount>>(&result);
-  ASSERT_NE(accounts, nullptr) << std::get<GuestError>(result).message;
+  ASSERT_TRUE(result) << result.error().message;
+  const auto* accounts = &*result;
   ASSERT_EQ(accounts->size(), 2u);
   for (const VcpuAccount& a : *accounts) {
     EXPECT_EQ(a.stop_reason, "stopped");
@@ -236,8 +235,7 @@ TEST_F(RunTest, LiveGuestHasQemuStyleThreadNamesAndStatsFds) {
 TEST_F(RunTest, BadProgramsAndOptionsAreErrorValues) {
   auto error_of = [](const GuestProgram& program, const RunOptions& options) {
     auto result = guest::Run(program, options);
-    auto* error = std::get_if<GuestError>(&result);
-    return error != nullptr ? error->message : "";
+    return result ? std::string() : result.error().message;
   };
   EXPECT_EQ(error_of(GuestProgram{}, RunOptions{}), "guest program has no operations; expected at least one");
   EXPECT_EQ(error_of(DemoProgram(1), RunOptions{.vms = 0}), "0 VMs x 1 vCPUs; expected at least 1 of each");
@@ -248,14 +246,14 @@ class UnexpectedExitTest : public RunTest {
  protected:
   std::string RunCode(const std::vector<uint8_t>& code, const GuestProgram& program) {
     auto kvm = Kvm::Open();
-    if (auto* error = std::get_if<GuestError>(&kvm)) return error->message;
+    if (!kvm) return kvm.error().message;
     for (int attempt = 1;; ++attempt) {
-      auto vm = Vm::Create(std::get<Kvm>(kvm), code, 1);
-      if (auto* error = std::get_if<GuestError>(&vm)) return error->message;
+      auto vm = Vm::Create(*kvm, code, 1);
+      if (!vm) return vm.error().message;
       std::atomic<bool> abort{false};
-      auto result = RunVcpu(VcpuJob{.kvm_vcpu = &std::get<Vm>(vm).Vcpus()[0], .program = &program, .abort = &abort});
-      if (auto* error = std::get_if<GuestError>(&result)) return error->message;
-      const std::string kvm_error = std::get<VcpuAccount>(result).error;
+      auto result = RunVcpu(VcpuJob{.kvm_vcpu = &vm->Vcpus()[0], .program = &program, .abort = &abort});
+      if (!result) return result.error().message;
+      const std::string kvm_error = result->error;
       if (!exitprof::testing::RerunAfterKvmError(TestName(), kvm_error, attempt)) return kvm_error.empty() ? "no error" : kvm_error;
     }
   }
