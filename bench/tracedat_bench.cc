@@ -29,6 +29,7 @@
 #include "base/mapped_file.h"
 #include "perfdata/abi.h"
 #include "perfdata/writer.h"
+#include "perfdata/reader.h"
 #include "tracedat/reader.h"
 
 namespace {

@@ -18,7 +18,7 @@
 #include "analysis/flat_counter.h"
 #include "analysis/timeline.h"
 #include "kvm/kvm_events.h"
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "recording/thread_table.h"
 #include "trace/trace_events.h"
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "analysis/exit_stats.h"
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "qemu/device_map.h"
 
 namespace exitprof::analysis {

@@ -11,7 +11,7 @@
 #include "callgraph/call_tree.h"
 #include "callgraph/dwarf_unwinder.h"
 #include "callgraph/process_maps.h"
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "recording/thread_table.h"
 #include "symbols/kallsyms.h"
 

@@ -4,7 +4,7 @@
 
 #include <span>
 
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "perfdata/sample_parser.h"
 #include "recording/session_info.h"
 

@@ -11,7 +11,7 @@
 
 #include "base/result.h"
 #include "capture/recorder.h"
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "probe/probe_command.h"
 
 namespace exitprof::cli {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/script_options.h"
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "recording/thread_table.h"
 #include "trace/trace_events.h"
 

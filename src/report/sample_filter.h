@@ -8,7 +8,7 @@
 
 #include "analysis/exit_stats.h"
 #include "kvm/kvm_events.h"
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "recording/thread_table.h"
 #include "trace/trace_events.h"
 

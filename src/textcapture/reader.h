@@ -15,7 +15,7 @@
 
 #include "base/mapped_file.h"
 #include "base/unique_fd.h"
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "recording/source.h"
 #include "trace/tracing_data.h"
 #include "textcapture/line_parser.h"

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "base/mapped_file.h"
-#include "perfdata/reader.h"
+#include "recording/event_sink.h"
 #include "recording/source.h"
 #include "tracedat/file.h"
 
