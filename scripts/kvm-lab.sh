@@ -137,6 +137,7 @@ case $mode in
 esac
 why=$(check) || die "$why"
 kdir=$(prepare)
+here=$(cd "$(dirname "$0")" && pwd -P)
 
 ctl=$(mktemp -d "${TMPDIR:-/tmp}/exitprof-lab.XXXXXX")
 trap 'rm -rf "$ctl"' EXIT
@@ -155,7 +156,7 @@ if [[ $mode == run ]]; then
     for v in CI EXITPROF_FUZZ_SECONDS EXITPROF_REQUIRE_LIVE GTEST_FILTER; do
       [[ -n ${!v:-} ]] && printf 'export %s=%q\n' "$v" "${!v}"
     done; true; } >"$ctl/env"
-  printf '%q ' "$@" >"$ctl/job"; echo >>"$ctl/job"
+  { printf 'bash %q </dev/null &\n' "$here/lib/lab-watch.sh"; printf '%q ' "$@"; echo; } >"$ctl/job"
 fi
 
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" -kernel "$kdir/vmlinuz"
@@ -169,21 +170,36 @@ if [[ $mode == shell ]]; then
 fi
 
 # The whole console goes to the log (kernel lines included: "quiet loglevel=4" keeps warnings
-# and worse); the caller sees the command's output, or everything with --console.
+# and worse); the caller sees the command's output, or everything with --console. The watcher's
+# heartbeat (scripts/lib/lab-watch.sh) stays in the log only; $ctl/progress gets the rest, so its
+# age is the job's silence and the log's age the lab's.
 conlog=${conlog:-$ctl/console.log}
 : >"$conlog"
 show='/EXITPROF-LAB-READY$/,${/EXITPROF-LAB-READY$/d;/^\[ *[0-9.]*\] /d;p}'
 ((console)) && show='p'
 status=0
 { timeout "$limit" "${qemu[@]}" </dev/null 2>&1 & echo $! >"$ctl/pid"; wait $!; echo $? >"$ctl/status"; } |
-  sed -u 's/\r//g' | tee -a "$conlog" | sed -u -n "$show" &
+  sed -u 's/\r//g' | tee -a "$conlog" | grep -av --line-buffered '^kvm-lab-hb' | tee "$ctl/progress" | sed -u -n "$show" &
 pipe=$!
-while ((idle)) && kill -0 $pipe 2>/dev/null; do  # a wedged lab prints nothing: stop it
+age() { echo $(($(date +%s) - $(stat -c %Y "$1"))); }
+stop() {  # stop the lab; its last kernel lines and why go to stderr and the log
+  { echo "kvm-lab: $*: stopping it; its last kernel lines:"; grep -a '^\[ *[0-9.]*\] ' "$conlog" | tail -20; } | tee -a "$conlog" >&2 || true
+  kill "$(cat "$ctl/pid")" 2>/dev/null; touch "$ctl/idle"
+}
+while ((idle)) && kill -0 $pipe 2>/dev/null; do
   sleep 5
-  if (($(date +%s) - $(stat -c %Y "$conlog") > idle)); then
-    echo "kvm-lab: the lab printed nothing for ${idle}s (wedged?): stopping it; its last kernel lines:" >&2
-    grep -a '^\[ *[0-9.]*\] ' "$conlog" | tail -20 >&2 || true
-    kill "$(cat "$ctl/pid")" 2>/dev/null; touch "$ctl/idle"
+  [[ -e $ctl/progress ]] || continue
+  if grep -aq '^kvm-lab-hb' "$conlog" && (($(age "$conlog") > 90)); then
+    # No heartbeat for 90 s: the emulated machine itself stopped. Where QEMU's threads are tells
+    # an emulator deadlock from a guest spinning.
+    { echo "kvm-lab: QEMU's threads after 90 s without a heartbeat:"
+      gdb -p "$(pgrep -P "$(cat "$ctl/pid")" -x qemu-system-x86_64 || cat "$ctl/pid")" -batch -ex 'info threads' -ex 'thread apply all bt 12' 2>&1 | grep -a '^#\|^Thread\|^ *[0-9]* *Thread' ; } >>"$conlog" 2>&1
+    stop "the lab froze (no heartbeat for 90 s)"
+    break
+  fi
+  if (($(age "$ctl/progress") > idle)); then
+    touch "$ctl/dump"; sleep 25  # the watcher prints the lab's processes and kernel stacks
+    stop "the job printed nothing for ${idle}s (hung?)"
     break
   fi
 done
