@@ -9,8 +9,10 @@
 # missing from trace-cmd extract). That repeat hides no wrong count of ours: the assertions are
 # exact and the guests do the same work every run, so a wrong count fails both runs. Every
 # repeated test is named, and more than EXITPROF_LAB_MAX_REPEATS (default 3) fail the stage.
-# A lab that wedges (its console silent for 7 minutes; tests time out after 5) is stopped and a
-# second lab runs the tests that had not passed yet: a wedge is the emulator's, never a count.
+# A lab that wedges is stopped and a second lab runs the tests that had not passed yet: one that
+# froze (no heartbeat from scripts/lib/lab-watch.sh for 90 s: QEMU's threads go to the console
+# log), or whose job printed nothing for 7 minutes (tests time out after 5; the lab's processes
+# and their kernel stacks go to the console log).
 # Usage: scripts/lab-ctest.sh BUILD_DIR [CTEST_ARGS...]   (e.g. -R 'BpfLive' to run a subset)
 # Environment: EXITPROF_LAB_TIMEOUT (seconds per lab, default 1000), EXITPROF_LAB_MAX_REPEATS.
 set -uo pipefail
@@ -19,6 +21,7 @@ build=${1:?usage: lab-ctest.sh BUILD_DIR [CTEST_ARGS...]}
 shift
 log=$build/lab-ctest.log
 : >"$log"
+rm -f "$build"/lab-console-*.log
 want=$(cd "$build" && ctest -N -L '^live$' -LE '^lab$' "$@" | sed -n 's/^Total Tests: //p')
 start=$SECONDS
 skip=() rc=1
@@ -34,6 +37,9 @@ for lab in 1 2; do
   echo "lab-ctest: lab $lab ended without the tests' status ($rc); the tests not yet passed run in a new lab" | tee -a "$log" >&2
 done
 took=$((SECONDS - start))
+# What the lab's watcher saw (scripts/lib/lab-watch.sh): a frozen lab, a hung job, a lost mount.
+grep -ah '^kvm-lab: the lab froze\|^kvm-lab: the job printed nothing\|^kvm-lab-hb .* lost: /\|^kvm-lab-hb .* mounts changed' \
+  "$build"/lab-console-*.log 2>/dev/null | sed 's/^/lab-ctest: /' | tee -a "$log"
 fail() { echo "lab-ctest: $* (log: $log)" >&2; rc=1; }
 passed=$(grep -E 'Test +#[0-9]+: [^ ]+ .* Passed ' "$log" | sed -E 's/.*Test +#[0-9]+: ([^ ]+) .*/\1/' | sort -u | wc -l)
 grep -q '(Skipped)\|\*\*\*Not Run\|\*\*\*Skipped' "$log" && fail "a live test skipped or did not run in the lab"

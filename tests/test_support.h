@@ -35,6 +35,14 @@ bool LiveRequired();
 // 10x slower per exit than a real one, with SVM reason names.
 bool InLab();
 
+// Shell text that waits (up to 60 s) until the process whose pid is in shell variable VAR holds a
+// perf event fd: the command has opened its events. Setting up takes seconds in a loaded lab, so a
+// fixed `sleep` before a guest or a signal races it (and SIGINT sent to a background command of a
+// script before its handler is in is lost: such commands start with SIGINT ignored).
+inline std::string WaitForPerfEvents(const std::string& var) {
+  return "for i in $(seq 600); do ls -l /proc/$" + var + "/fd 2>/dev/null | grep -q perf_event && break; sleep 0.1; done; ";
+}
+
 }  // namespace exitprof::testing
 
 // A live test's prerequisite is missing: skip, or fail where live tests are required.

@@ -243,8 +243,12 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
     if (!o->pids.empty() && !o->command.empty()) return Conflict("-p", "a command", "record either the processes given or the command run");
     if (!o->probe_exec.empty() && o->add_probes.empty()) return ReportError(Error{"-x names the binary --add-probe probes: give --add-probe"});
     if (o->callchain && !o->call_graph.empty()) return Conflict("-g", "--call-graph", "-g is --call-graph fp: give one");
-    // Probes made for this recording go again when it ends, however it ends (also Ctrl-C:
-    // the capture loop returns normally on SIGINT).
+    // Ctrl-C and SIGTERM end the recording from here on, also while it is being set up: a
+    // command started in the background of a script (`exitprof record -a & ... kill -INT`) has
+    // SIGINT ignored until our handler is in, so a late handler would lose an early interrupt.
+    // Probes made for this recording go again when it ends, however it ends (the capture loop
+    // returns normally on SIGINT).
+    capture::InstallStopSignals();
     TemporaryProbes probes;
     for (const auto& definition : o->add_probes) {
       auto name = probes.Add(definition, o->probe_exec);
@@ -285,7 +289,6 @@ std::function<int()> AddRecordCommand(CLI::App& app) {
                                    : perfdata::Writer::Create(o->output, (*recorder)->header(), false);
     if (!writer) return ReportError(writer.error());
     if (auto r = (*recorder)->WritePreamble(*writer); !r) return ReportError(r.error());
-    capture::InstallStopSignals();
     if (!workload || o->all) {
       if (auto r = (*recorder)->Enable(); !r) return ReportError(r.error());
     }

@@ -123,11 +123,13 @@ TEST_F(LiveExitprofRecord, FilterKeepsOnlyMatchingPorts) {
 
 TEST_F(LiveExitprofRecord, InterruptLeavesAValidFile) {
   const std::string data = TempPath("xint.data"), account = TempPath("xint.json");
-  // A paced guest runs for a while; record system-wide and interrupt it part-way, then end the
-  // guest (by its pid; killed, it writes no account: one only says KVM stopped it early).
-  auto r = RunGuestCommand(Guest() + " --pio 0x3f8:1:w --iterations 100000 --rate 20000 --json " + account +
+  // A paced guest runs for a while; record system-wide and interrupt it part-way, once the
+  // recording has its events open (setting up takes seconds in a loaded lab), then end the guest
+  // (by its pid; killed, it writes no account: one only says KVM stopped it early).
+  auto r = RunGuestCommand(Guest() + " --pio 0x3f8:1:w --iterations 1000000 --rate 20000 --json " + account +
                                " >/dev/null 2>&1 & g=$!; " + Exitprof() + " record -a -e kvm:kvm_pio -o " + data +
-                               " & rec=$!; sleep 1.5; kill -INT $rec; wait $rec; echo rc=$?; kill $g; wait $g",
+                               " & rec=$!; " + WaitForPerfEvents("rec") +
+                               "sleep 1.5; kill -INT $rec; wait $rec; echo rc=$?; kill $g; wait $g",
                            account);
   EXPECT_NE(r.out.find("rc=0"), std::string::npos) << r.out << r.err;
   auto report = RunCommand(Exitprof() + " report -i " + data + " --format json");
@@ -176,11 +178,13 @@ namespace {
 
 TEST_F(LiveExitprofRecord, TopCountsAGuestThatRunsInsideItsWindow) {
   const std::string account = TempPath("xtop.json");
-  // top's one 3-second window opens first; the guest starts 0.5 s later and is done well
-  // before the window closes, so the window holds exactly what the guest did.
+  // top's one window opens first (its events open, then 0.5 s); the guest starts then and is
+  // done well before the window closes, so the window holds exactly what the guest did. The lab
+  // is slower to start a guest: a longer window there.
   const uint64_t n = Iterations(2000);
-  auto r = RunGuestCommand("( sleep 0.5; " + Guest() + " --pio 0x3f8:1:w --mmio 0xd0000:4:w --hlt --iterations " + N(n) +
-                               " --vcpus 2 --json " + account + " >/dev/null 2>&1 ) & " + Exitprof() + " top --json -n 1 -s 3; wait",
+  auto r = RunGuestCommand(Exitprof() + " top --json -n 1 -s " + (InLab() ? "8" : "3") + " & t=$!; " + WaitForPerfEvents("t") + "sleep 0.5; " +
+                               Guest() + " --pio 0x3f8:1:w --mmio 0xd0000:4:w --hlt --iterations " + N(n) + " --vcpus 2 --json " + account +
+                               " >/dev/null 2>&1; wait $t",
                            account);
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one JSON object per interval";

@@ -97,7 +97,9 @@ void ExpectReportEqualsAccount(const json& r, const Account& a, uint64_t iterati
   std::map<uint32_t, uint64_t> by_tid;
   for (const auto& row : r["userspace_exits_by_thread"]) by_tid[row["tid"]] = row["count"].get<uint64_t>();
   EXPECT_EQ(by_tid, a.userspace_exits_by_tid);
-  for (const auto& row : r["userspace_exits_by_thread"]) EXPECT_EQ(row["comm"].get<std::string>().rfind("CPU ", 0), 0u);
+  for (const auto& row : r["userspace_exits_by_thread"]) {
+    EXPECT_EQ(row["comm"].get<std::string>().rfind("CPU ", 0), 0u) << row.dump() << " in " << r["userspace_exits_by_thread"].dump();
+  }
   if (KvmExitFires()) {
     EXPECT_TRUE(ExitsMatchGuestWork(ExitsByReason(r), ReadGuestWork(account_path)));
   } else {
