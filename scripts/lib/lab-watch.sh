@@ -6,15 +6,17 @@
 # "kvm-lab-hb"; kvm-lab.sh keeps them in the console log and out of the job's output.
 # When the host asks (the file /run/exitprof-lab/dump), it prints the lab's processes and their
 # kernel stacks: what a hung job waits for.
-prev=$(cat /proc/1/mountinfo)
+# Files, not <(...): the lab's devtmpfs has no /dev/fd.
+state=$(mktemp -d)
+cat /proc/1/mountinfo >"$state/prev"
 lost=""
 while sleep 10; do
   now=$(cut -d' ' -f1 /proc/uptime)
-  cur=$(cat /proc/1/mountinfo)
-  if [[ $cur != "$prev" ]]; then
+  cat /proc/1/mountinfo >"$state/cur"
+  if ! cmp -s "$state/prev" "$state/cur"; then
     echo "kvm-lab-hb $now the lab's mounts changed:"
-    diff <(echo "$prev") <(echo "$cur") | sed 's/^/kvm-lab-hb   /'
-    prev=$cur
+    diff "$state/prev" "$state/cur" | sed 's/^/kvm-lab-hb   /'
+    mv "$state/cur" "$state/prev"
   fi
   gone=$(for p in /dev/kvm /sys/kernel/tracing/events/kvm /sys/kernel/debug/kvm; do [[ -e $p ]] || echo -n "$p "; done)
   if [[ $gone != "$lost" ]]; then
