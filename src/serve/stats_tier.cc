@@ -22,13 +22,13 @@ StatExposure ExposureOf(const kvm::StatMeta& meta) {
   std::string base = "kvm_stat_" + SanitizeName(meta.name);
   std::string unit;
   const std::string& u = meta.unit;
-  if (u == "ns") e.scale = 1e-9, unit = "_seconds", base = StripSuffix(base, "_ns");
-  else if (u == "us") e.scale = 1e-6, unit = "_seconds", base = StripSuffix(base, "_us");
-  else if (u == "ms") e.scale = 1e-3, unit = "_seconds", base = StripSuffix(base, "_ms");
+  if (u == "ns") e.divide = 1e9, unit = "_seconds", base = StripSuffix(base, "_ns");
+  else if (u == "us") e.divide = 1e6, unit = "_seconds", base = StripSuffix(base, "_us");
+  else if (u == "ms") e.divide = 1e3, unit = "_seconds", base = StripSuffix(base, "_ms");
   else if (u == "s") unit = "_seconds";
   else if (u == "bytes") unit = "_bytes";
   else if (u == "pages") e.scale = 4096, unit = "_bytes";
-  else if (u.ends_with(" s") && u.starts_with("1e")) e.scale = Pow10(std::atoi(u.c_str() + 2)), unit = "_seconds";
+  else if (u.ends_with(" s") && u.starts_with("1e")) e.divide = Pow10(-std::atoi(u.c_str() + 2)), unit = "_seconds";
   else if (u == "cycles") unit = "_cycles";
   if (!unit.empty() && base.ends_with(unit)) unit.clear();
   switch (meta.type) {
@@ -51,7 +51,7 @@ StatExposure ExposureOf(const kvm::StatMeta& meta) {
 void AddStatSamples(Family& family, const kvm::StatMeta& meta, const StatExposure& exposure,
                     std::span<const uint64_t> values, const Labels& labels) {
   if (meta.type != kvm::StatType::kLinearHist && meta.type != kvm::StatType::kLogHist) {
-    family.Add(labels, values.empty() ? 0 : values[0] * exposure.scale);
+    family.Add(labels, values.empty() ? 0 : exposure.Convert(static_cast<double>(values[0])));
     return;
   }
   // Log2: bucket 0 holds 0, bucket i >= 1 holds [2^(i-1), 2^i). Linear: bucket i holds
@@ -67,7 +67,7 @@ void AddStatSamples(Family& family, const kvm::StatMeta& meta, const StatExposur
     if (last) bound = INFINITY;
     else if (meta.type == kvm::StatType::kLogHist) bound = i == 0 ? 0 : (std::ldexp(1.0, static_cast<int>(i)) - 1);
     else bound = static_cast<double>((i + 1) * static_cast<uint64_t>(meta.bucket_size) - 1);
-    bounds.push_back(std::isinf(bound) ? bound : bound * exposure.scale);
+    bounds.push_back(std::isinf(bound) ? bound : exposure.Convert(bound));
     cumulative.push_back(sum);
   }
   // KVM keeps no sum of a histogram's values: _sum is left out (OpenMetrics allows it).

@@ -40,7 +40,9 @@ class StatsTier {
 struct StatExposure {
   std::string name;  // kvm_stat_halt_wait_seconds_total, kvm_stat_pages_4k_bytes ...
   MetricType type = MetricType::kGauge;
-  double scale = 1;  // raw value * scale = the value in the name's unit
+  double scale = 1;   // raw value * scale / divide = the value in the name's unit (dividing by
+  double divide = 1;  // 1e9 rather than multiplying by 1e-9 keeps bounds like 3e-09 exact)
+  double Convert(double raw) const { return raw * scale / divide; }
 };
 StatExposure ExposureOf(const kvm::StatMeta& meta);
 
