@@ -10,7 +10,12 @@ Exporter::Exporter(const ExporterOptions& options, std::unique_ptr<TraceTier> tr
     : options_(options), directory_(options.qmp), trace_(std::move(trace)), stats_({options.vcpu_labels, options.qmp}) {}
 
 std::string Exporter::Scrape(Format format) {
+  const auto arrived = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
+  if (last_taken_ > arrived) {
+    ++coalesced_;
+    return Render(last_, format);
+  }
   const auto start = std::chrono::steady_clock::now();
   std::vector<Family> families;
   if (trace_) {
@@ -49,11 +54,17 @@ std::string Exporter::Scrape(Format format) {
   Family errors{"exitprof_scrape_errors_total", MetricType::kCounter, "Scrapes whose trace tier read failed"};
   errors.Add({}, static_cast<double>(scrape_errors_));
   families.push_back(std::move(errors));
+  Family coalesced{"exitprof_scrapes_coalesced_total", MetricType::kCounter,
+                   "Scrapes answered with a reading another scrape took while they waited"};
+  coalesced.Add({}, static_cast<double>(coalesced_));
+  families.push_back(std::move(coalesced));
   // Last, so it covers everything before rendering.
   Family took{"exitprof_scrape_duration_seconds", MetricType::kGauge, "Time this scrape took to read the counters"};
   took.Add({}, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   families.push_back(std::move(took));
-  return Render(families, format);
+  last_ = std::move(families);
+  last_taken_ = std::chrono::steady_clock::now();
+  return Render(last_, format);
 }
 
 std::string Exporter::Health() {

@@ -1,8 +1,11 @@
-// What one scrape of /metrics returns: both tiers read now, under one lock (concurrent scrapes
-// take turns; each sees fresh counts), with exitprof's own health metrics. The HTTP side
-// (http_server.h) only calls Scrape().
+// What one scrape of /metrics returns: both tiers read now, under one lock, with exitprof's own
+// health metrics. Concurrent scrapes coalesce: one that waited for the lock while another read
+// the counters takes that reading (made after it arrived, so still fresh) instead of reading
+// again, so N clients at once cost one read, not N in a queue. The HTTP side (http_server.h)
+// only calls Scrape().
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +42,9 @@ class Exporter {
   uint64_t dropped_series_ = 0;
   uint64_t scrape_errors_ = 0;
   std::string last_error_;
+  std::vector<Family> last_;  // the latest reading, and when it was taken
+  std::chrono::steady_clock::time_point last_taken_{};
+  uint64_t coalesced_ = 0;
 };
 
 }  // namespace exitprof::serve
