@@ -251,17 +251,24 @@ TEST_F(ServeLive, AgreesWithReportOfARecordingOfTheSameRun) {
     // kvm_exits_total against report's exits by reason, for the reasons the guest's work makes
     // (the bounded set keeps them by name), within the same slack.
     const auto exits = prom.By("reason", "max by (reason) (max_over_time(kvm_exits_total{vm=\"" + vm + "\"}[2m]))");
+    auto r = RunCommand(Exitprof() + " report -i " + data + " --format json");
+    ASSERT_EQ(r.status, 0) << r.err;
+    const json j = json::parse(r.out, nullptr, false);
     int compared = 0;
-    for (const auto& row : report->model.by_reason) {
-      if (row.reason != "io" && row.reason != "hlt" && row.reason != "npf" && row.reason != "IO_INSTRUCTION" &&
-          row.reason != "HLT" && row.reason != "EPT_VIOLATION" && row.reason != "EPT_MISCONFIG")
+    std::string seen;
+    for (const auto& row : j["exits"]["by_reason"]) {
+      const std::string reason = row["reason"];
+      const double count = row["count"].get<double>();
+      seen += reason + " ";
+      if (reason != "io" && reason != "hlt" && reason != "npf" && reason != "IO_INSTRUCTION" && reason != "HLT" &&
+          reason != "EPT_VIOLATION" && reason != "EPT_MISCONFIG")
         continue;
       ++compared;
-      const double got = exits.count(row.reason) ? exits.at(row.reason) : 0;
-      EXPECT_LE(got, row.count) << row.reason;
-      EXPECT_GE(got, row.count - 2 * 800 * 1.5) << row.reason;
+      const double got = exits.count(reason) ? exits.at(reason) : 0;
+      EXPECT_LE(got, count) << reason;
+      EXPECT_GE(got, count - 2 * 800 * 1.5) << reason;
     }
-    EXPECT_GE(compared, 2) << "report shows none of io, hlt, npf";
+    EXPECT_GE(compared, 2) << "report shows none of io, hlt, npf: " << seen;
   }
 }
 
@@ -371,7 +378,9 @@ TEST_F(ServeLive, WrkLoadIsHeldWithBoundedMemory) {
   std::regex_search(r.out, reqs, std::regex(R"(Requests/sec:\s+([\d.]+))"));
   std::printf("wrk 5 s, 8 connections: %s requests/s, p99 %.2f ms; serve RSS %ld kB -> %ld kB\n",
               reqs.size() > 1 ? reqs[1].str().c_str() : "?", p99_ms, before, after);
-  EXPECT_LT(p99_ms, 1000) << r.out;  // bounded: far above what it takes, far below a scrape timeout
+  // Bounded: well under Prometheus's default 10 s scrape timeout. The lab's nested, emulated host
+  // reads maps and stats fds ~10x slower (p99 1.1-1.4 s measured there): its bound is 5 s.
+  EXPECT_LT(p99_ms, InLab() ? 5000 : 1000) << r.out;
   EXPECT_LT(after, 64 * 1024) << "serve's RSS grew under load";
   EXPECT_LT(after - before, 16 * 1024);
   guest.Finish();
