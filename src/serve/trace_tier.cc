@@ -29,6 +29,10 @@ Result<void> TraceTier::Update(VmDirectory& directory) {
   auto now = aggregator_->Read();
   if (!now) return tl::unexpected(now.error());
   const bpf::Snapshot delta = bpf::Delta(*now, before_);
+  // New VMs are named now, and start their device map pollers.
+  for (const auto& p : delta.Pio()) directory.Get(p.pid);
+  for (const auto& m : delta.Mmio()) directory.Get(m.pid);
+  directory.RefreshDevices();
   for (const auto& e : delta.Exits()) {
     const kvm::Isa isa = kvm::ExitIsa(e.isa);
     vms_[e.pid].exits[BoundedExitReason(isa, reasons_.NameOf(isa, e.reason))] += e.count;
@@ -37,12 +41,10 @@ Result<void> TraceTier::Update(VmDirectory& directory) {
     vms_[u.pid].uexits[BoundedUserspaceReason(bpf::UserspaceExitName(u.reason))] += u.count;
   }
   for (const auto& p : delta.Pio()) {
-    directory.Get(p.pid);
     vms_[p.pid].devices[{DeviceLabel(directory.Devices(p.pid), p.port, true), p.write ? "write" : "read"}] += p.count;
   }
   for (const auto& m : delta.Mmio()) {
     if (m.type != 1 && m.type != 2) continue;  // unsatisfied-read is the exit half of a read counted as "read"
-    directory.Get(m.pid);
     vms_[m.pid].devices[{DeviceLabel(directory.Devices(m.pid), m.gpa, false), m.type == 2 ? "write" : "read"}] += m.count;
   }
   for (const auto& h : delta.Latency()) {

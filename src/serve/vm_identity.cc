@@ -46,11 +46,15 @@ const VmIdentity& VmDirectory::Get(pid_t pid) {
   return entries_.emplace(pid, std::move(e)).first->second.id;
 }
 
-const vmm::DeviceMapHistory* VmDirectory::Devices(pid_t pid) {
+void VmDirectory::RefreshDevices() {
+  for (auto& [pid, e] : entries_)
+    if (e.poller) e.devices = e.poller->Current();
+}
+
+const vmm::DeviceMapHistory* VmDirectory::Devices(pid_t pid) const {
   auto it = entries_.find(pid);
-  if (it == entries_.end() || !it->second.poller) return nullptr;
-  it->second.devices = it->second.poller->Current();
-  return it->second.devices.snapshots.empty() ? nullptr : &it->second.devices;
+  if (it == entries_.end() || it->second.devices.snapshots.empty()) return nullptr;
+  return &it->second.devices;
 }
 
 std::vector<pid_t> VmDirectory::Prune() {

@@ -31,8 +31,10 @@ class VmDirectory {
 
   // The identity of a process seen counting (looked up on first use).
   const VmIdentity& Get(pid_t pid);
-  // The device map seen so far for `pid`, nullptr when it has none.
-  const vmm::DeviceMapHistory* Devices(pid_t pid);
+  // Takes each poller's latest maps (once per scrape: a history is copied, not shared).
+  void RefreshDevices();
+  // The device map of `pid` as of the last RefreshDevices(), nullptr when it has none.
+  const vmm::DeviceMapHistory* Devices(pid_t pid) const;
   // Forgets processes that have ended; returns their pids.
   std::vector<pid_t> Prune();
   bool Known(pid_t pid) const { return entries_.count(pid) != 0; }
@@ -41,7 +43,7 @@ class VmDirectory {
   struct Entry {
     VmIdentity id;
     std::unique_ptr<vmm::DeviceMapPoller> poller;
-    vmm::DeviceMapHistory devices;  // refreshed from the poller on each Devices() call
+    vmm::DeviceMapHistory devices;  // the poller's maps as of RefreshDevices()
   };
   bool qmp_auto_;
   std::chrono::milliseconds device_poll_;

@@ -268,7 +268,8 @@ TEST_F(ServeLive, AgreesWithReportOfARecordingOfTheSameRun) {
       EXPECT_LE(got, count) << reason;
       EXPECT_GE(got, count - 2 * 800 * 1.5) << reason;
     }
-    EXPECT_GE(compared, 2) << "report shows none of io, hlt, npf: " << seen;
+    EXPECT_GE(compared, 2) << "report shows none of io, hlt, npf: " << seen << "(exits total " << j["exits"]["total"]
+                           << ", isa " << j["exits"]["isa"] << "); record said: " << run.err;
   }
 }
 
