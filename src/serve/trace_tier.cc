@@ -57,14 +57,24 @@ Result<void> TraceTier::Update(VmDirectory& directory) {
   map_full_ = now->dropped();
   // Ended threads' keys go from the maps and from the snapshot kept, so the next delta does not
   // see them vanish (their counts are in vms_ already).
-  auto forgotten = aggregator_->ForgetThreads(*now, [](uint32_t pid, uint32_t tid) {
-    return !ProcessAlive(static_cast<pid_t>(pid)) ||
-           !PathExists("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid));
+  // /proc/PID/stat is formatted by the kernel on each read: once per process per scrape.
+  std::map<uint32_t, bool> alive;
+  auto process_alive = [&alive](uint32_t pid) {
+    auto [it, added] = alive.emplace(pid, false);
+    if (added) it->second = ProcessAlive(static_cast<pid_t>(pid));
+    return it->second;
+  };
+  std::map<std::pair<uint32_t, uint32_t>, bool> thread_gone;  // a thread has keys in several maps
+  auto forgotten = aggregator_->ForgetThreads(*now, [&](uint32_t pid, uint32_t tid) {
+    auto [it, added] = thread_gone.emplace(std::make_pair(pid, tid), false);
+    if (added)
+      it->second = !process_alive(pid) || !PathExists("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid));
+    return it->second;
   });
   if (!forgotten) return tl::unexpected(forgotten.error());
   before_ = std::move(*now);
   for (auto it = vms_.begin(); it != vms_.end();) {
-    it = ProcessAlive(it->first) ? std::next(it) : vms_.erase(it);
+    it = process_alive(static_cast<uint32_t>(it->first)) ? std::next(it) : vms_.erase(it);
   }
   return {};
 }
