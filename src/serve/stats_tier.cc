@@ -17,7 +17,7 @@ std::string StripSuffix(std::string name, const std::string& suffix) {
 
 }  // namespace
 
-StatExposure ExposureOf(const kvm::StatMeta& meta) {
+StatExposure ExposureOf(const kvmstat::StatMeta& meta) {
   StatExposure e;
   std::string base = "kvm_stat_" + SanitizeName(meta.name);
   std::string unit;
@@ -32,12 +32,12 @@ StatExposure ExposureOf(const kvm::StatMeta& meta) {
   else if (u == "cycles") unit = "_cycles";
   if (!unit.empty() && base.ends_with(unit)) unit.clear();
   switch (meta.type) {
-    case kvm::StatType::kCumulative:
+    case kvmstat::StatType::kCumulative:
       e.type = MetricType::kCounter;
       e.name = base + unit + "_total";
       break;
-    case kvm::StatType::kLinearHist:
-    case kvm::StatType::kLogHist:
+    case kvmstat::StatType::kLinearHist:
+    case kvmstat::StatType::kLogHist:
       e.type = MetricType::kHistogram;
       e.name = base + unit;
       break;
@@ -48,9 +48,9 @@ StatExposure ExposureOf(const kvm::StatMeta& meta) {
   return e;
 }
 
-void AddStatSamples(Family& family, const kvm::StatMeta& meta, const StatExposure& exposure,
+void AddStatSamples(Family& family, const kvmstat::StatMeta& meta, const StatExposure& exposure,
                     std::span<const uint64_t> values, const Labels& labels) {
-  if (meta.type != kvm::StatType::kLinearHist && meta.type != kvm::StatType::kLogHist) {
+  if (meta.type != kvmstat::StatType::kLinearHist && meta.type != kvmstat::StatType::kLogHist) {
     family.Add(labels, values.empty() ? 0 : exposure.Convert(static_cast<double>(values[0])));
     return;
   }
@@ -65,7 +65,7 @@ void AddStatSamples(Family& family, const kvm::StatMeta& meta, const StatExposur
     const bool last = i + 1 == values.size();
     double bound;
     if (last) bound = INFINITY;
-    else if (meta.type == kvm::StatType::kLogHist) bound = i == 0 ? 0 : (std::ldexp(1.0, static_cast<int>(i)) - 1);
+    else if (meta.type == kvmstat::StatType::kLogHist) bound = i == 0 ? 0 : (std::ldexp(1.0, static_cast<int>(i)) - 1);
     else bound = static_cast<double>((i + 1) * static_cast<uint64_t>(meta.bucket_size) - 1);
     bounds.push_back(std::isinf(bound) ? bound : exposure.Convert(bound));
     cumulative.push_back(sum);
@@ -75,7 +75,7 @@ void AddStatSamples(Family& family, const kvm::StatMeta& meta, const StatExposur
 }
 
 StatsTier::StatsTier(const StatsTierOptions& options)
-    : options_(options), sampler_(kvm::SamplerOptions{{}, "", options.qmp ? kvm::SourceChoice::kAuto : kvm::SourceChoice::kStatsFd}) {}
+    : options_(options), sampler_(kvmstat::SamplerOptions{{}, "", options.qmp ? kvmstat::SourceChoice::kAuto : kvmstat::SourceChoice::kStatsFd}) {}
 
 void StatsTier::Update() {
   const auto now = std::chrono::steady_clock::now();
@@ -90,7 +90,7 @@ void StatsTier::AppendFamilies(VmDirectory& directory, size_t max_vms, std::vect
                                uint64_t& dropped_series) const {
   std::map<std::string, size_t> index;  // metric name -> position in `families`
   std::vector<Family> families;
-  auto family_for = [&](const kvm::StatMeta& meta, const StatExposure& e) -> Family& {
+  auto family_for = [&](const kvmstat::StatMeta& meta, const StatExposure& e) -> Family& {
     auto [it, added] = index.emplace(e.name, families.size());
     if (added) {
       families.push_back({e.name, e.type, "KVM statistic " + meta.name + (meta.unit.empty() ? "" : " (kernel unit: " + meta.unit + ")")});
@@ -131,7 +131,7 @@ void StatsTier::AppendFamilies(VmDirectory& directory, size_t max_vms, std::vect
       if (v.stats.meta != vm.vcpus[0].stats.meta && (v.stats.empty() || v.stats.values.size() != sums.size())) continue;
       for (const auto& m : meta) {
         for (uint32_t i = m.first; i < m.first + m.size && i < sums.size(); ++i) {
-          sums[i] = m.type == kvm::StatType::kPeak ? std::max(sums[i], v.stats.values[i]) : sums[i] + v.stats.values[i];
+          sums[i] = m.type == kvmstat::StatType::kPeak ? std::max(sums[i], v.stats.values[i]) : sums[i] + v.stats.values[i];
         }
       }
     }

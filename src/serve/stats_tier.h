@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "kvm/stat_model.h"
-#include "kvm/stat_sampler.h"
+#include "kvmstat/stat_model.h"
+#include "kvmstat/stat_sampler.h"
 #include "serve/exposition.h"
 #include "serve/vm_identity.h"
 
@@ -27,12 +27,12 @@ class StatsTier {
   // Looks for new VMs (at most once a second) and reads every VM's statistics.
   void Update();
   void AppendFamilies(VmDirectory& directory, size_t max_vms, std::vector<Family>& out, uint64_t& dropped_series) const;
-  const std::vector<kvm::VmSnapshot>& vms() const { return vms_; }
+  const std::vector<kvmstat::VmSnapshot>& vms() const { return vms_; }
 
  private:
   StatsTierOptions options_;
-  kvm::StatSampler sampler_;
-  std::vector<kvm::VmSnapshot> vms_;
+  kvmstat::StatSampler sampler_;
+  std::vector<kvmstat::VmSnapshot> vms_;
   std::chrono::steady_clock::time_point last_rescan_{};
 };
 
@@ -44,10 +44,10 @@ struct StatExposure {
   double divide = 1;  // 1e9 rather than multiplying by 1e-9 keeps bounds like 3e-09 exact)
   double Convert(double raw) const { return raw * scale / divide; }
 };
-StatExposure ExposureOf(const kvm::StatMeta& meta);
+StatExposure ExposureOf(const kvmstat::StatMeta& meta);
 
 // Appends one statistic's samples (values of a StatTable) to its family.
-void AddStatSamples(Family& family, const kvm::StatMeta& meta, const StatExposure& exposure,
+void AddStatSamples(Family& family, const kvmstat::StatMeta& meta, const StatExposure& exposure,
                     std::span<const uint64_t> values, const Labels& labels);
 
 }  // namespace exitprof::serve

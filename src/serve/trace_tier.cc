@@ -18,7 +18,7 @@ bool PathExists(const std::string& path) { return !(::access(path.c_str(), F_OK)
 TraceTier::TraceTier(std::unique_ptr<bpf::KvmAggregator> aggregator)
     : aggregator_(std::move(aggregator)), reasons_(kvm::ReasonTable::FromTracefs()) {}
 
-std::string DeviceLabel(const vmm::DeviceMapHistory* map, uint64_t address, bool is_io) {
+std::string DeviceLabel(const qemu::DeviceMapHistory* map, uint64_t address, bool is_io) {
   if (!map) return "unknown";
   auto a = map->Attribute(address, is_io);
   if (!a.attributed()) return "unattributed";

@@ -58,6 +58,6 @@ class TraceTier {
 
 // Device label of a port or MMIO exit: the QMP map's device (with its qdev id), "unattributed"
 // when the map does not place the address, "unknown" when the VM has no map.
-std::string DeviceLabel(const vmm::DeviceMapHistory* map, uint64_t address, bool is_io);
+std::string DeviceLabel(const qemu::DeviceMapHistory* map, uint64_t address, bool is_io);
 
 }  // namespace exitprof::serve

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <fstream>
 
-#include "vmm/qmp.h"
+#include "qemu/qmp.h"
 
 namespace exitprof::serve {
 
@@ -34,13 +34,13 @@ const VmIdentity& VmDirectory::Get(pid_t pid) {
   if (it != entries_.end()) return it->second.id;
   Entry e;
   e.id.pid = pid;
-  const auto args = vmm::ProcessArgs(pid);
-  e.id.qemu_name = vmm::QemuNameFromArgs(args);
+  const auto args = qemu::ProcessArgs(pid);
+  e.id.qemu_name = qemu::QemuNameFromArgs(args);
   e.id.vm = e.id.qemu_name.empty() ? Comm(pid) + "-" + std::to_string(pid) : e.id.qemu_name;
   if (qmp_auto_) {
-    if (auto socket = vmm::QmpSocketFromArgs(args, pid)) {
+    if (auto socket = qemu::QmpSocketFromArgs(args, pid)) {
       e.id.qmp = *socket;
-      e.poller = std::make_unique<vmm::DeviceMapPoller>(*socket, device_poll_);
+      e.poller = std::make_unique<qemu::DeviceMapPoller>(*socket, device_poll_);
     }
   }
   return entries_.emplace(pid, std::move(e)).first->second.id;
@@ -51,7 +51,7 @@ void VmDirectory::RefreshDevices() {
     if (e.poller) e.devices = e.poller->Current();
 }
 
-const vmm::DeviceMapHistory* VmDirectory::Devices(pid_t pid) const {
+const qemu::DeviceMapHistory* VmDirectory::Devices(pid_t pid) const {
   auto it = entries_.find(pid);
   if (it == entries_.end() || it->second.devices.snapshots.empty()) return nullptr;
   return &it->second.devices;

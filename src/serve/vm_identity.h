@@ -12,8 +12,8 @@
 #include <mutex>
 #include <string>
 
-#include "vmm/device_map.h"
-#include "vmm/device_map_poller.h"
+#include "qemu/device_map.h"
+#include "qemu/device_map_poller.h"
 
 namespace exitprof::serve {
 
@@ -34,7 +34,7 @@ class VmDirectory {
   // Takes each poller's latest maps (once per scrape: a history is copied, not shared).
   void RefreshDevices();
   // The device map of `pid` as of the last RefreshDevices(), nullptr when it has none.
-  const vmm::DeviceMapHistory* Devices(pid_t pid) const;
+  const qemu::DeviceMapHistory* Devices(pid_t pid) const;
   // Forgets processes that have ended; returns their pids.
   std::vector<pid_t> Prune();
   bool Known(pid_t pid) const { return entries_.count(pid) != 0; }
@@ -42,8 +42,8 @@ class VmDirectory {
  private:
   struct Entry {
     VmIdentity id;
-    std::unique_ptr<vmm::DeviceMapPoller> poller;
-    vmm::DeviceMapHistory devices;  // the poller's maps as of RefreshDevices()
+    std::unique_ptr<qemu::DeviceMapPoller> poller;
+    qemu::DeviceMapHistory devices;  // the poller's maps as of RefreshDevices()
   };
   bool qmp_auto_;
   std::chrono::milliseconds device_poll_;

@@ -66,19 +66,19 @@ TEST(ServeListen, Parse) {
 }
 
 TEST(ServeStats, NamesFromDescriptors) {
-  kvm::StatMeta wait{"halt_wait_ns", kvm::StatType::kCumulative, "ns"};
+  kvmstat::StatMeta wait{"halt_wait_ns", kvmstat::StatType::kCumulative, "ns"};
   auto e = ExposureOf(wait);
   EXPECT_EQ(e.name, "kvm_stat_halt_wait_seconds_total");
   EXPECT_EQ(e.type, MetricType::kCounter);
   EXPECT_DOUBLE_EQ(e.Convert(1500), 1.5e-6);
-  EXPECT_EQ(ExposureOf({"exits", kvm::StatType::kCumulative, ""}).name, "kvm_stat_exits_total");
-  EXPECT_EQ(ExposureOf({"pages_4k", kvm::StatType::kInstant, "pages"}).name, "kvm_stat_pages_4k_bytes");
-  EXPECT_EQ(ExposureOf({"max_mmu_rmap_size", kvm::StatType::kPeak, ""}).type, MetricType::kGauge);
+  EXPECT_EQ(ExposureOf({"exits", kvmstat::StatType::kCumulative, ""}).name, "kvm_stat_exits_total");
+  EXPECT_EQ(ExposureOf({"pages_4k", kvmstat::StatType::kInstant, "pages"}).name, "kvm_stat_pages_4k_bytes");
+  EXPECT_EQ(ExposureOf({"max_mmu_rmap_size", kvmstat::StatType::kPeak, ""}).type, MetricType::kGauge);
 }
 
 TEST(ServeStats, Log2HistogramBuckets) {
   // KVM's log2 histogram: bucket 0 holds 0, bucket i holds [2^(i-1), 2^i) ns.
-  kvm::StatMeta hist{"halt_wait_hist", kvm::StatType::kLogHist, "ns", 0, 0, 4};
+  kvmstat::StatMeta hist{"halt_wait_hist", kvmstat::StatType::kLogHist, "ns", 0, 0, 4};
   Family f("kvm_stat_halt_wait_hist_seconds", MetricType::kHistogram, "h");
   const uint64_t values[] = {1, 2, 0, 4};
   AddStatSamples(f, hist, ExposureOf(hist), values, {{"vm", "v"}});
