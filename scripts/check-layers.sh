@@ -31,7 +31,8 @@ live:         base perfdata kvm capture analysis
 render:       base analysis
 report:       base trace perfdata recording kvm qemu tracedat textcapture symbols callgraph analysis
 seed:         base guest kvmstat
-cli:          base trace perfdata recording kvm qemu tracedat capture symbols probe kvmstat analysis callgraph live render report seed guest
+serve:        base kvm kvmstat qemu capture
+cli:          base trace perfdata recording kvm qemu tracedat capture symbols probe kvmstat analysis callgraph live render report seed guest serve
 '
 
 declare -A allowed

@@ -33,6 +33,9 @@ packages=(
   # the seed's Linux guest (scripts/seed-guest.sh): its initramfs (busybox, cpio); the cloud
   # kernel and its -dbg vmlinux are fetched with apt-get download when first needed
   busybox-static cpio
+  # exitprof serve: its HTTP server (cpp-httplib; its header needs the TLS and compression
+  # headers it was built with), and the real Prometheus, promtool and wrk its tests run
+  libcpp-httplib-dev libssl-dev libbrotli-dev prometheus wrk
 )
 
 missing=()

@@ -26,6 +26,7 @@ std::function<int()> AddDiffCommand(CLI::App& app);
 std::function<int()> AddSymbolizeCommand(CLI::App& app);
 std::function<int()> AddProbeCommand(CLI::App& app);
 std::function<int()> AddStatCommand(CLI::App& app);
+std::function<int()> AddServeCommand(CLI::App& app);
 
 // Says once, plainly, when kvm_exit fired 0 times while other kvm events fired (PVM hosts).
 void WarnIfKvmExitSilent(const capture::CaptureCounts& counts);

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
       exitprof::cli::AddSymbolizeCommand(app),
       exitprof::cli::AddProbeCommand(app),
       exitprof::cli::AddStatCommand(app),
+      exitprof::cli::AddServeCommand(app),
   };
   if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[1]); }).empty()) {
     std::fputs(UnknownCommand(app, argv[1]).c_str(), stderr);
